@@ -1,0 +1,208 @@
+//! The generated `impl McpServer`: the descriptor (built once) and the dispatch `match`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::model::{Output, Server, Tool};
+use crate::rt::rt;
+use crate::tool::param::ParamKind;
+
+pub(crate) fn expand(server: &Server) -> TokenStream {
+    let rt = rt();
+    let self_ty = &server.self_ty;
+    let args = &server.args;
+    let name = args
+        .name
+        .as_ref()
+        .map_or_else(|| quote!(::core::env!("CARGO_PKG_NAME")), |n| quote!(#n));
+    let version = args
+        .version
+        .as_ref()
+        .map_or_else(|| quote!(::core::env!("CARGO_PKG_VERSION")), |v| quote!(#v));
+    let title = option_lit(args.title.as_ref());
+    let instructions = option_lit(args.instructions.as_ref());
+    let stateless = args.stateless;
+    let defs = server.tools.iter().map(tool_def);
+    let arms = server
+        .tools
+        .iter()
+        .enumerate()
+        .map(|(i, t)| dispatch_arm(i, t));
+
+    quote! {
+        #[automatically_derived]
+        #[allow(clippy::all, clippy::pedantic, unused_mut, unused_variables)]
+        impl #rt::McpServer for #self_ty {
+            fn __descriptor() -> &'static #rt::ServerDescriptor {
+                static __MCP_DESCRIPTOR: #rt::std::sync::OnceLock<#rt::ServerDescriptor> =
+                    #rt::std::sync::OnceLock::new();
+                __MCP_DESCRIPTOR.get_or_init(|| #rt::ServerDescriptor {
+                    name: #name,
+                    version: #version,
+                    title: #title,
+                    instructions: #instructions,
+                    stateless: #stateless,
+                    tools: #rt::std::vec![#(#defs),*],
+                })
+            }
+
+            fn __call_tool<'a>(
+                &'a self,
+                name: &'a str,
+                arguments: #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
+                ctx: #rt::RequestContext,
+            ) -> #rt::ToolFuture<'a> {
+                #rt::boxed(async move {
+                    let mut __mcp_args = arguments;
+                    let __mcp_ctx = ctx;
+                    match name {
+                        #(#arms)*
+                        _ => ::core::result::Result::Err(#rt::unknown_tool(name)),
+                    }
+                })
+            }
+        }
+
+        #[automatically_derived]
+        impl #rt::Unprotected for #self_ty {}
+    }
+}
+
+fn option_lit(lit: Option<&syn::LitStr>) -> TokenStream {
+    match lit {
+        Some(l) => quote!(::core::option::Option::Some(#l)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+fn option_bool(hint: Option<crate::tool::args::Hint>) -> TokenStream {
+    match hint {
+        Some(h) => {
+            let v = h.value;
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The `ToolDef` of one tool: names, schemas, hints.
+fn tool_def(tool: &Tool) -> TokenStream {
+    let rt = rt();
+    let name = &tool.name;
+    let title = option_lit(tool.args.title.as_ref());
+    let description = match &tool.description {
+        Some(d) => quote!(::core::option::Option::Some(#rt::std::string::String::from(#d))),
+        None => quote!(::core::option::Option::None),
+    };
+    let input_schema = input_schema(tool);
+    let output = match &tool.returns.output {
+        Output::Structured(ty) => {
+            let call = quote_spanned!(ty.span()=> <#ty as #rt::ToolOutput>::output_schema());
+            quote! {
+                let (__schema, __wraps) = #call;
+                (::core::option::Option::Some(__schema), __wraps)
+            }
+        }
+        Output::Content => quote!((::core::option::Option::None, false)),
+    };
+    let a = &tool.args;
+    let (read_only, destructive, idempotent, open_world) = (
+        option_bool(a.read_only),
+        option_bool(a.destructive),
+        option_bool(a.idempotent),
+        option_bool(a.open_world),
+    );
+    quote! {{
+        let (output_schema, wraps_output) = { #output };
+        #rt::ToolDef {
+            name: #name,
+            title: #title,
+            description: #description,
+            input_schema: #input_schema,
+            output_schema,
+            wraps_output,
+            annotations: #rt::ToolAnnotations {
+                read_only: #read_only,
+                destructive: #destructive,
+                idempotent: #idempotent,
+                open_world: #open_world,
+            },
+        }
+    }}
+}
+
+fn input_schema(tool: &Tool) -> TokenStream {
+    let rt = rt();
+    if let Some(inner) = tool.params.iter().find_map(|p| match &p.kind {
+        ParamKind::Args { inner } => Some(inner),
+        _ => None,
+    }) {
+        let name = &tool.name;
+        return quote_spanned!(inner.span()=> #rt::args_schema::<#inner>(#name));
+    }
+    let specs = tool.params.iter().filter_map(|p| {
+        let ParamKind::Input { name, description, optional } = &p.kind else { return None };
+        let ty = &p.ty;
+        let description = option_lit(description.as_ref());
+        let required = !optional;
+        let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
+        Some(quote! {
+            #rt::ParamSpec { name: #name, description: #description, required: #required, schema: #schema }
+        })
+    });
+    quote!(#rt::params_schema(&[#(#specs),*]))
+}
+
+/// `"name" => { read arguments; call; convert }`.
+fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
+    let rt = rt();
+    let name = &tool.name;
+    let method = &tool.ident;
+    let mut reads = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, p) in tool.params.iter().enumerate() {
+        let var = format_ident!("__mcp_a{}", i);
+        let ty = &p.ty;
+        match &p.kind {
+            ParamKind::Context => call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx))),
+            ParamKind::Input { name, .. } => {
+                let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(&mut __mcp_args, #name));
+                reads.push(quote!(let #var: #ty = #read?;));
+                call_args.push(quote!(#var));
+            }
+            ParamKind::Args { inner } => {
+                let read = quote_spanned!(inner.span()=>
+                    <#inner as #rt::ToolInput>::from_args(::core::mem::take(&mut __mcp_args)));
+                reads.push(quote!(let #var: #ty = #rt::Args(#read?);));
+                call_args.push(quote!(#var));
+            }
+        }
+    }
+    let await_ = tool.is_async.then(|| quote!(.await));
+    let convert = |value: TokenStream| match &tool.returns.output {
+        Output::Content => quote!(#rt::IntoCallToolResult::into_call_tool_result(#value)),
+        Output::Structured(ty) => {
+            let into = quote_spanned!(ty.span()=> <#ty as #rt::ToolOutput>::into_result);
+            quote!(#into(#value, <Self as #rt::McpServer>::__descriptor().tools[#index].wraps_output))
+        }
+    };
+    let result = if tool.returns.fallible {
+        let ok = convert(quote!(__mcp_ok));
+        quote! {
+            match __mcp_out {
+                ::core::result::Result::Ok(__mcp_ok) => #ok,
+                ::core::result::Result::Err(__mcp_err) => #rt::error_result(&__mcp_err),
+            }
+        }
+    } else {
+        convert(quote!(__mcp_out))
+    };
+    quote! {
+        #name => {
+            #(#reads)*
+            let __mcp_out = Self::#method(self, #(#call_args),*) #await_;
+            ::core::result::Result::Ok(#result)
+        }
+    }
+}

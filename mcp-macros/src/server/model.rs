@@ -1,0 +1,202 @@
+//! The server as the macro sees it: the impl block and its tools, each value with its tokens.
+
+use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
+
+use super::args::ServerArgs;
+use crate::ctxt::Ctxt;
+use crate::rt::{first_type_arg, last_ident};
+use crate::tool::args::ToolArgs;
+use crate::tool::param::{self, Param};
+
+pub(crate) struct Server {
+    pub(crate) self_ty: Type,
+    pub(crate) args: ServerArgs,
+    pub(crate) tools: Vec<Tool>,
+}
+
+pub(crate) struct Tool {
+    /// The method.
+    pub(crate) ident: syn::Ident,
+    /// The MCP name and the tokens it came from (the `name = "…"` literal or the method name).
+    pub(crate) name: String,
+    pub(crate) name_span: proc_macro2::Span,
+    pub(crate) args: ToolArgs,
+    pub(crate) description: Option<String>,
+    pub(crate) is_async: bool,
+    pub(crate) params: Vec<Param>,
+    pub(crate) returns: Returns,
+}
+
+/// How the return value becomes a result.
+pub(crate) enum Output {
+    /// Content types and `()`: `IntoCallToolResult`.
+    Content,
+    /// Anything else: `structuredContent` with an `outputSchema`.
+    Structured(Type),
+}
+
+pub(crate) struct Returns {
+    pub(crate) output: Output,
+    pub(crate) fallible: bool,
+}
+
+impl Server {
+    /// Reads the impl block, removing the `#[tool]` attributes it consumes.
+    pub(crate) fn from_impl(cx: &mut Ctxt, args: ServerArgs, item: &mut ItemImpl) -> Self {
+        if let Some((_, path, _)) = &item.trait_ {
+            cx.error_at(
+                path,
+                "`#[mcp_server]` goes on an inherent `impl` block, not a trait impl",
+            );
+        }
+        if !item.generics.params.is_empty() {
+            cx.error_at(
+                &item.generics,
+                "`#[mcp_server]` does not support generic impl blocks",
+            );
+        }
+        let mut tools = Vec::new();
+        for impl_item in &mut item.items {
+            let ImplItem::Fn(method) = impl_item else {
+                continue;
+            };
+            let Some(index) = method.attrs.iter().position(is_tool_attr) else {
+                continue;
+            };
+            let attr = method.attrs.remove(index);
+            if let Some(extra) = method.attrs.iter().find(|a| is_tool_attr(a)) {
+                cx.error_at(extra, "`#[tool]` is given twice on this method");
+            }
+            let tool_args = match &attr.meta {
+                syn::Meta::Path(_) => ToolArgs::default(),
+                syn::Meta::List(list) => ToolArgs::parse(list.tokens.clone()).unwrap_or_else(|e| {
+                    cx.push(e);
+                    ToolArgs::default()
+                }),
+                syn::Meta::NameValue(nv) => {
+                    cx.error_at(nv, "write `#[tool]` or `#[tool(option, …)]`");
+                    ToolArgs::default()
+                }
+            };
+            let (name, name_span) = match &tool_args.name {
+                Some(lit) => (lit.value(), lit.span()),
+                None => (
+                    method
+                        .sig
+                        .ident
+                        .to_string()
+                        .trim_start_matches("r#")
+                        .to_owned(),
+                    method.sig.ident.span(),
+                ),
+            };
+            if let Err(why) = crate::tool::name::check(&name) {
+                match &tool_args.name {
+                    Some(lit) => cx.error_at(lit, why),
+                    None => cx.error_at(&method.sig.ident, why),
+                }
+            }
+            let description = tool_args
+                .description
+                .as_ref()
+                .map(LitStr::value)
+                .or_else(|| doc_text(&method.attrs));
+            let params = param::params(cx, &name, &mut method.sig);
+            let returns = returns(&method.sig.output);
+            tools.push(Tool {
+                ident: method.sig.ident.clone(),
+                name,
+                name_span,
+                args: tool_args,
+                description,
+                is_async: method.sig.asyncness.is_some(),
+                params,
+                returns,
+            });
+        }
+        Self {
+            self_ty: (*item.self_ty).clone(),
+            args,
+            tools,
+        }
+    }
+}
+
+fn is_tool_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "tool")
+}
+
+/// The doc comment: each line without its leading space, trimmed as a whole.
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .map(|line| {
+            line.strip_prefix(' ')
+                .unwrap_or(&line)
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+/// Classifies the return type by its syntax.
+fn returns(output: &ReturnType) -> Returns {
+    let ReturnType::Type(_, ty) = output else {
+        return Returns {
+            output: Output::Content,
+            fallible: false,
+        };
+    };
+    let ty = (**ty).clone();
+    if let Some(segment) = last_ident(&ty)
+        && segment.ident == "Result"
+        && let Some(ok) = first_type_arg(segment)
+    {
+        return Returns {
+            output: classify(ok.clone()),
+            fallible: true,
+        };
+    }
+    Returns {
+        output: classify(ty),
+        fallible: false,
+    }
+}
+
+fn classify(ty: Type) -> Output {
+    let is_content = match &ty {
+        Type::Tuple(t) => t.elems.is_empty(),
+        Type::Reference(r) => last_ident(&r.elem).is_some_and(|s| s.ident == "str"),
+        _ => match last_ident(&ty) {
+            Some(s) if s.ident == "Vec" => first_type_arg(s)
+                .and_then(last_ident)
+                .is_some_and(|inner| inner.ident == "Content"),
+            Some(s) => matches!(
+                s.ident.to_string().as_str(),
+                "String" | "Content" | "CallToolResult"
+            ),
+            None => false,
+        },
+    };
+    if is_content {
+        Output::Content
+    } else {
+        Output::Structured(ty)
+    }
+}

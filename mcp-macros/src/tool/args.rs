@@ -1,0 +1,88 @@
+//! The options of `#[tool(...)]`, each kept with its tokens for error spans.
+
+use syn::LitStr;
+use syn::parse::Parser as _;
+
+/// One boolean hint with where it was written.
+#[derive(Clone, Copy)]
+pub(crate) struct Hint {
+    pub(crate) value: bool,
+}
+
+/// `#[tool(name = "…", title = "…", description = "…", read_only, destructive, …)]`.
+#[derive(Default)]
+pub(crate) struct ToolArgs {
+    pub(crate) name: Option<LitStr>,
+    pub(crate) title: Option<LitStr>,
+    pub(crate) description: Option<LitStr>,
+    pub(crate) read_only: Option<Hint>,
+    pub(crate) destructive: Option<Hint>,
+    pub(crate) idempotent: Option<Hint>,
+    pub(crate) open_world: Option<Hint>,
+}
+
+const OPTIONS: &str =
+    "`name`, `title`, `description`, `read_only`, `destructive`, `idempotent`, `open_world`";
+
+impl ToolArgs {
+    /// Parses the tokens inside `#[tool(...)]`.
+    pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
+        let mut args = Self::default();
+        let parser = syn::meta::parser(|meta| {
+            let key = meta
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let duplicate = || meta.error(format!("`{key}` is given twice"));
+            match key.as_str() {
+                "name" | "title" | "description" => {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    let slot = match key.as_str() {
+                        "name" => &mut args.name,
+                        "title" => &mut args.title,
+                        _ => &mut args.description,
+                    };
+                    if slot.is_some() {
+                        return Err(duplicate());
+                    }
+                    *slot = Some(lit);
+                }
+                "read_only" | "destructive" | "idempotent" | "open_world" => {
+                    let value = if meta.input.peek(syn::Token![=]) {
+                        meta.value()?.parse::<syn::LitBool>()?.value
+                    } else {
+                        true
+                    };
+                    let slot = match key.as_str() {
+                        "read_only" => &mut args.read_only,
+                        "destructive" => &mut args.destructive,
+                        "idempotent" => &mut args.idempotent,
+                        _ => &mut args.open_world,
+                    };
+                    if slot.is_some() {
+                        return Err(duplicate());
+                    }
+                    *slot = Some(Hint { value });
+                }
+                "scopes" => {
+                    return Err(meta.error(
+                        "`scopes` needs `#[mcp_server(oauth(..))]` on the server; declare it there, or remove `scopes`",
+                    ));
+                }
+                _ => {
+                    let shown = meta
+                        .path
+                        .get_ident()
+                        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                    return Err(meta.error(format!(
+                        "unknown `#[tool]` option {shown}; expected one of {OPTIONS}"
+                    )));
+                }
+            }
+            Ok(())
+        });
+        parser.parse2(tokens)?;
+        Ok(args)
+    }
+}

@@ -1,0 +1,49 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod headers;
+pub mod prelude;
+pub mod protocol;
+pub mod transport;
+
+mod error;
+mod server;
+
+pub use error::ServeError;
+pub use mcp_macros::{mcp_server, tool};
+pub use server::schema::{Args, ToolInput, ToolOutput};
+pub use server::{IntoCallToolResult, McpServer, RequestContext, ToolError, Unprotected};
+#[cfg(feature = "http")]
+pub use transport::http::{HttpConfig, ServeConfig};
+
+/// Used by code that `#[mcp_server]` generates. Not public API: no semver guarantees.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::schemars;
+    pub use ::serde;
+    pub use ::serde_json;
+    pub use ::std;
+
+    pub use crate::protocol::{CallToolResult, RpcError};
+    pub use crate::server::output::error_result;
+    pub use crate::server::schema::{
+        Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
+    };
+    pub use crate::server::{
+        IntoCallToolResult, McpServer, RequestContext, ServerDescriptor, ToolAnnotations, ToolDef,
+        ToolFuture, Unprotected,
+    };
+
+    /// Boxes a tool future.
+    pub fn boxed<'a, F>(future: F) -> ToolFuture<'a>
+    where
+        F: std::future::Future<Output = Result<CallToolResult, RpcError>> + Send + 'a,
+    {
+        Box::pin(future)
+    }
+
+    /// -32602 for a tool name the server does not have.
+    pub fn unknown_tool(name: &str) -> RpcError {
+        RpcError::invalid_params(format!("unknown tool `{name}`"))
+    }
+}

@@ -1,0 +1,389 @@
+//! One JSON-RPC 2.0 message, read leniently enough to answer every malformed one with the
+//! right error and, where it can be read, the request's own `id`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A JSON-RPC request id: a string or an integer (MCP forbids `null`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RequestId {
+    /// An integer id.
+    Number(i64),
+    /// A string id.
+    String(String),
+}
+
+impl RequestId {
+    fn from_value(value: &Value) -> Option<Self> {
+        match value {
+            Value::String(s) => Some(Self::String(s.clone())),
+            Value::Number(n) => n.as_i64().map(Self::Number),
+            _ => None,
+        }
+    }
+
+    /// The id as JSON.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Self::Number(n) => Value::from(*n),
+            Self::String(s) => Value::from(s.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// JSON-RPC and MCP error codes used by this runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// -32700: the body is not JSON.
+    ParseError,
+    /// -32600: JSON, but not a JSON-RPC request.
+    InvalidRequest,
+    /// -32601: no such method (or a capability the server did not declare).
+    MethodNotFound,
+    /// -32602: the params are wrong: unknown tool, bad arguments, missing `_meta`.
+    InvalidParams,
+    /// -32603: the server failed.
+    InternalError,
+    /// -32002: resource not found (2025-11-25 only).
+    ResourceNotFound,
+    /// -32020: an HTTP header disagrees with the body, or a required one is missing (2026-07-28).
+    HeaderMismatch,
+    /// -32021: the request needs a client capability the client did not declare (2026-07-28).
+    MissingRequiredClientCapability,
+    /// -32022: the requested protocol version is not supported (2026-07-28).
+    UnsupportedProtocolVersion,
+    /// -32800: the request was cancelled.
+    RequestCancelled,
+    /// -32001: the server is not ready for this request (for instance before `initialize`).
+    ServerNotInitialized,
+}
+
+impl ErrorCode {
+    /// The numeric code.
+    pub const fn code(self) -> i64 {
+        match self {
+            Self::ParseError => -32700,
+            Self::InvalidRequest => -32600,
+            Self::MethodNotFound => -32601,
+            Self::InvalidParams => -32602,
+            Self::InternalError => -32603,
+            Self::ResourceNotFound => -32002,
+            Self::HeaderMismatch => -32020,
+            Self::MissingRequiredClientCapability => -32021,
+            Self::UnsupportedProtocolVersion => -32022,
+            Self::RequestCancelled => -32800,
+            Self::ServerNotInitialized => -32001,
+        }
+    }
+}
+
+/// A JSON-RPC error object: code, message and optional data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// A short, client-safe description.
+    pub message: String,
+    /// Structured details (for instance the supported versions).
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    /// An error with the given code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches structured `data`.
+    #[must_use]
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// -32602 with the given message.
+    pub fn invalid_params(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParams, message)
+    }
+
+    /// -32601 naming the method.
+    pub fn method_not_found(method: &str) -> Self {
+        Self::new(
+            ErrorCode::MethodNotFound,
+            format!("method `{method}` not found"),
+        )
+    }
+
+    /// The error object as JSON.
+    pub fn to_value(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("code".into(), Value::from(self.code.code()));
+        obj.insert("message".into(), Value::from(self.message.as_str()));
+        if let Some(data) = &self.data {
+            obj.insert("data".into(), data.clone());
+        }
+        Value::Object(obj)
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.message, self.code.code())
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+/// One incoming JSON-RPC message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    /// A request: it has an `id` and expects a response.
+    Request {
+        /// The request id.
+        id: RequestId,
+        /// The method name.
+        method: String,
+        /// The params object (empty when absent).
+        params: Map<String, Value>,
+    },
+    /// A notification: no `id`, no response.
+    Notification {
+        /// The method name.
+        method: String,
+        /// The params object (empty when absent).
+        params: Map<String, Value>,
+    },
+    /// A response from the client to a server-to-client request.
+    Response {
+        /// The id of the server's request.
+        id: RequestId,
+        /// The `result`, or the `error` object.
+        outcome: Result<Value, Value>,
+    },
+}
+
+impl Message {
+    /// Reads one message from bytes.
+    ///
+    /// # Errors
+    ///
+    /// -32700 when the bytes are not JSON; -32600 (with the request id when it can be read)
+    /// when the JSON is not a single JSON-RPC 2.0 message.
+    pub fn parse(bytes: &[u8]) -> Result<Self, (Option<RequestId>, RpcError)> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+            let detail = if e.is_eof() {
+                "the body ends early"
+            } else {
+                "the body is not valid JSON"
+            };
+            (
+                None,
+                RpcError::new(ErrorCode::ParseError, format!("parse error: {detail}")),
+            )
+        })?;
+        Self::from_value(value)
+    }
+
+    /// Reads one message from parsed JSON.
+    ///
+    /// # Errors
+    ///
+    /// -32600 (with the request id when it can be read) when the JSON is not a single
+    /// JSON-RPC 2.0 message.
+    pub fn from_value(value: Value) -> Result<Self, (Option<RequestId>, RpcError)> {
+        let invalid = |id: Option<RequestId>, why: &str| {
+            (
+                id,
+                RpcError::new(ErrorCode::InvalidRequest, format!("invalid request: {why}")),
+            )
+        };
+        let Value::Object(mut obj) = value else {
+            return Err(match value {
+                Value::Array(_) => invalid(
+                    None,
+                    "batches are not supported; send one message per request",
+                ),
+                _ => invalid(None, "a JSON-RPC message is a JSON object"),
+            });
+        };
+        let id = match obj.remove("id") {
+            None => None,
+            Some(v) => match RequestId::from_value(&v) {
+                Some(id) => Some(id),
+                None => return Err(invalid(None, "`id` must be a string or an integer")),
+            },
+        };
+        if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+            return Err(invalid(id, "`jsonrpc` must be \"2.0\""));
+        }
+        let params = match obj.remove("params") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(p)) => p,
+            Some(_) => return Err(invalid(id, "`params` must be an object")),
+        };
+        match (obj.remove("method"), id) {
+            (Some(Value::String(method)), Some(id)) => Ok(Self::Request { id, method, params }),
+            (Some(Value::String(method)), None) => Ok(Self::Notification { method, params }),
+            (Some(_), id) => Err(invalid(id, "`method` must be a string")),
+            (None, Some(id)) => {
+                if let Some(result) = obj.remove("result") {
+                    Ok(Self::Response {
+                        id,
+                        outcome: Ok(result),
+                    })
+                } else if let Some(error) = obj.remove("error") {
+                    Ok(Self::Response {
+                        id,
+                        outcome: Err(error),
+                    })
+                } else {
+                    Err(invalid(Some(id), "a request needs `method`"))
+                }
+            }
+            (None, None) => Err(invalid(None, "a request needs `method`")),
+        }
+    }
+
+    /// The method, for requests and notifications.
+    pub fn method(&self) -> Option<&str> {
+        match self {
+            Self::Request { method, .. } | Self::Notification { method, .. } => Some(method),
+            Self::Response { .. } => None,
+        }
+    }
+
+    /// The params object, for requests and notifications.
+    pub fn params(&self) -> Option<&Map<String, Value>> {
+        match self {
+            Self::Request { params, .. } | Self::Notification { params, .. } => Some(params),
+            Self::Response { .. } => None,
+        }
+    }
+
+    /// The request id, for requests.
+    pub fn request_id(&self) -> Option<&RequestId> {
+        match self {
+            Self::Request { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Serializes a success response.
+pub(crate) fn response_json(id: &RequestId, result: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    write_response_head(&mut out, Some(id));
+    out.extend_from_slice(b"\"result\":");
+    serde_json::to_writer(&mut out, result).expect("serializing a JSON value cannot fail");
+    out.push(b'}');
+    out
+}
+
+/// Serializes a success response whose result is already serialized JSON.
+pub(crate) fn response_raw(id: &RequestId, raw_result: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw_result.len() + 48);
+    write_response_head(&mut out, Some(id));
+    out.extend_from_slice(b"\"result\":");
+    out.extend_from_slice(raw_result);
+    out.push(b'}');
+    out
+}
+
+/// Serializes an error response; `id` is `null` when the request's id could not be read.
+pub(crate) fn error_json(id: Option<&RequestId>, error: &RpcError) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    write_response_head(&mut out, id);
+    out.extend_from_slice(b"\"error\":");
+    serde_json::to_writer(&mut out, &error.to_value())
+        .expect("serializing a JSON value cannot fail");
+    out.push(b'}');
+    out
+}
+
+fn write_response_head(out: &mut Vec<u8>, id: Option<&RequestId>) {
+    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+    match id {
+        Some(id) => serde_json::to_writer(&mut *out, id).expect("serializing an id cannot fail"),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.push(b',');
+}
+
+/// Serializes a notification.
+pub(crate) fn notification_json(method: &str, params: &Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}))
+        .expect("serializing a JSON value cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(bytes: &[u8]) -> (Option<RequestId>, i64) {
+        let (id, e) = Message::parse(bytes).unwrap_err();
+        (id, e.code.code())
+    }
+
+    #[test]
+    fn reads_requests_notifications_and_responses() {
+        let m = Message::parse(br#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#).unwrap();
+        assert_eq!(m.request_id(), Some(&RequestId::Number(7)));
+        assert_eq!(m.method(), Some("tools/list"));
+        let m =
+            Message::parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
+        assert!(matches!(m, Message::Notification { .. }));
+        let m = Message::parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
+        assert!(matches!(m, Message::Response { outcome: Ok(_), .. }));
+    }
+
+    #[test]
+    fn rejects_malformed_messages_keeping_the_id() {
+        assert_eq!(err(b"{not json"), (None, -32700));
+        assert_eq!(err(b"[]"), (None, -32600));
+        assert_eq!(err(b"3"), (None, -32600));
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":null,"method":"x"}"#),
+            (None, -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"1.0","id":5,"method":"x"}"#),
+            (Some(RequestId::Number(5)), -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":"k","method":"x","params":[1]}"#),
+            (Some(RequestId::String("k".into())), -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":1,"method":3}"#),
+            (Some(RequestId::Number(1)), -32600)
+        );
+    }
+
+    #[test]
+    fn serializes_responses_compactly() {
+        let id = RequestId::String("x".into());
+        let body = response_json(&id, &serde_json::json!({"a": 1}));
+        assert_eq!(body, br#"{"jsonrpc":"2.0","id":"x","result":{"a":1}}"#);
+        let body = error_json(None, &RpcError::new(ErrorCode::ParseError, "bad"));
+        assert_eq!(
+            body,
+            br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}"#
+        );
+    }
+}

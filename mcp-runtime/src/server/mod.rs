@@ -1,0 +1,170 @@
+//! The [`McpServer`] trait that `#[mcp_server]` implements, the tool table it describes, and
+//! the dispatch that every transport shares.
+
+pub(crate) mod context;
+pub(crate) mod dispatch;
+pub(crate) mod output;
+pub(crate) mod schema;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value};
+
+pub use context::RequestContext;
+pub use output::{IntoCallToolResult, ToolError};
+
+use crate::protocol::{CallToolResult, RpcError};
+
+/// A boxed future returned by generated tool dispatch.
+pub type ToolFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<CallToolResult, RpcError>> + Send + 'a>>;
+
+/// An MCP server: implemented by `#[mcp_server]`, never by hand.
+///
+/// The provided methods turn a server into a transport: [`McpServer::router`] and
+/// [`McpServer::serve_http`] for Streamable HTTP, [`McpServer::serve_stdio`] for local
+/// clients. Which configuration a server accepts follows from its declaration: a server
+/// without `oauth` is served with an [`HttpConfig`](crate::HttpConfig).
+pub trait McpServer: Send + Sync + Sized + 'static {
+    /// The server's static description: identity, options and tools.
+    #[doc(hidden)]
+    fn __descriptor() -> &'static ServerDescriptor;
+
+    /// Calls the tool `name` with `arguments`; generated as a `match` on the name.
+    #[doc(hidden)]
+    fn __call_tool<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: Map<String, Value>,
+        ctx: RequestContext,
+    ) -> ToolFuture<'a>;
+
+    /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp`.
+    ///
+    /// Mount it beside your own routes or wrap it in tower layers. See
+    /// [`transport::http`](crate::transport::http) for what the endpoint does.
+    #[cfg(feature = "http")]
+    fn router<C: crate::transport::http::ServeConfig<Self>>(self, config: C) -> axum::Router {
+        crate::transport::http::router(self, config.into_http_config())
+    }
+
+    /// Serves the Streamable HTTP endpoint on `addr` until Ctrl-C.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`](crate::ServeError::Bind) when the address cannot be bound, and
+    /// [`ServeError::Io`](crate::ServeError::Io) when serving fails.
+    #[cfg(feature = "http")]
+    fn serve_http<C: crate::transport::http::ServeConfig<Self>>(
+        self,
+        addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
+        config: C,
+    ) -> impl Future<Output = Result<(), crate::ServeError>> + Send {
+        crate::transport::http::serve(self, addr, config.into_http_config())
+    }
+
+    /// Serves newline-delimited JSON-RPC on stdin and stdout until stdin closes.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Io`](crate::ServeError::Io) when stdin or stdout fail.
+    #[cfg(feature = "stdio")]
+    fn serve_stdio(self) -> impl Future<Output = Result<(), crate::ServeError>> + Send {
+        crate::transport::stdio::serve(self, tokio::io::stdin(), tokio::io::stdout())
+    }
+}
+
+/// Marks a server declared without `oauth`: it may be served without authorization.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is declared with `#[mcp_server(oauth(..))]` and cannot be served without its OAuth configuration",
+    label = "an `HttpConfig` carries no OAuth configuration",
+    note = "pass an `OAuthConfig` instead: `OAuthConfig::builder().resource(..).authorization_server(..).build()?`"
+)]
+pub trait Unprotected: McpServer {}
+
+/// What `#[mcp_server]` declares about a server, built once at first use.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ServerDescriptor {
+    /// `serverInfo.name`.
+    pub name: &'static str,
+    /// `serverInfo.version`.
+    pub version: &'static str,
+    /// `serverInfo.title`.
+    pub title: Option<&'static str>,
+    /// The `instructions` in `initialize` and `server/discover`.
+    pub instructions: Option<&'static str>,
+    /// Whether the server refuses sessions.
+    pub stateless: bool,
+    /// The tools in declaration order.
+    pub tools: Vec<ToolDef>,
+}
+
+/// One tool as listed by `tools/list`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct ToolDef {
+    /// The tool name.
+    pub name: &'static str,
+    /// A display title.
+    pub title: Option<&'static str>,
+    /// What the tool does (from the doc comment unless given).
+    pub description: Option<String>,
+    /// The JSON Schema of the arguments (an object).
+    pub input_schema: Value,
+    /// The JSON Schema of `structuredContent`, when the tool returns structured output.
+    pub output_schema: Option<Value>,
+    /// Whether structured output is wrapped as `{"result": …}` (non-object roots).
+    pub wraps_output: bool,
+    /// Behaviour hints.
+    pub annotations: ToolAnnotations,
+}
+
+/// Behaviour hints for clients; untrusted by definition, so never a security boundary.
+#[doc(hidden)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ToolAnnotations {
+    /// `readOnlyHint`.
+    pub read_only: Option<bool>,
+    /// `destructiveHint`.
+    pub destructive: Option<bool>,
+    /// `idempotentHint`.
+    pub idempotent: Option<bool>,
+    /// `openWorldHint`.
+    pub open_world: Option<bool>,
+}
+
+impl ToolDef {
+    /// The tool as a `tools/list` entry.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut tool = Map::new();
+        tool.insert("name".into(), self.name.into());
+        if let Some(title) = self.title {
+            tool.insert("title".into(), title.into());
+        }
+        if let Some(description) = &self.description {
+            tool.insert("description".into(), description.as_str().into());
+        }
+        tool.insert("inputSchema".into(), self.input_schema.clone());
+        if let Some(output) = &self.output_schema {
+            tool.insert("outputSchema".into(), output.clone());
+        }
+        let a = &self.annotations;
+        let mut hints = Map::new();
+        for (key, value) in [
+            ("readOnlyHint", a.read_only),
+            ("destructiveHint", a.destructive),
+            ("idempotentHint", a.idempotent),
+            ("openWorldHint", a.open_world),
+        ] {
+            if let Some(v) = value {
+                hints.insert(key.into(), v.into());
+            }
+        }
+        if !hints.is_empty() {
+            tool.insert("annotations".into(), Value::Object(hints));
+        }
+        Value::Object(tool)
+    }
+}

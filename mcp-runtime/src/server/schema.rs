@@ -1,0 +1,324 @@
+//! JSON Schema 2020-12 for tool inputs and outputs, built with schemars once per server.
+//!
+//! MCP requires `inputSchema` to be an object schema; 2025-11-25 also requires an object
+//! root for `outputSchema`, so a tool returning, say, a list gets `{"result": [...]}`.
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::protocol::{CallToolResult, RpcError};
+
+const DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// A tool argument: anything that reads from JSON and describes itself as a JSON Schema.
+#[diagnostic::on_unimplemented(
+    message = "tool argument `{Self}` cannot be read from JSON",
+    label = "this argument needs `Deserialize` and `JsonSchema`",
+    note = "derive `serde::Deserialize` and `schemars::JsonSchema` for it"
+)]
+pub trait ToolInput: Sized {
+    /// The argument's schema; named types go to `$defs`.
+    #[doc(hidden)]
+    fn schema(generator: &mut SchemaGenerator) -> Schema;
+
+    /// The argument's schema as a whole input (for [`Args`]).
+    #[doc(hidden)]
+    fn root_schema() -> Schema;
+
+    /// Reads the value.
+    #[doc(hidden)]
+    fn from_json(value: Value) -> Result<Self, String>;
+
+    /// Takes the argument `name` out of `args`; absent reads as `null` (so `Option` is `None`).
+    #[doc(hidden)]
+    fn from_arg(args: &mut Map<String, Value>, name: &str) -> Result<Self, RpcError> {
+        match args.remove(name) {
+            Some(value) => Self::from_json(value)
+                .map_err(|e| RpcError::invalid_params(format!("invalid argument `{name}`: {e}"))),
+            None => Self::from_json(Value::Null).map_err(|_| {
+                RpcError::invalid_params(format!("missing required argument `{name}`"))
+            }),
+        }
+    }
+
+    /// Reads the whole arguments object (for [`Args`]).
+    #[doc(hidden)]
+    fn from_args(args: Map<String, Value>) -> Result<Self, RpcError> {
+        Self::from_json(Value::Object(args))
+            .map_err(|e| RpcError::invalid_params(format!("invalid arguments: {e}")))
+    }
+}
+
+impl<T: DeserializeOwned + JsonSchema> ToolInput for T {
+    fn schema(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<T>()
+    }
+
+    fn root_schema() -> Schema {
+        SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<T>()
+    }
+
+    fn from_json(value: Value) -> Result<Self, String> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("`{path}`: {}", e.into_inner())
+            }
+        })
+    }
+}
+
+/// Tool output written as `structuredContent`, described by an `outputSchema`.
+#[diagnostic::on_unimplemented(
+    message = "tool output `{Self}` cannot be written as structured JSON",
+    label = "this return type needs `Serialize` and `JsonSchema`",
+    note = "derive `serde::Serialize` and `schemars::JsonSchema` for it, or return `String`, `Content`, `Vec<Content>` or `CallToolResult`"
+)]
+pub trait ToolOutput {
+    /// The output schema, and whether it had to be wrapped in an object.
+    #[doc(hidden)]
+    fn output_schema() -> (Value, bool);
+
+    /// The result: `structuredContent` plus a text copy for older clients.
+    #[doc(hidden)]
+    fn into_result(self, wrapped: bool) -> CallToolResult;
+}
+
+impl<T: Serialize + JsonSchema> ToolOutput for T {
+    fn output_schema() -> (Value, bool) {
+        let schema = SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator()
+            .into_root_schema_for::<T>()
+            .to_value();
+        wrap_output_schema(schema)
+    }
+
+    fn into_result(self, wrapped: bool) -> CallToolResult {
+        match serde_json::to_value(&self) {
+            Ok(value) if wrapped => CallToolResult::structured(json!({ "result": value })),
+            Ok(value) => CallToolResult::structured(value),
+            Err(e) => {
+                tracing::error!(error = %e, "tool output could not be serialized");
+                CallToolResult::error("the tool's output could not be serialized")
+            }
+        }
+    }
+}
+
+/// Wraps a non-object root as `{"result": …}`, keeping `$defs` at the root where `$ref`s
+/// expect them. Returns the schema and whether it was wrapped.
+fn wrap_output_schema(mut schema: Value) -> (Value, bool) {
+    let is_object = schema.get("type").and_then(Value::as_str) == Some("object");
+    if is_object {
+        return (schema, false);
+    }
+    let Some(obj) = schema.as_object_mut() else {
+        // `true` / `false` schemas: anything goes, or nothing does.
+        return (
+            json!({"type": "object", "properties": {"result": schema}, "required": ["result"]}),
+            true,
+        );
+    };
+    obj.remove("$schema");
+    let defs = obj.remove("$defs");
+    let title = obj.remove("title");
+    let mut root = json!({
+        "$schema": DIALECT,
+        "type": "object",
+        "properties": {"result": schema},
+        "required": ["result"],
+    });
+    if let Some(title) = title {
+        root["title"] = title;
+    }
+    if let Some(defs) = defs {
+        root["$defs"] = defs;
+    }
+    (root, true)
+}
+
+/// One individually declared tool parameter.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ParamSpec {
+    /// The argument name.
+    pub name: &'static str,
+    /// Its description, from `#[arg(description = "…")]`.
+    pub description: Option<&'static str>,
+    /// Whether it must be present (not an `Option`).
+    pub required: bool,
+    /// Its schema.
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
+}
+
+/// The input schema of a tool declared with individual parameters.
+#[doc(hidden)]
+pub fn params_schema(params: &[ParamSpec]) -> Value {
+    if params.is_empty() {
+        return json!({"type": "object", "additionalProperties": false});
+    }
+    let mut generator = SchemaSettings::draft2020_12().into_generator();
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for p in params {
+        let mut schema = (p.schema)(&mut generator).to_value();
+        if let (Some(description), Some(obj)) = (p.description, schema.as_object_mut()) {
+            obj.insert("description".into(), description.into());
+        }
+        properties.insert(p.name.into(), schema);
+        if p.required {
+            required.push(Value::from(p.name));
+        }
+    }
+    let mut root = Map::new();
+    root.insert("$schema".into(), DIALECT.into());
+    root.insert("type".into(), "object".into());
+    root.insert("properties".into(), Value::Object(properties));
+    if !required.is_empty() {
+        root.insert("required".into(), Value::Array(required));
+    }
+    let defs = generator.take_definitions(true);
+    if !defs.is_empty() {
+        root.insert("$defs".into(), Value::Object(defs));
+    }
+    Value::Object(root)
+}
+
+/// The input schema of a tool that takes one [`Args`] struct.
+///
+/// # Panics
+///
+/// When the struct's schema is not an object (a tool's arguments are always an object);
+/// the panic happens once, when the tool table is first built at startup.
+#[doc(hidden)]
+pub fn args_schema<T: ToolInput>(tool: &str) -> Value {
+    let schema = T::root_schema().to_value();
+    assert!(
+        schema.get("type").and_then(Value::as_str) == Some("object"),
+        "tool `{tool}`: `Args<{}>` must describe a JSON object (a struct with named fields)",
+        std::any::type_name::<T>()
+    );
+    schema
+}
+
+/// The output schema of a tool, and whether its output is wrapped.
+#[doc(hidden)]
+pub fn output_schema<T: ToolOutput>() -> (Value, bool) {
+    T::output_schema()
+}
+
+/// The whole arguments object of a tool, read into one struct.
+///
+/// Use it instead of individual parameters when the arguments already have a type:
+///
+/// ```no_run
+/// use mcp_runtime::prelude::*;
+/// use serde::Deserialize;
+/// use schemars::JsonSchema;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Search {
+///     /// Words to look for.
+///     query: String,
+///     /// At most this many hits.
+///     limit: Option<u32>,
+/// }
+///
+/// struct Library;
+///
+/// #[mcp_server]
+/// impl Library {
+///     /// Searches the catalogue.
+///     #[tool]
+///     fn search(&self, Args(search): Args<Search>) -> String {
+///         format!("{} (limit {:?})", search.query, search.limit)
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Args<T>(pub T);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, serde::Serialize, JsonSchema)]
+    struct Point {
+        x: i32,
+        y: i32,
+    }
+
+    #[test]
+    fn params_schema_is_an_object_with_defs() {
+        let schema = params_schema(&[
+            ParamSpec {
+                name: "p",
+                description: Some("a point"),
+                required: true,
+                schema: Point::schema,
+            },
+            ParamSpec {
+                name: "n",
+                description: None,
+                required: false,
+                schema: <Option<u8>>::schema,
+            },
+        ]);
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], json!(["p"]));
+        assert_eq!(schema["properties"]["p"]["$ref"], "#/$defs/Point");
+        assert_eq!(schema["properties"]["p"]["description"], "a point");
+        assert_eq!(schema["$defs"]["Point"]["type"], "object");
+        assert_eq!(
+            params_schema(&[]),
+            json!({"type": "object", "additionalProperties": false})
+        );
+    }
+
+    #[test]
+    fn non_object_outputs_are_wrapped() {
+        let (schema, wrapped) = output_schema::<Vec<Point>>();
+        assert!(wrapped);
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"]["result"]["type"], "array");
+        assert_eq!(
+            schema["properties"]["result"]["items"]["$ref"],
+            "#/$defs/Point"
+        );
+        assert!(schema["$defs"]["Point"].is_object());
+        let (schema, wrapped) = output_schema::<Point>();
+        assert!(!wrapped);
+        assert_eq!(schema["type"], "object");
+        let result = vec![Point { x: 1, y: 2 }].into_result(true);
+        assert_eq!(
+            result.structured_content,
+            Some(json!({"result": [{"x": 1, "y": 2}]}))
+        );
+    }
+
+    #[test]
+    fn argument_errors_name_the_field() {
+        let mut args = json!({"p": {"x": 1, "y": "two"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let err = Point::from_arg(&mut args, "p").err().unwrap();
+        assert!(
+            err.message
+                .contains("invalid argument `p`: `y`: invalid type"),
+            "{}",
+            err.message
+        );
+        let err = Point::from_arg(&mut Map::new(), "p").err().unwrap();
+        assert_eq!(err.message, "missing required argument `p`");
+        assert_eq!(<Option<u8>>::from_arg(&mut Map::new(), "n").unwrap(), None);
+    }
+}

@@ -1,0 +1,539 @@
+//! The POST, GET and DELETE handlers of the MCP endpoint.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use crate::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, decode_mirrored};
+use crate::protocol::{
+    self, ErrorCode, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PREFIX,
+    META_PROTOCOL_VERSION, Message, RequestId, RpcError,
+};
+use crate::server::McpServer;
+use crate::server::dispatch::{Call, Era};
+use crate::transport::session::Session;
+
+type Ctx<S> = State<Arc<Shared<S>>>;
+
+/// The version assumed for a legacy request without `MCP-Protocol-Version`.
+const DEFAULT_LEGACY_VERSION: &str = "2025-03-26";
+
+pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
+    if let Err(denied) = guard(&shared, &req) {
+        return denied;
+    }
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
+    if !accepts(&headers, "application/json") || !accepts(&headers, "text/event-stream") {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::InvalidRequest,
+            "`Accept` must list both `application/json` and `text/event-stream`",
+        );
+    }
+    if !is_json(&headers) {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidRequest,
+            "`Content-Type` must be `application/json`",
+        );
+    }
+    let bytes = match read_body(body, shared.config.body_limit).await {
+        Ok(bytes) => bytes,
+        Err(response) => return response,
+    };
+    let message = match Message::parse(&bytes) {
+        Ok(m) => m,
+        Err((id, e)) => return rpc_error(StatusCode::BAD_REQUEST, id.as_ref(), &e),
+    };
+    if is_modern(&message, &headers) {
+        modern(shared, &headers, message).await
+    } else {
+        legacy(shared, &headers, message).await
+    }
+}
+
+/// Reads the body, refusing more than `limit` bytes with 413.
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, Response> {
+    use http_body_util::BodyExt as _;
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidRequest,
+            &format!("the body is larger than {limit} bytes"),
+        )),
+        Err(_) => Err(http_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "the body could not be read",
+        )),
+    }
+}
+
+/// The classifier of the module docs.
+fn is_modern(message: &Message, headers: &HeaderMap) -> bool {
+    let has_modern_meta = message
+        .params()
+        .and_then(|p| p.get("_meta"))
+        .and_then(Value::as_object)
+        .is_some_and(|m| m.keys().any(|k| k.starts_with(META_PREFIX)));
+    if has_modern_meta {
+        return true;
+    }
+    if message.method() == Some("initialize") || headers.contains_key(MCP_SESSION_ID) {
+        return false;
+    }
+    header_str(headers, MCP_PROTOCOL_VERSION).is_some_and(|v| protocol::legacy_version(v).is_none())
+}
+
+async fn modern<S: McpServer>(
+    shared: Arc<Shared<S>>,
+    headers: &HeaderMap,
+    message: Message,
+) -> Response {
+    let (id, method, params) = match message {
+        Message::Notification { .. } => return StatusCode::ACCEPTED.into_response(),
+        Message::Response { id, .. } => {
+            let e = RpcError::new(
+                ErrorCode::InvalidRequest,
+                "clients do not send responses in 2026-07-28",
+            );
+            return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+        }
+        Message::Request { id, method, params } => (id, method, params),
+    };
+    let bad = |code, msg: String| {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            Some(&id),
+            &RpcError::new(code, msg),
+        )
+    };
+    let Some(header_version) = header_str(headers, MCP_PROTOCOL_VERSION) else {
+        return bad(
+            ErrorCode::HeaderMismatch,
+            "missing `MCP-Protocol-Version` header".into(),
+        );
+    };
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let meta_version = meta
+        .and_then(|m| m.get(META_PROTOCOL_VERSION))
+        .and_then(Value::as_str);
+    let capabilities = meta
+        .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
+        .filter(|c| c.is_object());
+    let (Some(meta_version), Some(capabilities)) = (meta_version, capabilities) else {
+        return bad(
+            ErrorCode::InvalidParams,
+            format!(
+                "`_meta` must carry `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`"
+            ),
+        );
+    };
+    if header_version != meta_version {
+        return bad(
+            ErrorCode::HeaderMismatch,
+            "`MCP-Protocol-Version` header does not match `_meta` protocol version".into(),
+        );
+    }
+    let Some(version) = protocol::modern_version(meta_version) else {
+        let e = crate::server::dispatch::unsupported_version(meta_version);
+        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+    };
+    if let Err(why) = check_mirrored(headers, &method, &params) {
+        return bad(ErrorCode::HeaderMismatch, why);
+    }
+    let call = Call {
+        id: id.clone(),
+        era: Era::Modern(version),
+        client_info: meta.and_then(|m| m.get(META_CLIENT_INFO)).cloned(),
+        client_capabilities: capabilities.clone(),
+        cancellation: CancellationToken::new(),
+        notifier: None,
+    };
+    respond(shared, headers, method, params, call, None).await
+}
+
+/// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource.
+fn check_mirrored(
+    headers: &HeaderMap,
+    method: &str,
+    params: &Map<String, Value>,
+) -> Result<(), String> {
+    match headers
+        .get(MCP_METHOD)
+        .map(|v| decode_mirrored(v.as_bytes()))
+    {
+        None => return Err("missing `Mcp-Method` header".into()),
+        Some(None) => return Err("`Mcp-Method` header has invalid characters".into()),
+        Some(Some(v)) if v != method => {
+            return Err("`Mcp-Method` header does not match the body".into());
+        }
+        Some(Some(_)) => {}
+    }
+    let name_key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" => "uri",
+        _ => return Ok(()),
+    };
+    let Some(body_value) = params.get(name_key).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    match headers.get(MCP_NAME).map(|v| decode_mirrored(v.as_bytes())) {
+        None => Err("missing `Mcp-Name` header".into()),
+        Some(None) => Err("`Mcp-Name` header has invalid characters".into()),
+        Some(Some(v)) if v != body_value => Err("`Mcp-Name` header does not match the body".into()),
+        Some(Some(_)) => Ok(()),
+    }
+}
+
+async fn legacy<S: McpServer>(
+    shared: Arc<Shared<S>>,
+    headers: &HeaderMap,
+    message: Message,
+) -> Response {
+    let stateless = shared.engine.descriptor().stateless;
+    if let Message::Request { id, method, params } = &message
+        && method == "initialize"
+    {
+        return initialize(&shared, id, params);
+    }
+    let session = if stateless {
+        None
+    } else {
+        match session_of(&shared, headers) {
+            Ok(s) => Some(s),
+            Err(response) => return response,
+        }
+    };
+    let version = match header_str(headers, MCP_PROTOCOL_VERSION) {
+        None => session
+            .as_ref()
+            .map_or(DEFAULT_LEGACY_VERSION, |s| s.version),
+        Some(v) => match protocol::legacy_version(v) {
+            Some(v) => v,
+            None => {
+                let e = RpcError::new(
+                    ErrorCode::InvalidRequest,
+                    format!("unsupported `MCP-Protocol-Version` `{v}`"),
+                );
+                return rpc_error(StatusCode::BAD_REQUEST, message.request_id(), &e);
+            }
+        },
+    };
+    match message {
+        Message::Notification { method, params } => {
+            if method == "notifications/cancelled"
+                && let (Some(session), Some(id)) = (&session, params.get("requestId"))
+                && let Ok(id) = serde_json::from_value::<RequestId>(id.clone())
+            {
+                session.cancel(&id);
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        Message::Response { .. } => StatusCode::ACCEPTED.into_response(),
+        Message::Request { id, method, params } => {
+            let (cancellation, guard) = match &session {
+                Some(s) => {
+                    let (token, guard) = s.track(&id);
+                    (token, Some(guard))
+                }
+                None => (CancellationToken::new(), None),
+            };
+            let call = Call {
+                id,
+                era: Era::Legacy(version),
+                client_info: session.as_ref().and_then(|s| s.client_info.clone()),
+                client_capabilities: session.as_ref().map_or_else(
+                    || Value::Object(Map::new()),
+                    |s| s.client_capabilities.clone(),
+                ),
+                cancellation,
+                notifier: None,
+            };
+            respond(shared, headers, method, params, call, guard).await
+        }
+    }
+}
+
+fn initialize<S: McpServer>(
+    shared: &Shared<S>,
+    id: &RequestId,
+    params: &Map<String, Value>,
+) -> Response {
+    let (version, result) = shared.engine.initialize(params);
+    let body = protocol::response_json(id, &result);
+    if shared.engine.descriptor().stateless {
+        return json_response(StatusCode::OK, body);
+    }
+    let client_info = params.get("clientInfo").cloned();
+    let capabilities = params
+        .get("capabilities")
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    match shared.sessions.create(version, client_info, capabilities) {
+        Ok(session) => {
+            let mut response = json_response(StatusCode::OK, body);
+            if let Ok(value) = HeaderValue::from_str(&session.id) {
+                response.headers_mut().insert(MCP_SESSION_ID, value);
+            }
+            response
+        }
+        Err(_) => {
+            let e = RpcError::new(
+                ErrorCode::InternalError,
+                "too many sessions; try again later",
+            );
+            rpc_error(StatusCode::SERVICE_UNAVAILABLE, Some(id), &e)
+        }
+    }
+}
+
+/// Runs one request and answers with JSON, or with an SSE stream when the client asked for
+/// progress and accepts one.
+async fn respond<S: McpServer>(
+    shared: Arc<Shared<S>>,
+    headers: &HeaderMap,
+    method: String,
+    params: Map<String, Value>,
+    mut call: Call,
+    guard: Option<crate::transport::session::InflightGuard>,
+) -> Response {
+    let wants_stream = params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .is_some_and(|t| !t.is_null())
+        && accepts(headers, "text/event-stream");
+    let id = call.id.clone();
+    let era = call.era;
+    if !wants_stream {
+        let cancellation = call.cancellation.clone();
+        let outcome = tokio::select! {
+            outcome = shared.engine.request(&method, params, call) => outcome,
+            () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
+        };
+        drop(guard);
+        return match outcome {
+            Ok(reply) => json_response(StatusCode::OK, reply.into_response(&id)),
+            Err(e) => rpc_error(error_status(era, &e), Some(&id), &e),
+        };
+    }
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
+    call.notifier = Some(tx.clone());
+    let cancellation = call.cancellation.clone();
+    tokio::spawn(async move {
+        let _guard = guard;
+        let body = tokio::select! {
+            outcome = shared.engine.request(&method, params, call) => match outcome {
+                Ok(reply) => reply.into_response(&id),
+                Err(e) => protocol::error_json(Some(&id), &e),
+            },
+            () = tx.closed() => {
+                cancellation.cancel();
+                return;
+            }
+            () = cancellation.cancelled() => return,
+        };
+        let _ = tx.send(body).await;
+    });
+    sse_response(rx)
+}
+
+fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
+    let stream = ReceiverStream::new(rx).map(|bytes| {
+        let data = String::from_utf8(bytes).unwrap_or_default();
+        Ok::<_, Infallible>(Event::default().event("message").data(data))
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// The standalone SSE stream of a 2025-11-25 session.
+pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
+    if let Err(denied) = guard(&shared, &req) {
+        return denied;
+    }
+    let headers = req.headers();
+    if shared.engine.descriptor().stateless
+        || !headers.contains_key(MCP_SESSION_ID) && is_modern_header(headers)
+    {
+        return method_not_allowed();
+    }
+    if !accepts(headers, "text/event-stream") {
+        return http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::InvalidRequest,
+            "`Accept` must list `text/event-stream`",
+        );
+    }
+    match session_of(&shared, headers) {
+        Ok(session) => sse_response(session.open_stream()),
+        Err(response) => response,
+    }
+}
+
+/// Ends a 2025-11-25 session.
+pub(super) async fn delete<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
+    if let Err(denied) = guard(&shared, &req) {
+        return denied;
+    }
+    let headers = req.headers();
+    if shared.engine.descriptor().stateless
+        || !headers.contains_key(MCP_SESSION_ID) && is_modern_header(headers)
+    {
+        return method_not_allowed();
+    }
+    match session_of(&shared, headers) {
+        Ok(session) => {
+            shared.sessions.remove(&session.id);
+            StatusCode::OK.into_response()
+        }
+        Err(response) => response,
+    }
+}
+
+fn is_modern_header(headers: &HeaderMap) -> bool {
+    header_str(headers, MCP_PROTOCOL_VERSION).is_some_and(|v| protocol::modern_version(v).is_some())
+}
+
+fn session_of<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+    let Some(id) = header_str(headers, MCP_SESSION_ID) else {
+        return Err(http_error(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            "missing `Mcp-Session-Id` header; send `initialize` first",
+        ));
+    };
+    shared.sessions.get(id).ok_or_else(|| {
+        http_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::InvalidRequest,
+            "session not found; send `initialize` again",
+        )
+    })
+}
+
+/// DNS-rebinding protection: the `Host` must be one this endpoint serves, and a browser's
+/// `Origin`, when present, must be allowed (2025-11-25 transports, security warning).
+fn guard<S>(shared: &Shared<S>, req: &Request) -> Result<(), Response> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| {
+            req.uri()
+                .authority()
+                .map(axum::http::uri::Authority::as_str)
+        });
+    if !host.is_some_and(|h| shared.config.host_allowed(h)) {
+        return Err(http_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidRequest,
+            "host not allowed",
+        ));
+    }
+    if let Some(origin) = req.headers().get(header::ORIGIN)
+        && !origin
+            .to_str()
+            .is_ok_and(|o| shared.config.origin_allowed(o))
+    {
+        return Err(http_error(
+            StatusCode::FORBIDDEN,
+            ErrorCode::InvalidRequest,
+            "origin not allowed",
+        ));
+    }
+    Ok(())
+}
+
+/// The HTTP status of a JSON-RPC error: 2026-07-28 answers an unknown method with 404 and
+/// other errors with 200 (as its reference server does); 2025-11-25 always 200.
+fn error_status(era: Era, error: &RpcError) -> StatusCode {
+    match (era, error.code) {
+        (Era::Modern(_), ErrorCode::MethodNotFound) => StatusCode::NOT_FOUND,
+        (Era::Modern(_), ErrorCode::MissingRequiredClientCapability) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Whether `Accept` admits `media` (wildcards count).
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',').any(|item| {
+                let range = item
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase();
+                range == media || range == "*/*" || range.strip_suffix("/*") == Some(kind)
+            })
+        })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    header_str(headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+fn rpc_error(status: StatusCode, id: Option<&RequestId>, error: &RpcError) -> Response {
+    json_response(status, protocol::error_json(id, error))
+}
+
+fn http_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    rpc_error(status, None, &RpcError::new(code, message))
+}
+
+fn method_not_allowed() -> Response {
+    let mut response = http_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::InvalidRequest,
+        "this endpoint keeps no sessions: only POST is served",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
+}

@@ -1,0 +1,113 @@
+//! Streamable HTTP on axum: one endpoint (default `/mcp`) that serves MCP 2025-11-25 with
+//! sessions and the stateless 2026-07-28 revision side by side, chosen per request.
+//!
+//! Each POST is classified in this order (2026-07-28 `basic/versioning`, backward
+//! compatibility): a `_meta` key under `io.modelcontextprotocol/` makes it a 2026-07-28
+//! request; otherwise `initialize`, an `Mcp-Session-Id` header or a legacy
+//! `MCP-Protocol-Version` makes it a 2025-11-25 one; an unknown version header makes it a
+//! 2026-07-28 request, so that it gets the errors of that revision.
+//!
+//! | what | answer |
+//! |---|---|
+//! | `Host` not served, or a browser `Origin` not allowed (DNS rebinding) | 403 |
+//! | `Accept` without `application/json` and `text/event-stream` | 406 |
+//! | `Content-Type` not `application/json` | 415 |
+//! | body over [`HttpConfig::body_limit`] | 413 |
+//! | not JSON / not a JSON-RPC message | 400, -32700 / -32600 |
+//! | 2025-11-25 request without `Mcp-Session-Id` / with an unknown one | 400 / 404 |
+//! | 2026-07-28 header missing or disagreeing with the body | 400, -32020 |
+//! | 2026-07-28 `_meta` missing its protocol version or capabilities | 400, -32602 |
+//! | 2026-07-28 unsupported version | 400, -32022 with `data.supported` |
+//! | 2026-07-28 unknown method | 404, -32601 |
+//! | notification | 202 |
+//!
+//! A request whose `_meta` carries a `progressToken` is answered as an SSE stream when the
+//! client accepts one, so progress notifications reach it before the result; closing that
+//! stream cancels the request. Other requests get one JSON object.
+
+mod config;
+mod handler;
+
+use std::sync::Arc;
+
+pub use config::HttpConfig;
+
+use crate::error::ServeError;
+use crate::server::dispatch::Engine;
+use crate::server::{McpServer, Unprotected};
+use crate::transport::session::SessionStore;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::HttpConfig {}
+}
+
+/// A configuration that can serve the server `S` over HTTP.
+///
+/// [`HttpConfig`] serves servers declared without `oauth`.
+pub trait ServeConfig<S>: sealed::Sealed {
+    /// The endpoint settings.
+    #[doc(hidden)]
+    fn into_http_config(self) -> HttpConfig;
+}
+
+impl<S: Unprotected> ServeConfig<S> for HttpConfig {
+    fn into_http_config(self) -> HttpConfig {
+        self
+    }
+}
+
+/// Everything the handlers share.
+pub(crate) struct Shared<S> {
+    pub(crate) engine: Engine<S>,
+    pub(crate) config: HttpConfig,
+    pub(crate) sessions: SessionStore,
+}
+
+pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Router {
+    let path = config.path.clone();
+    let shared = Arc::new(Shared {
+        engine: Engine::new(server),
+        sessions: SessionStore::new(config.session_idle_timeout, config.max_sessions),
+        config,
+    });
+    axum::Router::new()
+        .route(
+            &path,
+            axum::routing::post(handler::post::<S>)
+                .get(handler::get::<S>)
+                .delete(handler::delete::<S>),
+        )
+        .with_state(shared)
+}
+
+pub(crate) async fn serve<S: McpServer>(
+    server: S,
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
+    config: HttpConfig,
+) -> Result<(), ServeError> {
+    let display = addr.to_string();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: display,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServeError::Io)?;
+    if !local.ip().is_loopback() && config.hosts.is_empty() && !config.any_host {
+        tracing::warn!(
+            %local,
+            "listening beyond loopback, but only requests addressed to localhost are accepted; \
+             name the public host with `HttpConfig::allow_host`"
+        );
+    }
+    let path = config.path.clone();
+    let app = router(server, config);
+    tracing::info!("MCP endpoint at http://{local}{path}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(ServeError::Io)
+}

@@ -1,0 +1,232 @@
+//! 2025-11-25 sessions: the negotiated version and client, in-flight requests for
+//! `notifications/cancelled`, and the standalone GET stream.
+//!
+//! Ids are 32 random bytes in base64url: visible ASCII (0x21–0x7E) as the transport
+//! requires, and unguessable, though never a credential.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use rand::RngCore as _;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::protocol::RequestId;
+
+/// One session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: Arc<str>,
+    pub(crate) version: &'static str,
+    pub(crate) client_info: Option<Value>,
+    pub(crate) client_capabilities: Value,
+    inflight: Mutex<HashMap<RequestId, CancellationToken>>,
+    stream: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    last_seen: AtomicU64,
+}
+
+impl Session {
+    /// Registers an in-flight request; the guard unregisters it.
+    pub(crate) fn track(self: &Arc<Self>, id: &RequestId) -> (CancellationToken, InflightGuard) {
+        let token = CancellationToken::new();
+        lock(&self.inflight).insert(id.clone(), token.clone());
+        (
+            token,
+            InflightGuard {
+                session: Arc::clone(self),
+                id: id.clone(),
+            },
+        )
+    }
+
+    /// Cancels an in-flight request; unknown or finished ids are ignored.
+    pub(crate) fn cancel(&self, id: &RequestId) {
+        if let Some(token) = lock(&self.inflight).remove(id) {
+            token.cancel();
+        }
+    }
+
+    /// Opens the standalone stream, replacing (and so closing) an earlier one.
+    pub(crate) fn open_stream(&self) -> mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = mpsc::channel(64);
+        *lock(&self.stream) = Some(tx);
+        rx
+    }
+
+    fn close(&self) {
+        lock(&self.stream).take();
+        for (_, token) in lock(&self.inflight).drain() {
+            token.cancel();
+        }
+    }
+}
+
+/// Unregisters an in-flight request when dropped.
+pub(crate) struct InflightGuard {
+    session: Arc<Session>,
+    id: RequestId,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        lock(&self.session.inflight).remove(&self.id);
+    }
+}
+
+/// All sessions of one endpoint.
+#[derive(Debug)]
+pub(crate) struct SessionStore {
+    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    idle: Duration,
+    max: usize,
+    epoch: Instant,
+    last_sweep: AtomicU64,
+}
+
+/// Why a session could not be created.
+#[derive(Debug)]
+pub(crate) struct StoreFull;
+
+impl SessionStore {
+    pub(crate) fn new(idle: Duration, max: usize) -> Self {
+        Self {
+            map: RwLock::default(),
+            idle,
+            max,
+            epoch: Instant::now(),
+            last_sweep: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_secs()
+    }
+
+    pub(crate) fn create(
+        &self,
+        version: &'static str,
+        client_info: Option<Value>,
+        client_capabilities: Value,
+    ) -> Result<Arc<Session>, StoreFull> {
+        self.sweep();
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        let id: Arc<str> = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(bytes)
+            .into();
+        let session = Arc::new(Session {
+            id: Arc::clone(&id),
+            version,
+            client_info,
+            client_capabilities,
+            inflight: Mutex::default(),
+            stream: Mutex::default(),
+            last_seen: AtomicU64::new(self.now()),
+        });
+        let mut map = write(&self.map);
+        if map.len() >= self.max {
+            return Err(StoreFull);
+        }
+        map.insert(id, Arc::clone(&session));
+        Ok(session)
+    }
+
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
+        let session = read(&self.map).get(id).cloned()?;
+        let now = self.now();
+        if now.saturating_sub(session.last_seen.load(Ordering::Relaxed)) > self.idle.as_secs() {
+            self.remove(id);
+            return None;
+        }
+        session.last_seen.store(now, Ordering::Relaxed);
+        Some(session)
+    }
+
+    pub(crate) fn remove(&self, id: &str) -> bool {
+        let removed = write(&self.map).remove(id);
+        removed.inspect(|s| s.close()).is_some()
+    }
+
+    /// Drops idle sessions, at most once a minute.
+    fn sweep(&self) {
+        let now = self.now();
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now < last + 60
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let idle = self.idle.as_secs();
+        write(&self.map).retain(|_, s| {
+            let keep = now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) <= idle;
+            if !keep {
+                s.close();
+            }
+            keep
+        });
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        read(&self.map).len()
+    }
+}
+
+// A poisoned lock only means another request panicked mid-update of a map whose entries
+// stay valid on their own, so the data is still safe to use.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_visible_ascii_and_unique() {
+        let store = SessionStore::new(Duration::from_secs(60), 10);
+        let a = store.create("2025-11-25", None, Value::Null).unwrap();
+        let b = store.create("2025-11-25", None, Value::Null).unwrap();
+        assert_ne!(a.id, b.id);
+        assert!(a.id.len() >= 40 && a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
+        assert!(store.get(&a.id).is_some());
+        assert!(store.remove(&a.id));
+        assert!(store.get(&a.id).is_none());
+        assert!(!store.remove(&a.id));
+    }
+
+    #[test]
+    fn the_store_is_bounded_and_cancels_on_close() {
+        let store = SessionStore::new(Duration::from_secs(60), 1);
+        let s = store.create("2025-11-25", None, Value::Null).unwrap();
+        assert!(store.create("2025-11-25", None, Value::Null).is_err());
+        let (token, _guard) = s.track(&RequestId::Number(1));
+        store.remove(&s.id);
+        assert!(token.is_cancelled());
+        assert_eq!(store.len(), 0);
+    }
+
+    #[test]
+    fn cancelling_an_unknown_request_is_ignored() {
+        let store = SessionStore::new(Duration::from_secs(60), 1);
+        let s = store.create("2025-11-25", None, Value::Null).unwrap();
+        s.cancel(&RequestId::Number(9));
+        let (token, guard) = s.track(&RequestId::Number(1));
+        drop(guard);
+        s.cancel(&RequestId::Number(1));
+        assert!(!token.is_cancelled());
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests and examples of the workspace; nothing to import.
