@@ -121,8 +121,9 @@ where
                     (Arc::clone(&engine), tx.clone(), Arc::clone(&inflight));
                 tokio::spawn(async move {
                     let outcome = tokio::select! {
-                        outcome = engine.request(&method, params, call) => outcome,
+                        biased;
                         () = cancellation.cancelled() => return,
+                        outcome = engine.request(&method, params, call) => outcome,
                     };
                     lock(&inflight).remove(&id);
                     let body = match outcome {

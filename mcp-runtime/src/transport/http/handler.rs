@@ -320,9 +320,11 @@ async fn respond<S: McpServer>(
     let era = call.era;
     if !wants_stream {
         let cancellation = call.cancellation.clone();
+        // Biased: a tool that returns because it saw the cancellation still gets no answer.
         let outcome = tokio::select! {
-            outcome = shared.engine.request(&method, params, call) => outcome,
+            biased;
             () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
+            outcome = shared.engine.request(&method, params, call) => outcome,
         };
         drop(guard);
         return match outcome {
@@ -336,15 +338,16 @@ async fn respond<S: McpServer>(
     tokio::spawn(async move {
         let _guard = guard;
         let body = tokio::select! {
-            outcome = shared.engine.request(&method, params, call) => match outcome {
-                Ok(reply) => reply.into_response(&id),
-                Err(e) => protocol::error_json(Some(&id), &e),
-            },
+            biased;
+            () = cancellation.cancelled() => return,
             () = tx.closed() => {
                 cancellation.cancel();
                 return;
             }
-            () = cancellation.cancelled() => return,
+            outcome = shared.engine.request(&method, params, call) => match outcome {
+                Ok(reply) => reply.into_response(&id),
+                Err(e) => protocol::error_json(Some(&id), &e),
+            },
         };
         let _ = tx.send(body).await;
     });
