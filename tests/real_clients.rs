@@ -160,6 +160,7 @@ impl Server {
         let log_file = std::fs::File::create(&log).expect("create server log");
         let child = Command::new(binary)
             .env("MCP_BIND", format!("127.0.0.1:{port}"))
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("clone log handle"))
             .stderr(log_file)
