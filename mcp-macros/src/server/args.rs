@@ -35,7 +35,7 @@ impl ServerArgs {
                         _ => &mut args.instructions,
                     };
                     if slot.is_some() {
-                        return Err(meta.error(format!("`{key}` is given twice")));
+                        return Err(meta.error(format!("`{key}` is given twice; keep one")));
                     }
                     if key == "name" && lit.value().trim().is_empty() {
                         return Err(syn::Error::new(
@@ -47,7 +47,7 @@ impl ServerArgs {
                 }
                 "stateless" => {
                     if args.stateless {
-                        return Err(meta.error("`stateless` is given twice"));
+                        return Err(meta.error("`stateless` is given twice; keep one"));
                     }
                     args.stateless = true;
                 }

@@ -30,11 +30,14 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
         .enumerate()
         .map(|(i, t)| dispatch_arm(i, t));
 
+    // The descriptor is an inherent function so that the dispatch reads it without requiring
+    // `Self: McpServer`: a server that is not `Send + Sync` is then one error, at `impl #self_ty`.
     quote! {
         #[automatically_derived]
-        #[allow(clippy::all, clippy::pedantic, unused_mut, unused_variables)]
-        impl #rt::McpServer for #self_ty {
-            fn __descriptor() -> &'static #rt::ServerDescriptor {
+        #[allow(clippy::all, clippy::pedantic)]
+        impl #self_ty {
+            #[doc(hidden)]
+            fn __mcp_descriptor() -> &'static #rt::ServerDescriptor {
                 static __MCP_DESCRIPTOR: #rt::std::sync::OnceLock<#rt::ServerDescriptor> =
                     #rt::std::sync::OnceLock::new();
                 __MCP_DESCRIPTOR.get_or_init(|| #rt::ServerDescriptor {
@@ -46,13 +49,26 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                     tools: #rt::std::vec![#(#defs),*],
                 })
             }
+        }
+
+        #[automatically_derived]
+        #[allow(clippy::all, clippy::pedantic, unused_mut, unused_variables)]
+        impl #rt::McpServer for #self_ty {
+            fn __descriptor() -> &'static #rt::ServerDescriptor {
+                Self::__mcp_descriptor()
+            }
 
             fn __call_tool<'a>(
                 &'a self,
                 name: &'a str,
                 arguments: #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
                 ctx: #rt::RequestContext,
-            ) -> #rt::ToolFuture<'a> {
+            ) -> #rt::ToolFuture<'a>
+            where
+                // As in the trait; `for<'__mcp>` keeps it from being a (rejected) trivially
+                // false bound when the server is not `Sync`, which `impl McpServer` reports.
+                for<'__mcp> Self: ::core::marker::Sync,
+            {
                 #rt::boxed(async move {
                     let mut __mcp_args = arguments;
                     let __mcp_ctx = ctx;
@@ -64,8 +80,10 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
             }
         }
 
+        // The bound repeats the supertrait so that its failure is not reported a second time
+        // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
         #[automatically_derived]
-        impl #rt::Unprotected for #self_ty {}
+        impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
     }
 }
 
@@ -128,6 +146,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
                 idempotent: #idempotent,
                 open_world: #open_world,
             },
+            scopes: &[],
         }
     }}
 }
@@ -139,7 +158,10 @@ fn input_schema(tool: &Tool) -> TokenStream {
         _ => None,
     }) {
         let name = &tool.name;
-        return quote_spanned!(inner.span()=> #rt::args_schema::<#inner>(#name));
+        // Called here rather than inside `args_schema`, so that an `#inner` which is no
+        // `ToolInput` is the same error as in `from_args` and is reported once.
+        let schema = quote_spanned!(inner.span()=> <#inner as #rt::ToolInput>::root_schema());
+        return quote!(#rt::args_schema::<#inner>(#name, #schema));
     }
     let specs = tool.params.iter().filter_map(|p| {
         let ParamKind::Input { name, description, optional } = &p.kind else { return None };
@@ -179,20 +201,31 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             }
         }
     }
-    let await_ = tool.is_async.then(|| quote!(.await));
+    // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
+    // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
+    let call = if tool.is_async {
+        // A future that is not `Send` is reported at the tool.
+        let send = quote_spanned!(method.span()=>
+            #rt::send_tool(Self::#method(self, #(#call_args),*)));
+        quote!(#send.await)
+    } else {
+        quote!(Self::#method(self, #(#call_args),*))
+    };
     let convert = |value: TokenStream| match &tool.returns.output {
-        Output::Content => quote!(#rt::IntoCallToolResult::into_call_tool_result(#value)),
+        Output::Content => quote_spanned!(tool.returns.output_span=>
+            #rt::IntoCallToolResult::into_call_tool_result(#value)),
         Output::Structured(ty) => {
             let into = quote_spanned!(ty.span()=> <#ty as #rt::ToolOutput>::into_result);
-            quote!(#into(#value, <Self as #rt::McpServer>::__descriptor().tools[#index].wraps_output))
+            quote!(#into(#value, Self::__mcp_descriptor().tools[#index].wraps_output))
         }
     };
-    let result = if tool.returns.fallible {
+    let result = if let Some(error_span) = tool.returns.error_span {
         let ok = convert(quote!(__mcp_ok));
+        let err = quote_spanned!(error_span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
         quote! {
             match __mcp_out {
                 ::core::result::Result::Ok(__mcp_ok) => #ok,
-                ::core::result::Result::Err(__mcp_err) => #rt::error_result(&__mcp_err),
+                ::core::result::Result::Err(__mcp_err) => #err,
             }
         }
     } else {
@@ -201,7 +234,7 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
     quote! {
         #name => {
             #(#reads)*
-            let __mcp_out = Self::#method(self, #(#call_args),*) #await_;
+            let __mcp_out = #call;
             ::core::result::Result::Ok(#result)
         }
     }

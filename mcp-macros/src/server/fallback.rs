@@ -20,11 +20,14 @@ pub(crate) fn fallback(self_ty: &syn::Type) -> TokenStream {
                 _name: &'a str,
                 _arguments: #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
                 _ctx: #rt::RequestContext,
-            ) -> #rt::ToolFuture<'a> {
+            ) -> #rt::ToolFuture<'a>
+            where
+                for<'__mcp> Self: ::core::marker::Sync,
+            {
                 ::core::unreachable!("`#[mcp_server]` failed to expand")
             }
         }
         #[automatically_derived]
-        impl #rt::Unprotected for #self_ty {}
+        impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
     }
 }

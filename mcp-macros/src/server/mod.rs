@@ -16,7 +16,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let e = syn::Error::new_spanned(
-                &item,
+                item_header(&item),
                 "`#[mcp_server]` goes on an `impl` block: `#[mcp_server] impl MyServer { … }`",
             )
             .to_compile_error();
@@ -45,4 +45,28 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         eprintln!("{output}");
     }
     output
+}
+
+/// The head of an item, for errors about the item as a whole: `struct Files` of
+/// `#[doc = ".."] pub struct Files { .. }`, without attributes or body.
+fn item_header(item: &TokenStream) -> TokenStream {
+    use proc_macro2::{Delimiter, TokenTree};
+    let mut tokens = item.clone().into_iter();
+    let mut header = Vec::new();
+    while let Some(token) = tokens.next() {
+        match &token {
+            TokenTree::Punct(p) if p.as_char() == '#' && header.is_empty() => {
+                // An outer attribute: `#` and its `[..]`.
+                tokens.next();
+            }
+            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => break,
+            TokenTree::Punct(p) if p.as_char() == ';' => break,
+            _ => header.push(token),
+        }
+    }
+    if header.is_empty() {
+        item.clone()
+    } else {
+        header.into_iter().collect()
+    }
 }

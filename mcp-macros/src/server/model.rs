@@ -1,5 +1,6 @@
 //! The server as the macro sees it: the impl block and its tools, each value with its tokens.
 
+use syn::spanned::Spanned as _;
 use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
 use super::args::ServerArgs;
@@ -37,7 +38,10 @@ pub(crate) enum Output {
 
 pub(crate) struct Returns {
     pub(crate) output: Output,
-    pub(crate) fallible: bool,
+    /// Where the output type is written, for errors about it (the call site for `()`).
+    pub(crate) output_span: proc_macro2::Span,
+    /// For `Result<T, E>`: where `E` is written (the whole type when it is an alias).
+    pub(crate) error_span: Option<proc_macro2::Span>,
 }
 
 impl Server {
@@ -52,7 +56,7 @@ impl Server {
         if !item.generics.params.is_empty() {
             cx.error_at(
                 &item.generics,
-                "`#[mcp_server]` does not support generic impl blocks",
+                "`#[mcp_server]` does not support generic impl blocks; write it for one concrete type",
             );
         }
         let mut tools = Vec::new();
@@ -65,7 +69,7 @@ impl Server {
             };
             let attr = method.attrs.remove(index);
             if let Some(extra) = method.attrs.iter().find(|a| is_tool_attr(a)) {
-                cx.error_at(extra, "`#[tool]` is given twice on this method");
+                cx.error_at(extra, "`#[tool]` is given twice on this method; keep one");
             }
             let tool_args = match &attr.meta {
                 syn::Meta::Path(_) => ToolArgs::default(),
@@ -160,7 +164,8 @@ fn returns(output: &ReturnType) -> Returns {
     let ReturnType::Type(_, ty) = output else {
         return Returns {
             output: Output::Content,
-            fallible: false,
+            output_span: proc_macro2::Span::call_site(),
+            error_span: None,
         };
     };
     let ty = (**ty).clone();
@@ -168,14 +173,28 @@ fn returns(output: &ReturnType) -> Returns {
         && segment.ident == "Result"
         && let Some(ok) = first_type_arg(segment)
     {
+        let error_span = match &segment.arguments {
+            syn::PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    syn::GenericArgument::Type(t) => Some(t.span()),
+                    _ => None,
+                })
+                .nth(1),
+            _ => None,
+        }
+        .unwrap_or_else(|| ty.span());
         return Returns {
+            output_span: ok.span(),
             output: classify(ok.clone()),
-            fallible: true,
+            error_span: Some(error_span),
         };
     }
     Returns {
+        output_span: ty.span(),
         output: classify(ty),
-        fallible: false,
+        error_span: None,
     }
 }
 

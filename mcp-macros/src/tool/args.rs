@@ -34,7 +34,7 @@ impl ToolArgs {
                 .get_ident()
                 .map(ToString::to_string)
                 .unwrap_or_default();
-            let duplicate = || meta.error(format!("`{key}` is given twice"));
+            let duplicate = || meta.error(format!("`{key}` is given twice; keep one"));
             match key.as_str() {
                 "name" | "title" | "description" => {
                     let lit: LitStr = meta.value()?.parse()?;

@@ -12,18 +12,23 @@ pub(crate) fn check(name: &str) -> Result<(), String> {
     let len = name.chars().count();
     if len > MAX_LEN {
         return Err(format!(
-            "tool name `{name}` is {len} characters long; the limit is {MAX_LEN}"
+            "this tool name is {len} characters long; the limit is {MAX_LEN}"
         ));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-    {
+    if let Some(c) = name.chars().find(|&c| !is_allowed(c)) {
+        let suggestion: String = name
+            .chars()
+            .map(|c| if is_allowed(c) { c } else { '_' })
+            .collect();
         return Err(format!(
-            "tool name `{name}` contains {c:?}; tool names use only ASCII letters, digits, `_`, `-` and `.`"
+            "tool name `{name}` contains {c:?}; tool names use only ASCII letters, digits, `_`, `-` and `.`, as in `{suggestion}`"
         ));
     }
     Ok(())
+}
+
+fn is_allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
 
 #[cfg(test)]

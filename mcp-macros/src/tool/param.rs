@@ -1,5 +1,6 @@
 //! A tool's parameters: read from the JSON arguments, or injected by type.
 
+use quote::quote;
 use syn::{FnArg, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
@@ -32,7 +33,9 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         Some(FnArg::Receiver(r)) => {
             cx.error_at(
                 r,
-                format!("tool `{tool}` must take `&self`: tools run concurrently"),
+                format!(
+                    "tool `{tool}` must take `&self`: tools run concurrently; keep mutable state behind a `Mutex` or an atomic"
+                ),
             );
         }
         _ => cx.error_at(
@@ -53,7 +56,13 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
                         description = Some(meta.value()?.parse::<LitStr>()?);
                         Ok(())
                     } else {
-                        Err(meta.error("unknown `#[arg]` option; expected `description`"))
+                        let shown = meta
+                            .path
+                            .get_ident()
+                            .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                        Err(meta.error(format!(
+                            "unknown `#[arg]` option {shown}; expected `description = \"…\"`"
+                        )))
                     }
                 });
                 if let Err(e) = parsed {
@@ -66,15 +75,18 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         pat_type.attrs = keep;
         let ty = (*pat_type.ty).clone();
         if let Type::Reference(r) = &ty {
-            let owned = if last_ident(&r.elem).is_some_and(|s| s.ident == "str") {
-                "String"
-            } else {
-                "an owned type"
+            let owned = match &*r.elem {
+                Type::Slice(s) => {
+                    let elem = &s.elem;
+                    type_text(&quote!(Vec<#elem>))
+                }
+                elem if last_ident(elem).is_some_and(|s| s.ident == "str") => "String".to_owned(),
+                elem => type_text(&quote!(#elem)),
             };
             cx.error_at(
                 &pat_type.ty,
                 format!(
-                    "tool arguments are read from JSON and cannot be borrowed; take {owned} instead"
+                    "tool `{tool}` reads its arguments from JSON, so they cannot be borrowed; take `{owned}` instead"
                 ),
             );
             continue;
@@ -111,7 +123,9 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
                     other => {
                         cx.error_at(
                             other,
-                            "a tool argument needs a plain name, which becomes its JSON name; to destructure, take `Args<T>`",
+                            format!(
+                                "tool `{tool}` names each argument in JSON after its binding, so it must be a plain name like `point: Point`; to destructure, take `Args<T>`"
+                            ),
                         );
                         continue;
                     }
@@ -148,8 +162,19 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
     if !sig.generics.params.is_empty() {
         cx.error_at(
             &sig.generics,
-            format!("tool `{tool}` cannot be generic: its schema is fixed at compile time"),
+            format!(
+                "tool `{tool}` cannot be generic: its schema is fixed at compile time; take a concrete type"
+            ),
         );
     }
     out
+}
+
+/// A type as the user would write it: `Vec<u8>`, not `Vec < u8 >`.
+fn type_text(tokens: &proc_macro2::TokenStream) -> String {
+    let mut text = tokens.to_string();
+    for (from, to) in [(" < ", "<"), (" >", ">"), (" :: ", "::"), (" ,", ",")] {
+        text = text.replace(from, to);
+    }
+    text
 }

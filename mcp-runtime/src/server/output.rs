@@ -86,6 +86,26 @@ impl<E: std::error::Error> From<E> for ToolError {
     }
 }
 
+/// The error type of a tool returning `Result<T, E>`: its `Display` is the message the model
+/// reads.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "tool error `{Self}` cannot be shown to the model",
+    label = "this error type needs `Display`",
+    note = "implement `std::fmt::Display` for it (its message is what the model reads), or return `ToolError`"
+)]
+pub trait ToolErrorMessage {
+    /// The result for `Err(self)`.
+    fn error_result(&self) -> CallToolResult;
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: fmt::Display + ?Sized> ToolErrorMessage for E {
+    fn error_result(&self) -> CallToolResult {
+        CallToolResult::error(self.to_string())
+    }
+}
+
 /// The result for a tool's `Err(e)`.
 #[doc(hidden)]
 pub fn error_result<E: fmt::Display>(error: &E) -> CallToolResult {

@@ -52,6 +52,7 @@ pub trait ToolInput: Sized {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: DeserializeOwned + JsonSchema> ToolInput for T {
     fn schema(generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<T>()
@@ -91,6 +92,7 @@ pub trait ToolOutput {
     fn into_result(self, wrapped: bool) -> CallToolResult;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + JsonSchema> ToolOutput for T {
     fn output_schema() -> (Value, bool) {
         let schema = SchemaSettings::draft2020_12()
@@ -192,15 +194,17 @@ pub fn params_schema(params: &[ParamSpec]) -> Value {
     Value::Object(root)
 }
 
-/// The input schema of a tool that takes one [`Args`] struct.
+/// The input schema of a tool that takes one [`Args`] struct: `schema` is
+/// `<T as ToolInput>::root_schema()`, which the generated code calls itself so that a `T`
+/// that is no [`ToolInput`] gives one error, where `T` is written.
 ///
 /// # Panics
 ///
 /// When the struct's schema is not an object (a tool's arguments are always an object);
 /// the panic happens once, when the tool table is first built at startup.
 #[doc(hidden)]
-pub fn args_schema<T: ToolInput>(tool: &str) -> Value {
-    let schema = T::root_schema().to_value();
+pub fn args_schema<T: ?Sized>(tool: &str, schema: Schema) -> Value {
+    let schema = schema.to_value();
     assert!(
         schema.get("type").and_then(Value::as_str) == Some("object"),
         "tool `{tool}`: `Args<{}>` must describe a JSON object (a struct with named fields)",

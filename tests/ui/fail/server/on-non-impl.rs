@@ -1,0 +1,8 @@
+use mcp_runtime::prelude::*;
+
+#[mcp_server]
+struct Files {
+    root: String,
+}
+
+fn main() {}
