@@ -1,9 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "http")]
+pub mod auth;
 pub mod headers;
 pub mod prelude;
 pub mod protocol;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 mod error;
@@ -13,6 +17,8 @@ pub use error::ServeError;
 pub use mcp_macros::{mcp_server, tool};
 pub use server::schema::{Args, ToolInput, ToolOutput};
 pub use server::{IntoCallToolResult, McpServer, RequestContext, ToolError, Unprotected};
+#[cfg(feature = "http")]
+pub use auth::{Auth, OAuthConfig};
 #[cfg(feature = "http")]
 pub use transport::http::{HttpConfig, ServeConfig};
 
@@ -25,7 +31,7 @@ pub mod __private {
     pub use ::std;
 
     pub use crate::protocol::{CallToolResult, RpcError};
-    pub use crate::server::output::error_result;
+    pub use crate::server::output::{ToolErrorMessage, error_result};
     pub use crate::server::schema::{
         Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
     };
@@ -34,10 +40,24 @@ pub mod __private {
         ToolFuture, Unprotected,
     };
 
+    #[cfg(feature = "http")]
+    pub use crate::auth::{Auth, Protected};
+
     /// Boxes a tool future.
     pub fn boxed<'a, F>(future: F) -> ToolFuture<'a>
     where
         F: std::future::Future<Output = Result<CallToolResult, RpcError>> + Send + 'a,
+    {
+        Box::pin(future)
+    }
+
+    /// Boxes the future of one async tool, requiring it to be `Send` where the tool is
+    /// declared rather than at `#[mcp_server]`.
+    pub fn send_tool<'a, F>(
+        future: F,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = F::Output> + Send + 'a>>
+    where
+        F: std::future::Future + Send + 'a,
     {
         Box::pin(future)
     }

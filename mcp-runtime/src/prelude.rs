@@ -4,5 +4,7 @@ pub use crate::protocol::{CallToolResult, Content};
 pub use crate::server::schema::Args;
 pub use crate::server::{McpServer as _, RequestContext, ToolError};
 #[cfg(feature = "http")]
+pub use crate::auth::{Auth, OAuthConfig};
+#[cfg(feature = "http")]
 pub use crate::transport::http::HttpConfig;
 pub use mcp_macros::{mcp_server, tool};

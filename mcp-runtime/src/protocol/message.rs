@@ -68,6 +68,8 @@ pub enum ErrorCode {
     RequestCancelled,
     /// -32001: the server is not ready for this request (for instance before `initialize`).
     ServerNotInitialized,
+    /// The token lacks scopes; answered over HTTP as 403 `insufficient_scope` (code -32600).
+    InsufficientScope,
 }
 
 impl ErrorCode {
@@ -85,6 +87,7 @@ impl ErrorCode {
             Self::UnsupportedProtocolVersion => -32022,
             Self::RequestCancelled => -32800,
             Self::ServerNotInitialized => -32001,
+            Self::InsufficientScope => -32600,
         }
     }
 }

@@ -47,6 +47,8 @@ struct Inner {
     progress_token: Option<Value>,
     cancellation: CancellationToken,
     notifier: Option<mpsc::Sender<Vec<u8>>>,
+    #[cfg(feature = "http")]
+    principal: Option<Arc<crate::auth::Principal>>,
 }
 
 impl RequestContext {
@@ -60,6 +62,8 @@ impl RequestContext {
                 progress_token: parts.progress_token,
                 cancellation: parts.cancellation,
                 notifier: parts.notifier,
+                #[cfg(feature = "http")]
+                principal: parts.principal,
             }),
         }
     }
@@ -72,6 +76,12 @@ impl RequestContext {
     /// The protocol revision of the request (for instance `2025-11-25` or `2026-07-28`).
     pub fn protocol_version(&self) -> &'static str {
         self.inner.protocol_version
+    }
+
+    /// The verified caller, on servers declared with `oauth`.
+    #[cfg(feature = "http")]
+    pub fn principal(&self) -> Option<&Arc<crate::auth::Principal>> {
+        self.inner.principal.as_ref()
     }
 
     /// The client's self-declared `Implementation` (`name`, `version`, …), if it sent one.
@@ -132,4 +142,6 @@ pub(crate) struct ContextParts {
     pub(crate) progress_token: Option<Value>,
     pub(crate) cancellation: CancellationToken,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
+    #[cfg(feature = "http")]
+    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
 }

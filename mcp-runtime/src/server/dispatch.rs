@@ -68,6 +68,8 @@ pub(crate) struct Call {
     pub(crate) client_capabilities: Value,
     pub(crate) cancellation: CancellationToken,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
+    #[cfg(feature = "http")]
+    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
 }
 
 /// A server plus everything about it that is computed once.
@@ -213,6 +215,15 @@ impl<S: McpServer> Engine<S> {
             .and_then(|m| m.get("progressToken"))
             .filter(|t| t.is_string() || t.is_number())
             .cloned();
+        #[cfg(feature = "http")]
+        if let Some(principal) = &call.principal
+            && let Some(tool) = self.desc.tools.iter().find(|t| t.name == name)
+            && let Some(missing) = tool.scopes.iter().find(|s| !principal.has_scope(s))
+        {
+            tracing::debug!(tool = %name, scope = %missing, "token lacks a tool scope");
+            return Err(RpcError::new(ErrorCode::InsufficientScope, format!("insufficient scope for tool `{name}`"))
+                .with_data(json!({"scopes": tool.scopes})));
+        }
         let ctx = RequestContext::new(ContextParts {
             id: call.id,
             protocol_version: call.era.version(),
@@ -221,6 +232,8 @@ impl<S: McpServer> Engine<S> {
             progress_token,
             cancellation: call.cancellation,
             notifier: call.notifier,
+            #[cfg(feature = "http")]
+            principal: call.principal,
         });
         let future = self.server.__call_tool(&name, arguments, ctx);
         match AssertUnwindSafe(future).catch_unwind().await {

@@ -32,13 +32,19 @@ pub trait McpServer: Send + Sync + Sized + 'static {
     fn __descriptor() -> &'static ServerDescriptor;
 
     /// Calls the tool `name` with `arguments`; generated as a `match` on the name.
+    ///
+    /// `Self: Sync` repeats the supertrait so that the generated body may assume it: a server
+    /// that is not `Sync` is then one error, at its `impl` block, not a second one at the
+    /// future that borrows it.
     #[doc(hidden)]
     fn __call_tool<'a>(
         &'a self,
         name: &'a str,
         arguments: Map<String, Value>,
         ctx: RequestContext,
-    ) -> ToolFuture<'a>;
+    ) -> ToolFuture<'a>
+    where
+        Self: Sync;
 
     /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp`.
     ///
@@ -119,6 +125,8 @@ pub struct ToolDef {
     pub wraps_output: bool,
     /// Behaviour hints.
     pub annotations: ToolAnnotations,
+    /// Scopes a caller needs for this tool, besides the server's required ones.
+    pub scopes: &'static [&'static str],
 }
 
 /// Behaviour hints for clients; untrusted by definition, so never a security boundary.

@@ -24,12 +24,19 @@ pub(crate) struct Session {
     pub(crate) version: &'static str,
     pub(crate) client_info: Option<Value>,
     pub(crate) client_capabilities: Value,
+    /// The `(iss, sub)` that opened the session, on protected servers.
+    owner: Option<(String, String)>,
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
     stream: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     last_seen: AtomicU64,
 }
 
 impl Session {
+    /// Whether `principal` (`(iss, sub)`, or none on unprotected servers) opened it.
+    pub(crate) fn is_owned_by(&self, principal: Option<(&str, &str)>) -> bool {
+        self.owner.as_ref().map(|(i, s)| (i.as_str(), s.as_str())) == principal
+    }
+
     /// Registers an in-flight request; the guard unregisters it.
     pub(crate) fn track(self: &Arc<Self>, id: &RequestId) -> (CancellationToken, InflightGuard) {
         let token = CancellationToken::new();
@@ -111,6 +118,7 @@ impl SessionStore {
         version: &'static str,
         client_info: Option<Value>,
         client_capabilities: Value,
+        owner: Option<(String, String)>,
     ) -> Result<Arc<Session>, StoreFull> {
         self.sweep();
         let mut bytes = [0u8; 32];
@@ -123,6 +131,7 @@ impl SessionStore {
             version,
             client_info,
             client_capabilities,
+            owner,
             inflight: Mutex::default(),
             stream: Mutex::default(),
             last_seen: AtomicU64::new(self.now()),
@@ -198,8 +207,8 @@ mod tests {
     #[test]
     fn ids_are_visible_ascii_and_unique() {
         let store = SessionStore::new(Duration::from_secs(60), 10);
-        let a = store.create("2025-11-25", None, Value::Null).unwrap();
-        let b = store.create("2025-11-25", None, Value::Null).unwrap();
+        let a = store.create("2025-11-25", None, Value::Null, None).unwrap();
+        let b = store.create("2025-11-25", None, Value::Null, None).unwrap();
         assert_ne!(a.id, b.id);
         assert!(a.id.len() >= 40 && a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
         assert!(store.get(&a.id).is_some());
@@ -211,8 +220,8 @@ mod tests {
     #[test]
     fn the_store_is_bounded_and_cancels_on_close() {
         let store = SessionStore::new(Duration::from_secs(60), 1);
-        let s = store.create("2025-11-25", None, Value::Null).unwrap();
-        assert!(store.create("2025-11-25", None, Value::Null).is_err());
+        let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
+        assert!(store.create("2025-11-25", None, Value::Null, None).is_err());
         let (token, _guard) = s.track(&RequestId::Number(1));
         store.remove(&s.id);
         assert!(token.is_cancelled());
@@ -222,7 +231,7 @@ mod tests {
     #[test]
     fn cancelling_an_unknown_request_is_ignored() {
         let store = SessionStore::new(Duration::from_secs(60), 1);
-        let s = store.create("2025-11-25", None, Value::Null).unwrap();
+        let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
         s.cancel(&RequestId::Number(9));
         let (token, guard) = s.track(&RequestId::Number(1));
         drop(guard);

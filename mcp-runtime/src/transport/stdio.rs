@@ -165,6 +165,8 @@ fn prepare(
         client_capabilities: capabilities,
         cancellation: CancellationToken::new(),
         notifier: None,
+        #[cfg(feature = "http")]
+        principal: None,
     };
     if has_modern_meta(params) {
         let meta = params.get("_meta").and_then(Value::as_object);

@@ -22,6 +22,8 @@ use crate::protocol::{
 };
 use crate::server::McpServer;
 use crate::server::dispatch::{Call, Era};
+use crate::auth::{Challenge, Principal, challenge_header};
+use crate::transport::http::AuthSettings;
 use crate::transport::session::Session;
 
 type Ctx<S> = State<Arc<Shared<S>>>;
@@ -35,6 +37,7 @@ pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> R
     }
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
+    let auth = authenticate(&shared, &headers).await;
     if !accepts(&headers, "application/json") || !accepts(&headers, "text/event-stream") {
         return http_error(
             StatusCode::NOT_ACCEPTABLE,
@@ -53,14 +56,22 @@ pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> R
         Ok(bytes) => bytes,
         Err(response) => return response,
     };
-    let message = match Message::parse(&bytes) {
+    let message = Message::parse(&bytes);
+    let principal = match auth {
+        Ok(principal) => principal,
+        // The challenge keeps the request id when the body could be read.
+        Err(denied) => {
+            return denied.into_response(message.as_ref().ok().and_then(Message::request_id));
+        }
+    };
+    let message = match message {
         Ok(m) => m,
         Err((id, e)) => return rpc_error(StatusCode::BAD_REQUEST, id.as_ref(), &e),
     };
     if is_modern(&message, &headers) {
-        modern(shared, &headers, message).await
+        modern(shared, &headers, message, principal).await
     } else {
-        legacy(shared, &headers, message).await
+        legacy(shared, &headers, message, principal).await
     }
 }
 
@@ -102,6 +113,7 @@ async fn modern<S: McpServer>(
     shared: Arc<Shared<S>>,
     headers: &HeaderMap,
     message: Message,
+    principal: Option<Arc<Principal>>,
 ) -> Response {
     let (id, method, params) = match message {
         Message::Notification { .. } => return StatusCode::ACCEPTED.into_response(),
@@ -162,6 +174,7 @@ async fn modern<S: McpServer>(
         client_capabilities: capabilities.clone(),
         cancellation: CancellationToken::new(),
         notifier: None,
+        principal,
     };
     respond(shared, headers, method, params, call, None).await
 }
@@ -203,17 +216,18 @@ async fn legacy<S: McpServer>(
     shared: Arc<Shared<S>>,
     headers: &HeaderMap,
     message: Message,
+    principal: Option<Arc<Principal>>,
 ) -> Response {
     let stateless = shared.engine.descriptor().stateless;
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
     {
-        return initialize(&shared, id, params);
+        return initialize(&shared, id, params, principal.as_deref());
     }
     let session = if stateless {
         None
     } else {
-        match session_of(&shared, headers) {
+        match session_of(&shared, headers, principal.as_deref()) {
             Ok(s) => Some(s),
             Err(response) => return response,
         }
@@ -262,6 +276,7 @@ async fn legacy<S: McpServer>(
                 ),
                 cancellation,
                 notifier: None,
+                principal,
             };
             respond(shared, headers, method, params, call, guard).await
         }
@@ -272,6 +287,7 @@ fn initialize<S: McpServer>(
     shared: &Shared<S>,
     id: &RequestId,
     params: &Map<String, Value>,
+    principal: Option<&Principal>,
 ) -> Response {
     let (version, result) = shared.engine.initialize(params);
     let body = protocol::response_json(id, &result);
@@ -283,7 +299,8 @@ fn initialize<S: McpServer>(
         .get("capabilities")
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
-    match shared.sessions.create(version, client_info, capabilities) {
+    let owner = principal.map(|p| (p.issuer.clone(), p.subject.clone()));
+    match shared.sessions.create(version, client_info, capabilities, owner) {
         Ok(session) => {
             let mut response = json_response(StatusCode::OK, body);
             if let Ok(value) = HeaderValue::from_str(&session.id) {
@@ -318,6 +335,9 @@ async fn respond<S: McpServer>(
         && accepts(headers, "text/event-stream");
     let id = call.id.clone();
     let era = call.era;
+    if let Some(denied) = check_tool_scopes(&shared, &method, &params, &call) {
+        return denied.into_response(Some(&id));
+    }
     if !wants_stream {
         let cancellation = call.cancellation.clone();
         // Biased: a tool that returns because it saw the cancellation still gets no answer.
@@ -374,6 +394,10 @@ pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Re
         return denied;
     }
     let headers = req.headers();
+    let principal = match authenticate(&shared, headers).await {
+        Ok(p) => p,
+        Err(denied) => return denied.into_response(None),
+    };
     if shared.engine.descriptor().stateless
         || !headers.contains_key(MCP_SESSION_ID) && is_modern_header(headers)
     {
@@ -386,7 +410,7 @@ pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Re
             "`Accept` must list `text/event-stream`",
         );
     }
-    match session_of(&shared, headers) {
+    match session_of(&shared, headers, principal.as_deref()) {
         Ok(session) => sse_response(session.open_stream()),
         Err(response) => response,
     }
@@ -398,12 +422,16 @@ pub(super) async fn delete<S: McpServer>(State(shared): Ctx<S>, req: Request) ->
         return denied;
     }
     let headers = req.headers();
+    let principal = match authenticate(&shared, headers).await {
+        Ok(p) => p,
+        Err(denied) => return denied.into_response(None),
+    };
     if shared.engine.descriptor().stateless
         || !headers.contains_key(MCP_SESSION_ID) && is_modern_header(headers)
     {
         return method_not_allowed();
     }
-    match session_of(&shared, headers) {
+    match session_of(&shared, headers, principal.as_deref()) {
         Ok(session) => {
             shared.sessions.remove(&session.id);
             StatusCode::OK.into_response()
@@ -416,7 +444,13 @@ fn is_modern_header(headers: &HeaderMap) -> bool {
     header_str(headers, MCP_PROTOCOL_VERSION).is_some_and(|v| protocol::modern_version(v).is_some())
 }
 
-fn session_of<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result<Arc<Session>, Response> {
+/// The session named by the request; a session opened by another principal is, to this
+/// caller, a session that does not exist.
+fn session_of<S>(
+    shared: &Shared<S>,
+    headers: &HeaderMap,
+    principal: Option<&Principal>,
+) -> Result<Arc<Session>, Response> {
     let Some(id) = header_str(headers, MCP_SESSION_ID) else {
         return Err(http_error(
             StatusCode::BAD_REQUEST,
@@ -424,7 +458,8 @@ fn session_of<S>(shared: &Shared<S>, headers: &HeaderMap) -> Result<Arc<Session>
             "missing `Mcp-Session-Id` header; send `initialize` first",
         ));
     };
-    shared.sessions.get(id).ok_or_else(|| {
+    let owner = principal.map(|p| (p.issuer.as_str(), p.subject.as_str()));
+    shared.sessions.get(id).filter(|s| s.is_owned_by(owner)).ok_or_else(|| {
         http_error(
             StatusCode::NOT_FOUND,
             ErrorCode::InvalidRequest,
@@ -539,4 +574,101 @@ fn method_not_allowed() -> Response {
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("POST"));
     response
+}
+
+/// 403 before the tool runs when the token lacks the tool's scopes, naming every scope the
+/// call needs so one step-up round suffices.
+fn check_tool_scopes<S: McpServer>(
+    shared: &Shared<S>,
+    method: &str,
+    params: &Map<String, Value>,
+    call: &Call,
+) -> Option<Denied> {
+    let (Some(auth), Some(principal)) = (&shared.config.auth, &call.principal) else {
+        return None;
+    };
+    if method != "tools/call" {
+        return None;
+    }
+    let name = params.get("name").and_then(Value::as_str)?;
+    let tool = shared.engine.descriptor().tools.iter().find(|t| t.name == name)?;
+    if tool.scopes.iter().all(|s| principal.has_scope(s)) {
+        return None;
+    }
+    let mut needed: Vec<&str> = auth.required.to_vec();
+    needed.extend(tool.scopes.iter().filter(|s| !auth.required.contains(s)));
+    let e = RpcError::new(ErrorCode::InsufficientScope, format!("insufficient scope for tool `{name}`"));
+    Some(Denied::challenge(auth, Challenge::InsufficientScope, &needed, e))
+}
+
+/// A refused request: status, challenge and JSON-RPC error.
+struct Denied {
+    status: StatusCode,
+    challenge: Option<String>,
+    error: RpcError,
+}
+
+impl Denied {
+    fn challenge(auth: &AuthSettings, kind: Challenge, scopes: &[&str], error: RpcError) -> Self {
+        let status = match kind {
+            Challenge::Missing | Challenge::InvalidToken => StatusCode::UNAUTHORIZED,
+            Challenge::InvalidRequest => StatusCode::BAD_REQUEST,
+            Challenge::InsufficientScope => StatusCode::FORBIDDEN,
+        };
+        let header = challenge_header(kind, &auth.config.metadata_url, scopes);
+        Self { status, challenge: Some(header), error }
+    }
+
+    fn into_response(self, id: Option<&RequestId>) -> Response {
+        let mut response = rpc_error(self.status, id, &self.error);
+        if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// RFC 6750 §2.1: a bearer token in the `Authorization` header, verified on every request.
+/// Tokens in the query string or body are never read.
+async fn authenticate<S>(
+    shared: &Shared<S>,
+    headers: &HeaderMap,
+) -> Result<Option<Arc<Principal>>, Denied> {
+    let Some(auth) = &shared.config.auth else {
+        return Ok(None);
+    };
+    let refuse = |kind, message: &str| {
+        let e = RpcError::new(ErrorCode::InvalidRequest, message);
+        Denied::challenge(auth, kind, auth.required, e)
+    };
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(if headers.contains_key(header::AUTHORIZATION) {
+            refuse(Challenge::InvalidRequest, "send one `Authorization` header")
+        } else {
+            refuse(Challenge::Missing, "authorization required")
+        });
+    };
+    let value = value.to_str().unwrap_or_default();
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(refuse(Challenge::Missing, "authorization required"));
+    }
+    let token = token.trim();
+    let b64token = token.trim_end_matches('=');
+    if b64token.is_empty()
+        || !b64token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    {
+        return Err(refuse(Challenge::InvalidRequest, "malformed `Authorization` header"));
+    }
+    let principal = auth.config.verifier.verify(token, &auth.config.audiences).await.map_err(|why| {
+        tracing::debug!(reason = why.0, "access token refused");
+        refuse(Challenge::InvalidToken, "invalid access token")
+    })?;
+    if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
+        tracing::debug!(scope = %missing, "token lacks a required scope");
+        let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");
+        return Err(Denied::challenge(auth, Challenge::InsufficientScope, auth.required, e));
+    }
+    Ok(Some(principal))
 }

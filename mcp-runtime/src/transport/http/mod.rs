@@ -30,6 +30,7 @@ mod handler;
 
 use std::sync::Arc;
 
+pub(crate) use config::AuthSettings;
 pub use config::HttpConfig;
 
 use crate::error::ServeError;
@@ -40,11 +41,13 @@ use crate::transport::session::SessionStore;
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::HttpConfig {}
+    impl Sealed for crate::auth::OAuthConfig {}
 }
 
 /// A configuration that can serve the server `S` over HTTP.
 ///
-/// [`HttpConfig`] serves servers declared without `oauth`.
+/// [`HttpConfig`] serves servers declared without `oauth`; [`OAuthConfig`](crate::OAuthConfig)
+/// serves those declared with it, and nothing else does.
 pub trait ServeConfig<S>: sealed::Sealed {
     /// The endpoint settings.
     #[doc(hidden)]
@@ -54,6 +57,14 @@ pub trait ServeConfig<S>: sealed::Sealed {
 impl<S: Unprotected> ServeConfig<S> for HttpConfig {
     fn into_http_config(self) -> HttpConfig {
         self
+    }
+}
+
+impl<S: crate::auth::Protected> ServeConfig<S> for crate::auth::OAuthConfig {
+    fn into_http_config(self) -> HttpConfig {
+        let mut http = self.http;
+        http.auth = Some(AuthSettings { config: self.inner, required: S::REQUIRED_SCOPES, scopes: S::SCOPES });
+        http
     }
 }
 
@@ -71,14 +82,62 @@ pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Route
         sessions: SessionStore::new(config.session_idle_timeout, config.max_sessions),
         config,
     });
-    axum::Router::new()
-        .route(
-            &path,
-            axum::routing::post(handler::post::<S>)
-                .get(handler::get::<S>)
-                .delete(handler::delete::<S>),
-        )
-        .with_state(shared)
+    let mut router = axum::Router::new().route(
+        &path,
+        axum::routing::post(handler::post::<S>).get(handler::get::<S>).delete(handler::delete::<S>),
+    );
+    if let Some(auth) = &shared.config.auth {
+        let document = bytes::Bytes::from(
+            serde_json::to_vec(&crate::auth::protected_resource_metadata(&auth.config, auth.scopes))
+                .expect("serializing a JSON value cannot fail"),
+        );
+        let serve = move || {
+            let document = document.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }
+        };
+        router = router.route(&auth.config.metadata_path, axum::routing::get(serve.clone()));
+        if auth.config.metadata_path != ROOT_METADATA_PATH {
+            router = router.route(ROOT_METADATA_PATH, axum::routing::get(serve));
+        }
+        if let Some(doc) = &auth.config.legacy_as_metadata {
+            let doc = bytes::Bytes::from(serde_json::to_vec(doc).expect("serializing a JSON value cannot fail"));
+            router = router.route(
+                "/.well-known/oauth-authorization-server",
+                axum::routing::get(move || {
+                    let doc = doc.clone();
+                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }
+                }),
+            );
+        }
+    }
+    let cors = cors(&shared.config);
+    router.with_state(shared).layer(cors)
+}
+
+const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// CORS for browser clients: they may send the MCP and auth headers and read the session id
+/// and the challenge; only allowed origins get an answer.
+fn cors(config: &HttpConfig) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method, header};
+    let config = config.clone();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(move |origin, _| {
+            origin.to_str().is_ok_and(|o| config.origin_allowed(o))
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("mcp-session-id"),
+            HeaderName::from_static("mcp-protocol-version"),
+            HeaderName::from_static("last-event-id"),
+            HeaderName::from_static("mcp-method"),
+            HeaderName::from_static("mcp-name"),
+        ])
+        .expose_headers([HeaderName::from_static("mcp-session-id"), header::WWW_AUTHENTICATE])
+        .max_age(std::time::Duration::from_secs(3600))
 }
 
 pub(crate) async fn serve<S: McpServer>(

@@ -1,0 +1,127 @@
+//! An MCP server protected by OAuth 2.1: every request needs a bearer token from your
+//! identity provider, `whoami` shows the caller, and `add_note` needs the `notes:write`
+//! scope (a token without it gets 403 `insufficient_scope`, and the client can step up).
+//!
+//! ```sh
+//! MCP_ISSUER=https://idp.example.com/realms/mcp \
+//! MCP_RESOURCE_URL=http://127.0.0.1:3002/mcp \
+//! cargo run --example oauth
+//! ```
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `MCP_ISSUER` | the authorization server's issuer identifier (required) |
+//! | `MCP_BIND` | the listening address (default `127.0.0.1:3002`) |
+//! | `MCP_RESOURCE_URL` | this server's URL as clients know it (default `http://<MCP_BIND>/mcp`) |
+//! | `MCP_AUDIENCE` | an extra accepted `aud`, for IdPs that cannot issue the resource URL |
+//! | `MCP_JWKS_URI` | the JWKS URL, when the issuer's metadata has none |
+//! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
+
+use std::sync::Mutex;
+
+use mcp_runtime::prelude::*;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The claims this server reads from access tokens. Keycloak, Auth0 (with a rule or action
+/// that adds them) and Entra all can issue a username and roles.
+#[derive(Deserialize)]
+struct Claims {
+    preferred_username: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Who is calling.
+#[derive(Serialize, JsonSchema)]
+struct Identity {
+    subject: String,
+    username: Option<String>,
+    roles: Vec<String>,
+    scopes: Vec<String>,
+}
+
+/// A note.
+#[derive(Serialize, JsonSchema, Clone)]
+struct Note {
+    id: usize,
+    title: String,
+    body: String,
+    author: String,
+}
+
+#[derive(Default)]
+struct Notes {
+    notes: Mutex<Vec<Note>>,
+}
+
+#[mcp_server(
+    name = "notes",
+    instructions = "A shared notebook. Reading needs `notes:read`; adding needs `notes:write`.",
+    oauth(scopes = ["notes:read", "notes:write"], required = ["notes:read"])
+)]
+impl Notes {
+    /// Shows the caller's subject, username, roles and granted scopes.
+    #[tool(read_only, open_world = false)]
+    fn whoami(&self, caller: Auth<Claims>) -> Identity {
+        Identity {
+            subject: caller.subject().to_owned(),
+            username: caller.claims().preferred_username.clone(),
+            roles: caller.claims().roles.clone(),
+            scopes: caller.scopes().to_vec(),
+        }
+    }
+
+    /// Adds a note and returns it.
+    #[tool(scopes = ["notes:write"], open_world = false)]
+    fn add_note(&self, caller: Auth, title: String, body: Option<String>) -> Result<Note, ToolError> {
+        if title.trim().is_empty() {
+            return Err(ToolError::new("a note needs a title"));
+        }
+        let mut notes = self.notes.lock().map_err(|_| ToolError::new("the notebook is unavailable"))?;
+        let note = Note { id: notes.len() + 1, title, body: body.unwrap_or_default(), author: caller.subject().to_owned() };
+        notes.push(note.clone());
+        Ok(note)
+    }
+
+    /// Lists the notes, newest first.
+    #[tool(read_only, open_world = false)]
+    fn list_notes(&self, limit: Option<usize>) -> Result<Vec<Note>, ToolError> {
+        let notes = self.notes.lock().map_err(|_| ToolError::new("the notebook is unavailable"))?;
+        Ok(notes.iter().rev().take(limit.unwrap_or(usize::MAX)).cloned().collect())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
+    let issuer = var("MCP_ISSUER").ok_or("set MCP_ISSUER to your authorization server's issuer URL")?;
+    let resource = var("MCP_RESOURCE_URL").unwrap_or_else(|| format!("http://{bind}/mcp"));
+    let mut http = HttpConfig::new();
+    for origin in var("MCP_ALLOWED_ORIGINS").iter().flat_map(|o| o.split(',')) {
+        http = http.allow_origin(origin.trim());
+    }
+    let mut builder = OAuthConfig::builder()
+        .resource(&resource)
+        .authorization_server(&issuer)
+        .resource_name("Notes")
+        .http(http);
+    if let Some(audience) = var("MCP_AUDIENCE") {
+        builder = builder.accept_audience(audience);
+    }
+    if let Some(jwks) = var("MCP_JWKS_URI") {
+        builder = builder.jwks_uri(jwks);
+    }
+    let config = builder.build().await?;
+    eprintln!("notes MCP server on http://{bind}, resource {resource}, issuer {issuer}");
+    eprintln!("  protected resource metadata: {}", config.metadata_url());
+    Notes::default().serve_http(bind, config).await?;
+    Ok(())
+}

@@ -1,0 +1,404 @@
+//! [`OAuthConfig`]: one canonical resource URL and the authorization servers that issue
+//! tokens for it.
+//!
+//! The resource URL is the only place the deployment's address is written: the protected
+//! resource metadata's `resource`, the `resource_metadata` URL of every challenge, the
+//! well-known routes (RFC 9728 §3.1) and the audience a token must carry (RFC 8707) all
+//! derive from it. An identity provider that cannot put that URL in `aud` (Entra's
+//! `api://…` audiences) is served by [`OAuthConfigBuilder::accept_audience`], an additional
+//! accepted audience, never by a second copy of the URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use url::Url;
+
+use super::verifier::{Introspection, Verifier};
+use crate::transport::http::HttpConfig;
+
+/// The OAuth 2.1 resource-server configuration of a server declared with
+/// `#[mcp_server(oauth(..))]`.
+///
+/// Built with [`OAuthConfig::builder`]; [`OAuthConfigBuilder::build`] checks the settings
+/// and fetches each issuer's metadata and keys, so a wrong issuer fails at startup rather
+/// than on the first request.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), mcp_runtime::auth::ConfigError> {
+/// use mcp_runtime::auth::OAuthConfig;
+///
+/// let config = OAuthConfig::builder()
+///     .resource("https://notes.example.com/mcp")
+///     .authorization_server("https://idp.example.com/realms/mcp")
+///     .build()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OAuthConfig {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) http: HttpConfig,
+}
+
+pub(crate) struct Inner {
+    /// The resource URL exactly as configured (scheme and host lowercased by parsing).
+    pub(crate) resource: String,
+    /// `…/.well-known/oauth-protected-resource<path>`.
+    pub(crate) metadata_url: String,
+    /// The path of the path-suffixed well-known route.
+    pub(crate) metadata_path: String,
+    /// The issuers, as written (their metadata's `issuer` must match).
+    pub(crate) issuers: Vec<String>,
+    /// Accepted audiences: the resource, then any extra ones.
+    pub(crate) audiences: Vec<String>,
+    pub(crate) verifier: Verifier,
+    pub(crate) resource_name: Option<String>,
+    pub(crate) documentation: Option<String>,
+    /// The first issuer's metadata document, served for 2025-03-26 clients when enabled.
+    pub(crate) legacy_as_metadata: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("resource", &self.inner.resource)
+            .field("issuers", &self.inner.issuers)
+            .field("audiences", &self.inner.audiences)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthConfig {
+    /// Starts a configuration.
+    pub fn builder() -> OAuthConfigBuilder {
+        OAuthConfigBuilder::default()
+    }
+
+    /// The canonical resource URL.
+    pub fn resource(&self) -> &str {
+        &self.inner.resource
+    }
+
+    /// The URL of the protected resource metadata document.
+    pub fn metadata_url(&self) -> &str {
+        &self.inner.metadata_url
+    }
+}
+
+/// Why an [`OAuthConfig`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No resource URL was given.
+    #[error("the resource URL is missing: call `.resource(\"https://…/mcp\")`")]
+    MissingResource,
+    /// No authorization server was given.
+    #[error("no authorization server: call `.authorization_server(\"https://idp…\")`")]
+    MissingIssuer,
+    /// A URL is not acceptable.
+    #[error("{what} `{url}` is not usable: {why}")]
+    InvalidUrl {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        url: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// An issuer's metadata could not be fetched or read.
+    #[error("authorization server `{issuer}`: {why}")]
+    Discovery {
+        /// The issuer.
+        issuer: String,
+        /// What failed.
+        why: String,
+    },
+    /// An algorithm that a resource server must never accept.
+    #[error("algorithm {0:?} cannot verify access tokens: only RS256/384/512, PS256/384/512, ES256/384 and EdDSA can")]
+    Algorithm(Algorithm),
+}
+
+/// Builds an [`OAuthConfig`]; see [`OAuthConfig::builder`].
+#[derive(Debug, Default)]
+pub struct OAuthConfigBuilder {
+    resource: Option<String>,
+    issuers: Vec<String>,
+    jwks_uri: Option<String>,
+    algorithms: Option<Vec<Algorithm>>,
+    leeway: Option<Duration>,
+    audiences: Vec<String>,
+    introspection: Option<(String, String, Option<String>)>,
+    resource_name: Option<String>,
+    documentation: Option<String>,
+    legacy_as_metadata: bool,
+    http: Option<HttpConfig>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl OAuthConfigBuilder {
+    /// The canonical URL of this MCP server, as clients are configured with it, for
+    /// instance `https://notes.example.com/mcp`. Absolute, without fragment; `https` unless
+    /// the host is loopback.
+    #[must_use]
+    pub fn resource(mut self, url: impl Into<String>) -> Self {
+        self.resource = Some(url.into());
+        self
+    }
+
+    /// An authorization server's issuer identifier; call it again for several. Tokens must
+    /// carry one of them as `iss`.
+    #[must_use]
+    pub fn authorization_server(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// The JWKS URL, when the issuer's metadata does not give one (or should be bypassed).
+    #[must_use]
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.jwks_uri = Some(url.into());
+        self
+    }
+
+    /// The signature algorithms accepted (default RS256, RS384, RS512, PS256, PS384,
+    /// PS512, ES256, ES384 and EdDSA). HMAC algorithms are refused by `build`.
+    #[must_use]
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// The clock skew tolerated on `exp` and `nbf` (default 30 seconds).
+    #[must_use]
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// An additional accepted `aud`, for identity providers that cannot issue the resource
+    /// URL itself (for instance Entra's `api://<app-id>`).
+    #[must_use]
+    pub fn accept_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Verifies opaque (non-JWT) tokens through RFC 7662 introspection at `endpoint`,
+    /// authenticating as `client_id` (with HTTP Basic when a secret is given).
+    #[must_use]
+    pub fn introspection(
+        mut self,
+        endpoint: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: Option<String>,
+    ) -> Self {
+        self.introspection = Some((endpoint.into(), client_id.into(), client_secret));
+        self
+    }
+
+    /// `resource_name` in the protected resource metadata.
+    #[must_use]
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// `resource_documentation` in the protected resource metadata.
+    #[must_use]
+    pub fn documentation(mut self, url: impl Into<String>) -> Self {
+        self.documentation = Some(url.into());
+        self
+    }
+
+    /// Also serves the first issuer's metadata at this server's
+    /// `/.well-known/oauth-authorization-server`, for 2025-03-26-era clients that look for it
+    /// there. Its `issuer` then differs from its URL, which strict clients reject.
+    #[must_use]
+    pub fn serve_authorization_server_metadata(mut self) -> Self {
+        self.legacy_as_metadata = true;
+        self
+    }
+
+    /// Endpoint settings (path, limits, hosts, origins). The resource URL's host is always
+    /// accepted; the path comes from the resource URL.
+    #[must_use]
+    pub fn http(mut self, http: HttpConfig) -> Self {
+        self.http = Some(http);
+        self
+    }
+
+    /// The HTTP client used for discovery, JWKS and introspection (for custom roots or
+    /// proxies).
+    #[must_use]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Checks the settings and discovers each issuer's metadata and keys.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the setting that is missing or wrong, or the issuer whose
+    /// metadata or keys could not be had.
+    pub async fn build(self) -> Result<OAuthConfig, ConfigError> {
+        let resource_raw = self.resource.ok_or(ConfigError::MissingResource)?;
+        let resource = check_url("the resource URL", &resource_raw)?;
+        if self.issuers.is_empty() {
+            return Err(ConfigError::MissingIssuer);
+        }
+        for issuer in &self.issuers {
+            check_url("the issuer", issuer)?;
+        }
+        let algorithms = self.algorithms.unwrap_or_else(|| {
+            use Algorithm::{EdDSA, ES256, ES384, PS256, PS384, PS512, RS256, RS384, RS512};
+            vec![RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA]
+        });
+        if let Some(bad) = algorithms.iter().find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)) {
+            return Err(ConfigError::Algorithm(*bad));
+        }
+        let client = self.http_client.unwrap_or_else(|| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::limited(3))
+                .build()
+                .unwrap_or_default()
+        });
+
+        // `Url` writes an empty path as `/`; keep the identifier as the user wrote it.
+        let mut resource_str = resource.as_str().to_owned();
+        if resource.path() == "/" && !resource_raw.ends_with('/') {
+            resource_str.pop();
+        }
+        let path = resource.path().trim_end_matches('/');
+        let metadata_path = format!("/.well-known/oauth-protected-resource{path}");
+        let origin = resource.origin().ascii_serialization();
+        let metadata_url = format!("{origin}{metadata_path}");
+
+        let mut jwks_uris = Vec::new();
+        let mut first_metadata = None;
+        for issuer in &self.issuers {
+            let metadata = super::verifier::discover(&client, issuer).await?;
+            if let Some(uri) = metadata.get("jwks_uri").and_then(|v| v.as_str()) {
+                jwks_uris.push((issuer.clone(), uri.to_owned()));
+            }
+            first_metadata.get_or_insert(metadata);
+        }
+        if let Some(uri) = &self.jwks_uri {
+            check_url("the JWKS URL", uri)?;
+            jwks_uris = self.issuers.iter().map(|i| (i.clone(), uri.clone())).collect();
+        }
+        if jwks_uris.is_empty() && self.introspection.is_none() {
+            return Err(ConfigError::Discovery {
+                issuer: self.issuers[0].clone(),
+                why: "its metadata names no `jwks_uri`; give one with `.jwks_uri(..)` or configure introspection".into(),
+            });
+        }
+        let introspection = match self.introspection {
+            Some((endpoint, client_id, secret)) => {
+                check_url("the introspection endpoint", &endpoint)?;
+                Some(Introspection { endpoint, client_id, client_secret: secret })
+            }
+            None => None,
+        };
+        let mut audiences = vec![resource_str.clone()];
+        audiences.extend(self.audiences);
+        let verifier = Verifier::new(
+            client,
+            jwks_uris,
+            algorithms,
+            self.leeway.unwrap_or(Duration::from_secs(30)),
+            introspection,
+        );
+        verifier.prefetch().await?;
+
+        let mut http = self.http.unwrap_or_default();
+        http.path = if path.is_empty() { "/".into() } else { path.to_owned() };
+        if let Some(host) = resource.host_str() {
+            http = http.allow_host(host.trim_start_matches('[').trim_end_matches(']'));
+            if let Some(host) = resource.host_str().filter(|h| h.starts_with('[')) {
+                http = http.allow_host(host);
+            }
+        }
+        http = http.allow_origin(origin);
+        Ok(OAuthConfig {
+            inner: Arc::new(Inner {
+                resource: resource_str,
+                metadata_url,
+                metadata_path,
+                issuers: self.issuers,
+                audiences,
+                verifier,
+                resource_name: self.resource_name,
+                documentation: self.documentation,
+                legacy_as_metadata: if self.legacy_as_metadata { first_metadata } else { None },
+            }),
+            http,
+        })
+    }
+}
+
+/// Absolute, no fragment, `https` unless loopback.
+fn check_url(what: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let bad = |why: &str| ConfigError::InvalidUrl { what, url: raw.to_owned(), why: why.to_owned() };
+    let url = Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
+    if url.fragment().is_some() {
+        return Err(bad("it has a fragment (`#…`), which RFC 8707 forbids"));
+    }
+    if url.query().is_some() && what == "the resource URL" {
+        return Err(bad("it has a query; the well-known metadata route cannot be derived from it"));
+    }
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err(bad("plain `http` is only allowed for loopback hosts; use `https`")),
+        _ => Err(bad("the scheme must be `https`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert!(check_url("the resource URL", "https://a.example.com/mcp").is_ok());
+        assert!(check_url("the resource URL", "http://127.0.0.1:3000/mcp").is_ok());
+        let e = check_url("the resource URL", "https://a.example.com/mcp#x").unwrap_err().to_string();
+        assert!(e.contains("fragment"), "{e}");
+        let e = check_url("the resource URL", "http://a.example.com/mcp").unwrap_err().to_string();
+        assert!(e.contains("https"), "{e}");
+        assert!(check_url("the resource URL", "/mcp").is_err());
+        assert!(check_url("the resource URL", "https://a.example.com/mcp?x=1").is_err());
+    }
+
+    #[tokio::test]
+    async fn missing_settings_are_named() {
+        let e = OAuthConfig::builder().build().await.unwrap_err();
+        assert!(matches!(e, ConfigError::MissingResource));
+        let e = OAuthConfig::builder().resource("https://a.example.com/mcp").build().await.unwrap_err();
+        assert!(matches!(e, ConfigError::MissingIssuer));
+        let e = OAuthConfig::builder()
+            .resource("https://a.example.com/mcp")
+            .authorization_server("https://idp.example.com")
+            .algorithms([Algorithm::HS256])
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Algorithm(Algorithm::HS256)));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_issuer_fails_at_build() {
+        let e = OAuthConfig::builder()
+            .resource("http://127.0.0.1:9/mcp")
+            .authorization_server("http://127.0.0.1:9")
+            .build()
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::Discovery { .. }), "{e}");
+        assert!(e.to_string().starts_with("authorization server `http://127.0.0.1:9`"), "{e}");
+    }
+}

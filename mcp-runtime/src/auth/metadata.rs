@@ -1,0 +1,26 @@
+//! The protected resource metadata document (RFC 9728 §2), built from the configuration and
+//! the declared scopes. MCP makes `authorization_servers` mandatory.
+
+use serde_json::{Value, json};
+
+use super::config::Inner;
+
+pub(crate) fn protected_resource_metadata(config: &Inner, scopes: &[&str]) -> Value {
+    let mut doc = json!({
+        "resource": config.resource,
+        "authorization_servers": config.issuers,
+        "bearer_methods_supported": ["header"],
+    });
+    // SEP-2207: `offline_access` is a client concern, not a resource's scope.
+    let scopes: Vec<&str> = scopes.iter().copied().filter(|s| *s != "offline_access").collect();
+    if !scopes.is_empty() {
+        doc["scopes_supported"] = json!(scopes);
+    }
+    if let Some(name) = &config.resource_name {
+        doc["resource_name"] = json!(name);
+    }
+    if let Some(url) = &config.documentation {
+        doc["resource_documentation"] = json!(url);
+    }
+    doc
+}

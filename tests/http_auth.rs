@@ -1,0 +1,348 @@
+//! OAuth 2.1 resource-server behaviour over real HTTP on 127.0.0.1, with tokens from the
+//! test issuer: challenges, metadata, the negative-token suite, scopes, session binding, CORS.
+
+use mcp_runtime::prelude::*;
+use mcp_runtime::testing::TestIssuer;
+use reqwest::StatusCode;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+struct Claims {
+    preferred_username: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Me {
+    subject: String,
+    username: String,
+    roles: Vec<String>,
+}
+
+struct Notes;
+
+#[mcp_server(oauth(scopes = ["notes:read", "notes:write", "admin"], required = ["notes:read"]))]
+impl Notes {
+    /// Who is calling.
+    #[tool]
+    fn whoami(&self, caller: Auth<Claims>) -> Me {
+        Me {
+            subject: caller.subject().into(),
+            username: caller.claims().preferred_username.clone(),
+            roles: caller.claims().roles.clone(),
+        }
+    }
+
+    /// Needs the write scope.
+    #[tool(scopes = ["notes:write"])]
+    fn add_note(&self, title: String) -> String {
+        format!("added {title}")
+    }
+
+    /// Needs two scopes.
+    #[tool(scopes = ["notes:write", "admin"])]
+    fn purge(&self) -> String {
+        "purged".into()
+    }
+}
+
+struct StatelessNotes;
+
+#[mcp_server(stateless, oauth(scopes = ["notes:read"], required = ["notes:read"]))]
+impl StatelessNotes {
+    /// Who is calling.
+    #[tool]
+    fn whoami(&self, caller: Auth) -> String {
+        caller.subject().into()
+    }
+}
+
+struct Server {
+    url: String,
+    resource: String,
+    issuer: TestIssuer,
+}
+
+impl Server {
+    fn token(&self, scopes: &[&str]) -> String {
+        self.issuer
+            .token()
+            .subject("alice")
+            .audience(&self.resource)
+            .scopes(scopes.iter().copied())
+            .claim("preferred_username", json!("alice"))
+            .claim("roles", json!(["editor"]))
+            .sign()
+    }
+}
+
+async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
+    let issuer = TestIssuer::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let resource = format!("http://{addr}/mcp");
+    let config = OAuthConfig::builder()
+        .resource(&resource)
+        .authorization_server(issuer.url())
+        .build()
+        .await
+        .unwrap();
+    let app = server.router(config);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { url: resource.clone(), resource, issuer }
+}
+
+fn post(url: &str, token: Option<&str>) -> reqwest::RequestBuilder {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    if let Some(token) = token {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    req
+}
+
+fn init_body() -> Value {
+    json!({"jsonrpc":"2.0","id":41,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})
+}
+
+fn challenge(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("www-authenticate")
+        .expect("a WWW-Authenticate header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn session(server: &Server, token: &str) -> String {
+    let resp = post(&server.url, Some(token)).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+}
+
+async fn call(server: &Server, token: &str, sid: &str, tool: &str, args: Value) -> reqwest::Response {
+    post(&server.url, Some(token))
+        .header("mcp-session-id", sid)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":tool,"arguments":args}}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn no_token_gets_a_challenge_that_leads_to_the_metadata() {
+    let server = start(Notes).await;
+    let resp = post(&server.url, None).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", server.url.trim_end_matches("/mcp"));
+    assert_eq!(challenge(&resp), format!("Bearer scope=\"notes:read\", resource_metadata=\"{prm_url}\""));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["id"], 41, "the error keeps the request id");
+    assert!(resp_has_no_session(&body));
+
+    for url in [prm_url.clone(), prm_url.replace("/mcp", "")] {
+        let doc: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        assert_eq!(doc["resource"], server.resource, "{url}");
+        assert_eq!(doc["authorization_servers"], json!([server.issuer.url()]));
+        assert_eq!(doc["scopes_supported"], json!(["notes:read", "notes:write", "admin"]));
+        assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+    }
+}
+
+fn resp_has_no_session(body: &Value) -> bool {
+    body.get("result").is_none() && body["error"]["message"] == "authorization required"
+}
+
+#[tokio::test]
+async fn a_valid_token_reaches_the_tool_as_typed_claims() {
+    let server = start(Notes).await;
+    let token = server.token(&["notes:read"]);
+    let sid = session(&server, &token).await;
+    let resp = call(&server, &token, &sid, "whoami", json!({})).await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["result"]["structuredContent"], json!({"subject":"alice","username":"alice","roles":["editor"]}));
+    // The scheme is case-insensitive.
+    let resp = post(&server.url, None)
+        .header("authorization", format!("bEaReR {token}"))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn missing_scopes_are_refused_before_the_tool_runs() {
+    let server = start(Notes).await;
+    let reader = server.token(&["notes:read"]);
+    let sid = session(&server, &reader).await;
+    let resp = call(&server, &reader, &sid, "add_note", json!({"title":"x"})).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let header = challenge(&resp);
+    assert!(header.starts_with("Bearer error=\"insufficient_scope\", scope=\"notes:read notes:write\", resource_metadata=\""), "{header}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["id"], 9);
+    assert!(body["error"]["message"].as_str().unwrap().contains("add_note"));
+
+    // Every scope the call needs, in one challenge.
+    let resp = call(&server, &reader, &sid, "purge", json!({})).await;
+    assert!(challenge(&resp).contains("scope=\"notes:read notes:write admin\""));
+
+    // A token without the server's required scope is refused on every request.
+    let nothing = server.token(&[]);
+    let resp = post(&server.url, Some(&nothing)).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(challenge(&resp).contains("error=\"insufficient_scope\", scope=\"notes:read\""));
+
+    // Stepped up, the same session works.
+    let writer = server.token(&["notes:read", "notes:write"]);
+    let sid = session(&server, &writer).await;
+    let body: Value = call(&server, &writer, &sid, "add_note", json!({"title":"x"})).await.json().await.unwrap();
+    assert_eq!(body["result"]["content"][0]["text"], "added x");
+}
+
+#[tokio::test]
+async fn bad_tokens_get_invalid_token_and_nothing_else() {
+    let server = start(Notes).await;
+    let base = || {
+        server
+            .issuer
+            .token()
+            .subject("mallory")
+            .audience(&server.resource)
+            .scopes(["notes:read", "notes:write"])
+            .claim("preferred_username", json!("mallory"))
+    };
+    let good = base().sign();
+    let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+    let tampered_payload = {
+        use base64::Engine as _;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut claims: Value = serde_json::from_slice(&engine.decode(&parts[1]).unwrap()).unwrap();
+        claims["sub"] = json!("admin");
+        parts[1] = engine.encode(claims.to_string());
+        parts.join(".")
+    };
+    let cases = [
+        ("expired", base().expires_in(-3600).sign()),
+        ("not yet valid", base().not_before_in(3600).sign()),
+        ("wrong issuer", base().issuer("http://127.0.0.1:9/evil").sign()),
+        ("wrong audience", base().audience("http://127.0.0.1:9/other").sign()),
+        ("no audience", base().without("aud").sign()),
+        ("unknown kid", base().kid("rotated-away").sign()),
+        ("attacker's key", base().signed_by_attacker().sign()),
+        ("tampered payload", tampered_payload),
+        ("alg none", base().unsigned()),
+        ("HS256 with the public key", base().hs256_with_public_key()),
+        ("no exp", base().without("exp").sign()),
+        ("no sub", base().without("sub").sign()),
+        ("garbage", "abc.def.ghi".to_owned()),
+        ("opaque without introspection", "0123456789abcdef".to_owned()),
+    ];
+    for (what, token) in cases {
+        let resp = post(&server.url, Some(&token)).json(&init_body()).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{what}");
+        let header = challenge(&resp);
+        assert!(header.starts_with("Bearer error=\"invalid_token\", scope=\"notes:read\", resource_metadata="), "{what}: {header}");
+        assert!(resp.headers().get("mcp-session-id").is_none(), "{what}: no session for a failed authentication");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body, json!({"jsonrpc":"2.0","id":41,"error":{"code":-32600,"message":"invalid access token"}}), "{what}");
+    }
+    // The good token of the same shape passes, so each failure above is the forgery's.
+    let resp = post(&server.url, Some(&good)).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn malformed_authorization_headers_are_bad_requests() {
+    let server = start(Notes).await;
+    for value in ["Bearer ", "Bearer a b", "Bearer tok\u{e9}n"] {
+        let resp = post(&server.url, None).header("authorization", value).json(&init_body()).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{value:?}");
+        assert!(challenge(&resp).starts_with("Bearer error=\"invalid_request\""));
+    }
+    // Another scheme is no bearer credential at all.
+    let resp = post(&server.url, None).header("authorization", "Basic YTpi").json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(!challenge(&resp).contains("error="));
+    // A token in the query string is never read.
+    let token = server.token(&["notes:read"]);
+    let resp = post(&format!("{}?access_token={token}", server.url), None).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_session_belongs_to_its_principal() {
+    let server = start(Notes).await;
+    let alice = server.token(&["notes:read"]);
+    let sid = session(&server, &alice).await;
+    let bob = server.issuer.token().subject("bob").audience(&server.resource).scopes(["notes:read"]).sign();
+    let resp = call(&server, &bob, &sid, "whoami", json!({})).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another subject's valid token cannot use the session");
+    // Every request on the session carries its token.
+    let resp = post(&server.url, None)
+        .header("mcp-session-id", &sid)
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = call(&server, &alice, &sid, "whoami", json!({})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn stateless_and_2026_requests_are_authenticated_each_time() {
+    let server = start(StatelessNotes).await;
+    let token = server.token(&["notes:read"]);
+    let meta = json!({"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}});
+    let body = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","_meta":meta}});
+    let send = |token: Option<&str>| {
+        post(&server.url, token)
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "whoami")
+            .json(&body)
+            .send()
+    };
+    let resp = send(None).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.json::<Value>().await.unwrap()["id"], 3);
+    let resp = send(Some(&token)).await.unwrap();
+    assert_eq!(resp.json::<Value>().await.unwrap()["result"]["content"][0]["text"], "alice");
+}
+
+#[tokio::test]
+async fn browsers_may_send_auth_and_read_the_challenge() {
+    let server = start(Notes).await;
+    let origin = server.url.trim_end_matches("/mcp").to_owned();
+    let resp = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, &server.url)
+        .header("origin", &origin)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization, content-type, mcp-protocol-version, mcp-session-id")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    assert_eq!(resp.headers()["access-control-allow-origin"], origin.as_str());
+    let allowed = resp.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    for h in ["authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id", "mcp-method", "mcp-name"] {
+        assert!(allowed.contains(h), "{h} in {allowed}");
+    }
+    let resp = post(&server.url, None).header("origin", &origin).json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let exposed = resp.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(exposed.contains("www-authenticate") && exposed.contains("mcp-session-id"), "{exposed}");
+    // A foreign origin gets no CORS grant and is refused.
+    let resp = post(&server.url, None).header("origin", "http://evil.example.com").json(&init_body()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
