@@ -74,12 +74,25 @@ impl Notes {
 
     /// Adds a note and returns it.
     #[tool(scopes = ["notes:write"], open_world = false)]
-    fn add_note(&self, caller: Auth, title: String, body: Option<String>) -> Result<Note, ToolError> {
+    fn add_note(
+        &self,
+        caller: Auth,
+        title: String,
+        body: Option<String>,
+    ) -> Result<Note, ToolError> {
         if title.trim().is_empty() {
             return Err(ToolError::new("a note needs a title"));
         }
-        let mut notes = self.notes.lock().map_err(|_| ToolError::new("the notebook is unavailable"))?;
-        let note = Note { id: notes.len() + 1, title, body: body.unwrap_or_default(), author: caller.subject().to_owned() };
+        let mut notes = self
+            .notes
+            .lock()
+            .map_err(|_| ToolError::new("the notebook is unavailable"))?;
+        let note = Note {
+            id: notes.len() + 1,
+            title,
+            body: body.unwrap_or_default(),
+            author: caller.subject().to_owned(),
+        };
         notes.push(note.clone());
         Ok(note)
     }
@@ -87,8 +100,16 @@ impl Notes {
     /// Lists the notes, newest first.
     #[tool(read_only, open_world = false)]
     fn list_notes(&self, limit: Option<usize>) -> Result<Vec<Note>, ToolError> {
-        let notes = self.notes.lock().map_err(|_| ToolError::new("the notebook is unavailable"))?;
-        Ok(notes.iter().rev().take(limit.unwrap_or(usize::MAX)).cloned().collect())
+        let notes = self
+            .notes
+            .lock()
+            .map_err(|_| ToolError::new("the notebook is unavailable"))?;
+        Ok(notes
+            .iter()
+            .rev()
+            .take(limit.unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
     }
 }
 
@@ -102,7 +123,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
-    let issuer = var("MCP_ISSUER").ok_or("set MCP_ISSUER to your authorization server's issuer URL")?;
+    let issuer =
+        var("MCP_ISSUER").ok_or("set MCP_ISSUER to your authorization server's issuer URL")?;
     let resource = var("MCP_RESOURCE_URL").unwrap_or_else(|| format!("http://{bind}/mcp"));
     let mut http = HttpConfig::new();
     for origin in var("MCP_ALLOWED_ORIGINS").iter().flat_map(|o| o.split(',')) {

@@ -92,7 +92,11 @@ async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
         .unwrap();
     let app = server.router(config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { url: resource.clone(), resource, issuer }
+    Server {
+        url: resource.clone(),
+        resource,
+        issuer,
+    }
 }
 
 fn post(url: &str, token: Option<&str>) -> reqwest::RequestBuilder {
@@ -121,12 +125,25 @@ fn challenge(resp: &reqwest::Response) -> String {
 }
 
 async fn session(server: &Server, token: &str) -> String {
-    let resp = post(&server.url, Some(token)).json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, Some(token))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    resp.headers()["mcp-session-id"].to_str().unwrap().to_owned()
+    resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
-async fn call(server: &Server, token: &str, sid: &str, tool: &str, args: Value) -> reqwest::Response {
+async fn call(
+    server: &Server,
+    token: &str,
+    sid: &str,
+    tool: &str,
+    args: Value,
+) -> reqwest::Response {
     post(&server.url, Some(token))
         .header("mcp-session-id", sid)
         .header("mcp-protocol-version", "2025-11-25")
@@ -139,10 +156,20 @@ async fn call(server: &Server, token: &str, sid: &str, tool: &str, args: Value) 
 #[tokio::test]
 async fn no_token_gets_a_challenge_that_leads_to_the_metadata() {
     let server = start(Notes).await;
-    let resp = post(&server.url, None).json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, None)
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp", server.url.trim_end_matches("/mcp"));
-    assert_eq!(challenge(&resp), format!("Bearer scope=\"notes:read\", resource_metadata=\"{prm_url}\""));
+    let prm_url = format!(
+        "{}/.well-known/oauth-protected-resource/mcp",
+        server.url.trim_end_matches("/mcp")
+    );
+    assert_eq!(
+        challenge(&resp),
+        format!("Bearer scope=\"notes:read\", resource_metadata=\"{prm_url}\"")
+    );
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["id"], 41, "the error keeps the request id");
     assert!(resp_has_no_session(&body));
@@ -151,7 +178,10 @@ async fn no_token_gets_a_challenge_that_leads_to_the_metadata() {
         let doc: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
         assert_eq!(doc["resource"], server.resource, "{url}");
         assert_eq!(doc["authorization_servers"], json!([server.issuer.url()]));
-        assert_eq!(doc["scopes_supported"], json!(["notes:read", "notes:write", "admin"]));
+        assert_eq!(
+            doc["scopes_supported"],
+            json!(["notes:read", "notes:write", "admin"])
+        );
         assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
     }
 }
@@ -167,7 +197,10 @@ async fn a_valid_token_reaches_the_tool_as_typed_claims() {
     let sid = session(&server, &token).await;
     let resp = call(&server, &token, &sid, "whoami", json!({})).await;
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["result"]["structuredContent"], json!({"subject":"alice","username":"alice","roles":["editor"]}));
+    assert_eq!(
+        body["result"]["structuredContent"],
+        json!({"subject":"alice","username":"alice","roles":["editor"]})
+    );
     // The scheme is case-insensitive.
     let resp = post(&server.url, None)
         .header("authorization", format!("bEaReR {token}"))
@@ -189,7 +222,12 @@ async fn missing_scopes_are_refused_before_the_tool_runs() {
     assert!(header.starts_with("Bearer error=\"insufficient_scope\", scope=\"notes:read notes:write\", resource_metadata=\""), "{header}");
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["id"], 9);
-    assert!(body["error"]["message"].as_str().unwrap().contains("add_note"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("add_note")
+    );
 
     // Every scope the call needs, in one challenge.
     let resp = call(&server, &reader, &sid, "purge", json!({})).await;
@@ -197,14 +235,22 @@ async fn missing_scopes_are_refused_before_the_tool_runs() {
 
     // A token without the server's required scope is refused on every request.
     let nothing = server.token(&[]);
-    let resp = post(&server.url, Some(&nothing)).json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, Some(&nothing))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(challenge(&resp).contains("error=\"insufficient_scope\", scope=\"notes:read\""));
 
     // Stepped up, the same session works.
     let writer = server.token(&["notes:read", "notes:write"]);
     let sid = session(&server, &writer).await;
-    let body: Value = call(&server, &writer, &sid, "add_note", json!({"title":"x"})).await.json().await.unwrap();
+    let body: Value = call(&server, &writer, &sid, "add_note", json!({"title":"x"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(body["result"]["content"][0]["text"], "added x");
 }
 
@@ -233,8 +279,14 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
     let cases = [
         ("expired", base().expires_in(-3600).sign()),
         ("not yet valid", base().not_before_in(3600).sign()),
-        ("wrong issuer", base().issuer("http://127.0.0.1:9/evil").sign()),
-        ("wrong audience", base().audience("http://127.0.0.1:9/other").sign()),
+        (
+            "wrong issuer",
+            base().issuer("http://127.0.0.1:9/evil").sign(),
+        ),
+        (
+            "wrong audience",
+            base().audience("http://127.0.0.1:9/other").sign(),
+        ),
         ("no audience", base().without("aud").sign()),
         ("unknown kid", base().kid("rotated-away").sign()),
         ("attacker's key", base().signed_by_attacker().sign()),
@@ -244,19 +296,42 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
         ("no exp", base().without("exp").sign()),
         ("no sub", base().without("sub").sign()),
         ("garbage", "abc.def.ghi".to_owned()),
-        ("opaque without introspection", "0123456789abcdef".to_owned()),
+        (
+            "opaque without introspection",
+            "0123456789abcdef".to_owned(),
+        ),
     ];
     for (what, token) in cases {
-        let resp = post(&server.url, Some(&token)).json(&init_body()).send().await.unwrap();
+        let resp = post(&server.url, Some(&token))
+            .json(&init_body())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{what}");
         let header = challenge(&resp);
-        assert!(header.starts_with("Bearer error=\"invalid_token\", scope=\"notes:read\", resource_metadata="), "{what}: {header}");
-        assert!(resp.headers().get("mcp-session-id").is_none(), "{what}: no session for a failed authentication");
+        assert!(
+            header.starts_with(
+                "Bearer error=\"invalid_token\", scope=\"notes:read\", resource_metadata="
+            ),
+            "{what}: {header}"
+        );
+        assert!(
+            resp.headers().get("mcp-session-id").is_none(),
+            "{what}: no session for a failed authentication"
+        );
         let body: Value = resp.json().await.unwrap();
-        assert_eq!(body, json!({"jsonrpc":"2.0","id":41,"error":{"code":-32600,"message":"invalid access token"}}), "{what}");
+        assert_eq!(
+            body,
+            json!({"jsonrpc":"2.0","id":41,"error":{"code":-32600,"message":"invalid access token"}}),
+            "{what}"
+        );
     }
     // The good token of the same shape passes, so each failure above is the forgery's.
-    let resp = post(&server.url, Some(&good)).json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, Some(&good))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 }
 
@@ -264,17 +339,31 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
 async fn malformed_authorization_headers_are_bad_requests() {
     let server = start(Notes).await;
     for value in ["Bearer ", "Bearer a b", "Bearer tok\u{e9}n"] {
-        let resp = post(&server.url, None).header("authorization", value).json(&init_body()).send().await.unwrap();
+        let resp = post(&server.url, None)
+            .header("authorization", value)
+            .json(&init_body())
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{value:?}");
         assert!(challenge(&resp).starts_with("Bearer error=\"invalid_request\""));
     }
     // Another scheme is no bearer credential at all.
-    let resp = post(&server.url, None).header("authorization", "Basic YTpi").json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, None)
+        .header("authorization", "Basic YTpi")
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(!challenge(&resp).contains("error="));
     // A token in the query string is never read.
     let token = server.token(&["notes:read"]);
-    let resp = post(&format!("{}?access_token={token}", server.url), None).json(&init_body()).send().await.unwrap();
+    let resp = post(&format!("{}?access_token={token}", server.url), None)
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -283,9 +372,19 @@ async fn a_session_belongs_to_its_principal() {
     let server = start(Notes).await;
     let alice = server.token(&["notes:read"]);
     let sid = session(&server, &alice).await;
-    let bob = server.issuer.token().subject("bob").audience(&server.resource).scopes(["notes:read"]).sign();
+    let bob = server
+        .issuer
+        .token()
+        .subject("bob")
+        .audience(&server.resource)
+        .scopes(["notes:read"])
+        .sign();
     let resp = call(&server, &bob, &sid, "whoami", json!({})).await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "another subject's valid token cannot use the session");
+    assert_eq!(
+        resp.status(),
+        StatusCode::NOT_FOUND,
+        "another subject's valid token cannot use the session"
+    );
     // Every request on the session carries its token.
     let resp = post(&server.url, None)
         .header("mcp-session-id", &sid)
@@ -316,7 +415,10 @@ async fn stateless_and_2026_requests_are_authenticated_each_time() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(resp.json::<Value>().await.unwrap()["id"], 3);
     let resp = send(Some(&token)).await.unwrap();
-    assert_eq!(resp.json::<Value>().await.unwrap()["result"]["content"][0]["text"], "alice");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["result"]["content"][0]["text"],
+        "alice"
+    );
 }
 
 #[tokio::test]
@@ -327,22 +429,54 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
         .request(reqwest::Method::OPTIONS, &server.url)
         .header("origin", &origin)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "authorization, content-type, mcp-protocol-version, mcp-session-id")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, mcp-protocol-version, mcp-session-id",
+        )
         .send()
         .await
         .unwrap();
     assert!(resp.status().is_success());
-    assert_eq!(resp.headers()["access-control-allow-origin"], origin.as_str());
-    let allowed = resp.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
-    for h in ["authorization", "mcp-session-id", "mcp-protocol-version", "last-event-id", "mcp-method", "mcp-name"] {
+    assert_eq!(
+        resp.headers()["access-control-allow-origin"],
+        origin.as_str()
+    );
+    let allowed = resp.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    for h in [
+        "authorization",
+        "mcp-session-id",
+        "mcp-protocol-version",
+        "last-event-id",
+        "mcp-method",
+        "mcp-name",
+    ] {
         assert!(allowed.contains(h), "{h} in {allowed}");
     }
-    let resp = post(&server.url, None).header("origin", &origin).json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, None)
+        .header("origin", &origin)
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let exposed = resp.headers()["access-control-expose-headers"].to_str().unwrap().to_ascii_lowercase();
-    assert!(exposed.contains("www-authenticate") && exposed.contains("mcp-session-id"), "{exposed}");
+    let exposed = resp.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("www-authenticate") && exposed.contains("mcp-session-id"),
+        "{exposed}"
+    );
     // A foreign origin gets no CORS grant and is refused.
-    let resp = post(&server.url, None).header("origin", "http://evil.example.com").json(&init_body()).send().await.unwrap();
+    let resp = post(&server.url, None)
+        .header("origin", "http://evil.example.com")
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }

@@ -13,12 +13,12 @@ pub mod transport;
 mod error;
 mod server;
 
+#[cfg(feature = "http")]
+pub use auth::{Auth, OAuthConfig};
 pub use error::ServeError;
 pub use mcp_macros::{mcp_server, tool};
 pub use server::schema::{Args, ToolInput, ToolOutput};
 pub use server::{IntoCallToolResult, McpServer, RequestContext, ToolError, Unprotected};
-#[cfg(feature = "http")]
-pub use auth::{Auth, OAuthConfig};
 #[cfg(feature = "http")]
 pub use transport::http::{HttpConfig, ServeConfig};
 
@@ -41,7 +41,7 @@ pub mod __private {
     };
 
     #[cfg(feature = "http")]
-    pub use crate::auth::{Auth, Protected};
+    pub use crate::auth::{Auth, AuthClaims, FromCaller, Protected};
 
     /// Boxes a tool future.
     pub fn boxed<'a, F>(future: F) -> ToolFuture<'a>

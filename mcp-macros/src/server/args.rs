@@ -3,7 +3,8 @@
 use syn::LitStr;
 use syn::parse::Parser as _;
 
-/// `#[mcp_server(name = "…", version = "…", title = "…", instructions = "…", stateless)]`.
+/// `#[mcp_server(name = "…", version = "…", title = "…", instructions = "…", stateless,
+/// oauth(scopes = [..], required = [..]))]`.
 #[derive(Default)]
 pub(crate) struct ServerArgs {
     pub(crate) name: Option<LitStr>,
@@ -11,9 +12,49 @@ pub(crate) struct ServerArgs {
     pub(crate) title: Option<LitStr>,
     pub(crate) instructions: Option<LitStr>,
     pub(crate) stateless: bool,
+    pub(crate) oauth: Option<OAuthArgs>,
 }
 
-const OPTIONS: &str = "`name`, `version`, `title`, `instructions`, `stateless`";
+/// `oauth(scopes = ["…"], required = ["…"])`: the scopes the server knows, and those every
+/// request needs.
+#[derive(Default)]
+pub(crate) struct OAuthArgs {
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) required: Vec<LitStr>,
+}
+
+const OPTIONS: &str = "`name`, `version`, `title`, `instructions`, `stateless`, `oauth`";
+
+/// `["a", "b"]`.
+pub(crate) fn parse_scope_list(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
+    let content;
+    syn::bracketed!(content in input);
+    let list = syn::punctuated::Punctuated::<LitStr, syn::Token![,]>::parse_terminated(&content)?;
+    let mut scopes: Vec<LitStr> = Vec::new();
+    for lit in list {
+        let value = lit.value();
+        if value.is_empty()
+            || value
+                .chars()
+                .any(|c| c == ' ' || c == '"' || c == '\\' || !c.is_ascii_graphic())
+        {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "`{value}` is not a valid OAuth scope: scopes are printable ASCII without spaces, quotes or backslashes"
+                ),
+            ));
+        }
+        if scopes.iter().any(|s| s.value() == value) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("scope `{value}` is listed twice"),
+            ));
+        }
+        scopes.push(lit);
+    }
+    Ok(scopes)
+}
 
 impl ServerArgs {
     /// Parses the tokens inside `#[mcp_server(...)]`.
@@ -44,6 +85,29 @@ impl ServerArgs {
                         ));
                     }
                     *slot = Some(lit);
+                }
+                "oauth" => {
+                    if args.oauth.is_some() {
+                        return Err(meta.error("`oauth` is given twice; keep one"));
+                    }
+                    let mut oauth = OAuthArgs::default();
+                    if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                        meta.parse_nested_meta(|inner| {
+                            let key = inner.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                            let slot = match key.as_str() {
+                                "scopes" => &mut oauth.scopes,
+                                "required" => &mut oauth.required,
+                                _ => {
+                                    return Err(inner.error(
+                                        "unknown `oauth` option; expected `scopes = [\"…\"]` or `required = [\"…\"]`",
+                                    ));
+                                }
+                            };
+                            *slot = parse_scope_list(inner.value()?)?;
+                            Ok(())
+                        })?;
+                    }
+                    args.oauth = Some(oauth);
                 }
                 "stateless" => {
                     if args.stateless {

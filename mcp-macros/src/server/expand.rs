@@ -24,6 +24,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     let instructions = option_lit(args.instructions.as_ref());
     let stateless = args.stateless;
     let defs = server.tools.iter().map(tool_def);
+    let marker = auth_marker(self_ty, args.oauth.as_ref());
     let arms = server
         .tools
         .iter()
@@ -80,10 +81,34 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
             }
         }
 
-        // The bound repeats the supertrait so that its failure is not reported a second time
-        // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
-        #[automatically_derived]
-        impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
+        #marker
+    }
+}
+
+/// `impl Protected` (with the declared scopes) for an `oauth` server, else `impl Unprotected`:
+/// which configuration can serve the server follows from these.
+pub(crate) fn auth_marker(
+    self_ty: &syn::Type,
+    oauth: Option<&super::args::OAuthArgs>,
+) -> TokenStream {
+    let rt = rt();
+    // The bound repeats the supertrait so that its failure is not reported a second time
+    // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
+    match oauth {
+        Some(oauth) => {
+            let (scopes, required) = (&oauth.scopes, &oauth.required);
+            quote! {
+                #[automatically_derived]
+                impl #rt::Protected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {
+                    const REQUIRED_SCOPES: &'static [&'static str] = &[#(#required),*];
+                    const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+                }
+            }
+        }
+        None => quote! {
+            #[automatically_derived]
+            impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
+        },
     }
 }
 
@@ -107,6 +132,7 @@ fn option_bool(hint: Option<crate::tool::args::Hint>) -> TokenStream {
 /// The `ToolDef` of one tool: names, schemas, hints.
 fn tool_def(tool: &Tool) -> TokenStream {
     let rt = rt();
+    let scopes = &tool.args.scopes;
     let name = &tool.name;
     let title = option_lit(tool.args.title.as_ref());
     let description = match &tool.description {
@@ -146,7 +172,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
                 idempotent: #idempotent,
                 open_world: #open_world,
             },
-            scopes: &[],
+            scopes: &[#(#scopes),*],
         }
     }}
 }
@@ -188,6 +214,12 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
         let ty = &p.ty;
         match &p.kind {
             ParamKind::Context => call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx))),
+            ParamKind::Auth => {
+                let read =
+                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
+                reads.push(quote!(let #var: #ty = #read?;));
+                call_args.push(quote!(#var));
+            }
             ParamKind::Input { name, .. } => {
                 let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(&mut __mcp_args, #name));
                 reads.push(quote!(let #var: #ty = #read?;));

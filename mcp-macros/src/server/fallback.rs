@@ -6,8 +6,9 @@ use quote::quote;
 
 use crate::rt::rt;
 
-pub(crate) fn fallback(self_ty: &syn::Type) -> TokenStream {
+pub(crate) fn fallback(self_ty: &syn::Type, oauth: Option<&super::args::OAuthArgs>) -> TokenStream {
     let rt = rt();
+    let marker = super::expand::auth_marker(self_ty, oauth);
     quote! {
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic, unused)]
@@ -27,7 +28,6 @@ pub(crate) fn fallback(self_ty: &syn::Type) -> TokenStream {
                 ::core::unreachable!("`#[mcp_server]` failed to expand")
             }
         }
-        #[automatically_derived]
-        impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
+        #marker
     }
 }

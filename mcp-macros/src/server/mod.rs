@@ -6,6 +6,8 @@ mod fallback;
 mod model;
 mod validate;
 
+pub(crate) use args::parse_scope_list;
+
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -30,6 +32,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     });
     let server = model::Server::from_impl(&mut cx, args, &mut item);
     validate::check(&mut cx, &server);
+    validate::check_oauth(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {
             let generated = expand::expand(&server);
@@ -37,7 +40,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
         Err(e) => {
             let errors = e.to_compile_error();
-            let fallback = fallback::fallback(&server.self_ty);
+            let fallback = fallback::fallback(&server.self_ty, server.args.oauth.as_ref());
             quote!(#item #errors #fallback)
         }
     };

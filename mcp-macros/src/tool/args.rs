@@ -19,10 +19,13 @@ pub(crate) struct ToolArgs {
     pub(crate) destructive: Option<Hint>,
     pub(crate) idempotent: Option<Hint>,
     pub(crate) open_world: Option<Hint>,
+    /// `scopes = ["…"]`, checked against the server's `oauth` declaration.
+    pub(crate) scopes: Vec<LitStr>,
+    /// The `scopes` key, for errors about the option as a whole.
+    pub(crate) scopes_key: Option<syn::Path>,
 }
 
-const OPTIONS: &str =
-    "`name`, `title`, `description`, `read_only`, `destructive`, `idempotent`, `open_world`";
+const OPTIONS: &str = "`name`, `title`, `description`, `scopes`, `read_only`, `destructive`, `idempotent`, `open_world`";
 
 impl ToolArgs {
     /// Parses the tokens inside `#[tool(...)]`.
@@ -66,9 +69,11 @@ impl ToolArgs {
                     *slot = Some(Hint { value });
                 }
                 "scopes" => {
-                    return Err(meta.error(
-                        "`scopes` needs `#[mcp_server(oauth(..))]` on the server; declare it there, or remove `scopes`",
-                    ));
+                    if args.scopes_key.is_some() {
+                        return Err(meta.error("`scopes` is given twice; keep one"));
+                    }
+                    args.scopes = crate::server::parse_scope_list(meta.value()?)?;
+                    args.scopes_key = Some(meta.path.clone());
                 }
                 _ => {
                     let shown = meta

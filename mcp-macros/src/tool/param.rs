@@ -23,6 +23,8 @@ pub(crate) enum ParamKind {
     Args { inner: Type },
     /// `RequestContext`, injected.
     Context,
+    /// `Auth` or `Auth<C>`, the verified caller; needs `oauth` on the server.
+    Auth,
 }
 
 /// Reads the parameters of a tool, removing the `#[arg(..)]` attributes it consumes.
@@ -94,15 +96,7 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         let segment = last_ident(&ty);
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
             Some("RequestContext") => ParamKind::Context,
-            Some("Auth") => {
-                cx.error_at(
-                    &pat_type.ty,
-                    format!(
-                        "tool `{tool}` asks for the caller with `Auth`, which needs `#[mcp_server(oauth(..))]` on the server; add it, or remove this parameter"
-                    ),
-                );
-                continue;
-            }
+            Some("Auth") => ParamKind::Auth,
             Some("Args") => match segment.and_then(first_type_arg) {
                 Some(inner) => ParamKind::Args {
                     inner: inner.clone(),

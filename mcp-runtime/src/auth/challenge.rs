@@ -63,8 +63,14 @@ mod tests {
             format!("Bearer error=\"invalid_token\", resource_metadata=\"{PRM}\"")
         );
         assert_eq!(
-            challenge_header(Challenge::InsufficientScope, PRM, &["notes:read", "notes:write"]),
-            format!("Bearer error=\"insufficient_scope\", scope=\"notes:read notes:write\", resource_metadata=\"{PRM}\"")
+            challenge_header(
+                Challenge::InsufficientScope,
+                PRM,
+                &["notes:read", "notes:write"]
+            ),
+            format!(
+                "Bearer error=\"insufficient_scope\", scope=\"notes:read notes:write\", resource_metadata=\"{PRM}\""
+            )
         );
     }
 }

@@ -115,7 +115,9 @@ pub enum ConfigError {
         why: String,
     },
     /// An algorithm that a resource server must never accept.
-    #[error("algorithm {0:?} cannot verify access tokens: only RS256/384/512, PS256/384/512, ES256/384 and EdDSA can")]
+    #[error(
+        "algorithm {0:?} cannot verify access tokens: only RS256/384/512, PS256/384/512, ES256/384 and EdDSA can"
+    )]
     Algorithm(Algorithm),
 }
 
@@ -252,10 +254,15 @@ impl OAuthConfigBuilder {
             check_url("the issuer", issuer)?;
         }
         let algorithms = self.algorithms.unwrap_or_else(|| {
-            use Algorithm::{EdDSA, ES256, ES384, PS256, PS384, PS512, RS256, RS384, RS512};
-            vec![RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA]
+            use Algorithm::{ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512};
+            vec![
+                RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA,
+            ]
         });
-        if let Some(bad) = algorithms.iter().find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)) {
+        if let Some(bad) = algorithms
+            .iter()
+            .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
             return Err(ConfigError::Algorithm(*bad));
         }
         let client = self.http_client.unwrap_or_else(|| {
@@ -287,7 +294,11 @@ impl OAuthConfigBuilder {
         }
         if let Some(uri) = &self.jwks_uri {
             check_url("the JWKS URL", uri)?;
-            jwks_uris = self.issuers.iter().map(|i| (i.clone(), uri.clone())).collect();
+            jwks_uris = self
+                .issuers
+                .iter()
+                .map(|i| (i.clone(), uri.clone()))
+                .collect();
         }
         if jwks_uris.is_empty() && self.introspection.is_none() {
             return Err(ConfigError::Discovery {
@@ -298,7 +309,11 @@ impl OAuthConfigBuilder {
         let introspection = match self.introspection {
             Some((endpoint, client_id, secret)) => {
                 check_url("the introspection endpoint", &endpoint)?;
-                Some(Introspection { endpoint, client_id, client_secret: secret })
+                Some(Introspection {
+                    endpoint,
+                    client_id,
+                    client_secret: secret,
+                })
             }
             None => None,
         };
@@ -314,7 +329,11 @@ impl OAuthConfigBuilder {
         verifier.prefetch().await?;
 
         let mut http = self.http.unwrap_or_default();
-        http.path = if path.is_empty() { "/".into() } else { path.to_owned() };
+        http.path = if path.is_empty() {
+            "/".into()
+        } else {
+            path.to_owned()
+        };
         if let Some(host) = resource.host_str() {
             http = http.allow_host(host.trim_start_matches('[').trim_end_matches(']'));
             if let Some(host) = resource.host_str().filter(|h| h.starts_with('[')) {
@@ -332,7 +351,11 @@ impl OAuthConfigBuilder {
                 verifier,
                 resource_name: self.resource_name,
                 documentation: self.documentation,
-                legacy_as_metadata: if self.legacy_as_metadata { first_metadata } else { None },
+                legacy_as_metadata: if self.legacy_as_metadata {
+                    first_metadata
+                } else {
+                    None
+                },
             }),
             http,
         })
@@ -341,19 +364,27 @@ impl OAuthConfigBuilder {
 
 /// Absolute, no fragment, `https` unless loopback.
 fn check_url(what: &'static str, raw: &str) -> Result<Url, ConfigError> {
-    let bad = |why: &str| ConfigError::InvalidUrl { what, url: raw.to_owned(), why: why.to_owned() };
+    let bad = |why: &str| ConfigError::InvalidUrl {
+        what,
+        url: raw.to_owned(),
+        why: why.to_owned(),
+    };
     let url = Url::parse(raw).map_err(|e| bad(&e.to_string()))?;
     if url.fragment().is_some() {
         return Err(bad("it has a fragment (`#…`), which RFC 8707 forbids"));
     }
     if url.query().is_some() && what == "the resource URL" {
-        return Err(bad("it has a query; the well-known metadata route cannot be derived from it"));
+        return Err(bad(
+            "it has a query; the well-known metadata route cannot be derived from it",
+        ));
     }
     let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        "http" => Err(bad("plain `http` is only allowed for loopback hosts; use `https`")),
+        "http" => Err(bad(
+            "plain `http` is only allowed for loopback hosts; use `https`",
+        )),
         _ => Err(bad("the scheme must be `https`")),
     }
 }
@@ -366,9 +397,13 @@ mod tests {
     fn urls_are_checked() {
         assert!(check_url("the resource URL", "https://a.example.com/mcp").is_ok());
         assert!(check_url("the resource URL", "http://127.0.0.1:3000/mcp").is_ok());
-        let e = check_url("the resource URL", "https://a.example.com/mcp#x").unwrap_err().to_string();
+        let e = check_url("the resource URL", "https://a.example.com/mcp#x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("fragment"), "{e}");
-        let e = check_url("the resource URL", "http://a.example.com/mcp").unwrap_err().to_string();
+        let e = check_url("the resource URL", "http://a.example.com/mcp")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("https"), "{e}");
         assert!(check_url("the resource URL", "/mcp").is_err());
         assert!(check_url("the resource URL", "https://a.example.com/mcp?x=1").is_err());
@@ -378,7 +413,11 @@ mod tests {
     async fn missing_settings_are_named() {
         let e = OAuthConfig::builder().build().await.unwrap_err();
         assert!(matches!(e, ConfigError::MissingResource));
-        let e = OAuthConfig::builder().resource("https://a.example.com/mcp").build().await.unwrap_err();
+        let e = OAuthConfig::builder()
+            .resource("https://a.example.com/mcp")
+            .build()
+            .await
+            .unwrap_err();
         assert!(matches!(e, ConfigError::MissingIssuer));
         let e = OAuthConfig::builder()
             .resource("https://a.example.com/mcp")
@@ -399,6 +438,10 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(e, ConfigError::Discovery { .. }), "{e}");
-        assert!(e.to_string().starts_with("authorization server `http://127.0.0.1:9`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("authorization server `http://127.0.0.1:9`"),
+            "{e}"
+        );
     }
 }

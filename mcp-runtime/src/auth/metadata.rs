@@ -12,7 +12,11 @@ pub(crate) fn protected_resource_metadata(config: &Inner, scopes: &[&str]) -> Va
         "bearer_methods_supported": ["header"],
     });
     // SEP-2207: `offline_access` is a client concern, not a resource's scope.
-    let scopes: Vec<&str> = scopes.iter().copied().filter(|s| *s != "offline_access").collect();
+    let scopes: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| *s != "offline_access")
+        .collect();
     if !scopes.is_empty() {
         doc["scopes_supported"] = json!(scopes);
     }

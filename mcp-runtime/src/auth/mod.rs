@@ -47,10 +47,18 @@ pub struct Principal {
 impl Principal {
     pub(crate) fn from_claims(claims: Value) -> Option<Self> {
         let subject = claims.get("sub")?.as_str()?.to_owned();
-        let issuer = claims.get("iss").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let issuer = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
             Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
             _ => Vec::new(),
         };
         let expires_at = claims.get("exp").and_then(Value::as_u64);
@@ -59,7 +67,14 @@ impl Principal {
             .or_else(|| claims.get("azp"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        Some(Self { subject, issuer, scopes, expires_at, client_id, claims })
+        Some(Self {
+            subject,
+            issuer,
+            scopes,
+            expires_at,
+            client_id,
+            claims,
+        })
     }
 
     /// Whether the token grants `scope`.
@@ -148,23 +163,34 @@ pub trait AuthClaims: Sized + Send + Sync + 'static {
     fn from_claims(claims: &Value) -> Result<Self, String>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<C: DeserializeOwned + Send + Sync + 'static> AuthClaims for C {
     fn from_claims(claims: &Value) -> Result<Self, String> {
         C::deserialize(claims).map_err(|e| e.to_string())
     }
 }
 
-impl<C: AuthClaims> Auth<C> {
+/// Parameters injected from the verified caller: `Auth` and `Auth<C>`.
+#[doc(hidden)]
+pub trait FromCaller: Sized {
     /// The caller of the request in `ctx`.
-    #[doc(hidden)]
-    pub fn __from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
-        let principal = ctx
-            .principal()
-            .cloned()
-            .ok_or_else(|| RpcError::new(crate::protocol::ErrorCode::InternalError, "no verified caller"))?;
+    fn from_context(ctx: &RequestContext) -> Result<Self, RpcError>;
+}
+
+impl<C: AuthClaims> FromCaller for Auth<C> {
+    fn from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
+        let principal = ctx.principal().cloned().ok_or_else(|| {
+            RpcError::new(
+                crate::protocol::ErrorCode::InternalError,
+                "no verified caller",
+            )
+        })?;
         let claims = C::from_claims(&principal.claims).map_err(|e| {
             tracing::warn!(error = %e, "token claims do not fit the tool's claims type");
-            RpcError::new(crate::protocol::ErrorCode::InvalidRequest, "the access token lacks claims this tool needs")
+            RpcError::new(
+                crate::protocol::ErrorCode::InvalidRequest,
+                "the access token lacks claims this tool needs",
+            )
         })?;
         Ok(Self { principal, claims })
     }

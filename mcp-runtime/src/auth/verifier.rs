@@ -70,7 +70,11 @@ impl Verifier {
     ) -> Self {
         let sources = jwks_uris
             .into_iter()
-            .map(|(issuer, jwks_uri)| Source { issuer, jwks_uri, last_fetch: tokio::sync::Mutex::new(None) })
+            .map(|(issuer, jwks_uri)| Source {
+                issuer,
+                jwks_uri,
+                last_fetch: tokio::sync::Mutex::new(None),
+            })
             .collect();
         Self {
             client,
@@ -86,10 +90,12 @@ impl Verifier {
     /// Fetches every JWKS once, failing when one cannot be had.
     pub(crate) async fn prefetch(&self) -> Result<(), ConfigError> {
         for i in 0..self.sources.len() {
-            self.refresh(i, true).await.map_err(|why| ConfigError::Discovery {
-                issuer: self.sources[i].issuer.clone(),
-                why,
-            })?;
+            self.refresh(i, true)
+                .await
+                .map_err(|why| ConfigError::Discovery {
+                    issuer: self.sources[i].issuer.clone(),
+                    why,
+                })?;
         }
         Ok(())
     }
@@ -104,25 +110,46 @@ impl Verifier {
         *last = Some(Instant::now());
         let set: JwkSet = fetch_json(&self.client, &src.jwks_uri)
             .await
-            .and_then(|v| serde_json::from_value(v).map_err(|e| format!("its JWKS is malformed: {e}")))?;
+            .and_then(|v| {
+                serde_json::from_value(v).map_err(|e| format!("its JWKS is malformed: {e}"))
+            })?;
         let mut fresh = Vec::new();
         for jwk in &set.keys {
             // Keys this crate cannot use (for instance an encryption key) are skipped.
-            let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
-            let alg = jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok());
-            fresh.push(Arc::new(Key { issuer: source, kid: jwk.common.key_id.clone(), alg, key }));
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
+            let alg = jwk
+                .common
+                .key_algorithm
+                .and_then(|a| a.to_string().parse::<Algorithm>().ok());
+            fresh.push(Arc::new(Key {
+                issuer: source,
+                kid: jwk.common.key_id.clone(),
+                alg,
+                key,
+            }));
         }
         if fresh.is_empty() {
-            return Err(format!("its JWKS at `{}` has no usable signing key", src.jwks_uri));
+            return Err(format!(
+                "its JWKS at `{}` has no usable signing key",
+                src.jwks_uri
+            ));
         }
-        let mut keys = self.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut keys = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         keys.retain(|k| k.issuer != source);
         keys.extend(fresh);
         Ok(())
     }
 
     fn find_key(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
-        let keys = self.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         keys.iter()
             .filter(|k| match kid {
                 Some(kid) => k.kid.as_deref() == Some(kid),
@@ -134,7 +161,11 @@ impl Verifier {
     }
 
     /// Verifies a bearer token, from the cache when it was verified before.
-    pub(crate) async fn verify(&self, token: &str, audiences: &[String]) -> Result<Arc<Principal>, Invalid> {
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Arc<Principal>, Invalid> {
         let now = now();
         if let Some((principal, until)) = self.cache_lock().get(token)
             && now < *until
@@ -147,10 +178,14 @@ impl Verifier {
             (p, until)
         } else if let Some(introspection) = &self.introspection {
             let p = self.introspect(introspection, token, audiences).await?;
-            let until = p.expires_at.map_or(now + INTROSPECTION_TTL, |e| e.min(now + INTROSPECTION_TTL));
+            let until = p
+                .expires_at
+                .map_or(now + INTROSPECTION_TTL, |e| e.min(now + INTROSPECTION_TTL));
             (p, until)
         } else {
-            return Err(Invalid("not a JWT and no introspection endpoint is configured"));
+            return Err(Invalid(
+                "not a JWT and no introspection endpoint is configured",
+            ));
         };
         let principal = Arc::new(principal);
         let mut cache = self.cache_lock();
@@ -165,11 +200,14 @@ impl Verifier {
     }
 
     fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Arc<Principal>, u64)>> {
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn verify_jwt(&self, token: &str, audiences: &[String]) -> Result<Principal, Invalid> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Invalid("malformed JWT header"))?;
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|_| Invalid("malformed JWT header"))?;
         if !self.algorithms.contains(&header.alg) {
             return Err(Invalid("algorithm not allowed"));
         }
@@ -193,7 +231,9 @@ impl Verifier {
             validation.validate_aud = false;
             validation.set_issuer(&[issuer]);
             validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-            let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.key, &validation) else { continue };
+            let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.key, &validation) else {
+                continue;
+            };
             let claims = data.claims;
             if !audience_matches(claims.get("aud"), audiences) {
                 return Err(Invalid("audience mismatch"));
@@ -203,7 +243,12 @@ impl Verifier {
         Err(Invalid("signature or claims invalid"))
     }
 
-    async fn introspect(&self, cfg: &Introspection, token: &str, audiences: &[String]) -> Result<Principal, Invalid> {
+    async fn introspect(
+        &self,
+        cfg: &Introspection,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<Principal, Invalid> {
         let mut req = self
             .client
             .post(&cfg.endpoint)
@@ -213,15 +258,25 @@ impl Verifier {
             Some(secret) => req.basic_auth(&cfg.client_id, Some(secret)),
             None => req.query(&[("client_id", &cfg.client_id)]),
         };
-        let resp = req.send().await.map_err(|_| Invalid("introspection unreachable"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|_| Invalid("introspection unreachable"))?;
         if !resp.status().is_success() {
             return Err(Invalid("introspection refused"));
         }
-        let claims: Value = resp.json().await.map_err(|_| Invalid("introspection malformed"))?;
+        let claims: Value = resp
+            .json()
+            .await
+            .map_err(|_| Invalid("introspection malformed"))?;
         if claims.get("active") != Some(&Value::Bool(true)) {
             return Err(Invalid("inactive"));
         }
-        if claims.get("exp").and_then(Value::as_u64).is_some_and(|exp| exp + self.leeway.as_secs() <= now()) {
+        if claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .is_some_and(|exp| exp + self.leeway.as_secs() <= now())
+        {
             return Err(Invalid("expired"));
         }
         if let Some(iss) = claims.get("iss").and_then(Value::as_str)
@@ -237,7 +292,9 @@ impl Verifier {
 }
 
 pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// RFC 8707: `aud` (a string or an array) must name one of the accepted audiences. Scheme
@@ -248,7 +305,12 @@ fn audience_matches(aud: Option<&Value>, audiences: &[String]) -> bool {
         match s.split_once("://") {
             Some((scheme, rest)) => {
                 let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-                format!("{}://{}/{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), path)
+                format!(
+                    "{}://{}/{}",
+                    scheme.to_ascii_lowercase(),
+                    host.to_ascii_lowercase(),
+                    path
+                )
             }
             None => s.to_owned(),
         }
@@ -276,7 +338,9 @@ async fn fetch_json(client: &reqwest::Client, url: &str) -> Result<Value, String
     if !resp.status().is_success() {
         return Err(format!("`{url}` answered {}", resp.status()));
     }
-    resp.json().await.map_err(|e| format!("`{url}` did not return JSON: {}", without_url(&e)))
+    resp.json()
+        .await
+        .map_err(|e| format!("`{url}` did not return JSON: {}", without_url(&e)))
 }
 
 fn without_url(e: &reqwest::Error) -> String {
@@ -292,7 +356,10 @@ fn without_url(e: &reqwest::Error) -> String {
 /// RFC 8414 §3 with path insertion, then OpenID Connect discovery (inserted and appended).
 /// The document's `issuer` must be the configured one (RFC 8414 §3.3).
 pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<Value, ConfigError> {
-    let fail = |why: String| ConfigError::Discovery { issuer: issuer.to_owned(), why };
+    let fail = |why: String| ConfigError::Discovery {
+        issuer: issuer.to_owned(),
+        why,
+    };
     let url = url::Url::parse(issuer).map_err(|e| fail(e.to_string()))?;
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
@@ -305,7 +372,10 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<V
     for candidate in candidates {
         match fetch_json(client, &candidate).await {
             Ok(doc) => {
-                let named = doc.get("issuer").and_then(Value::as_str).unwrap_or_default();
+                let named = doc
+                    .get("issuer")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 if !same_issuer(named, issuer) {
                     return Err(fail(format!(
                         "its metadata at `{candidate}` names issuer `{named}`; the configured issuer must match it exactly"
@@ -316,7 +386,9 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<V
             Err(e) => last_error = e,
         }
     }
-    Err(fail(format!("no authorization server metadata found; last attempt: {last_error}")))
+    Err(fail(format!(
+        "no authorization server metadata found; last attempt: {last_error}"
+    )))
 }
 
 #[cfg(test)]
@@ -326,12 +398,30 @@ mod tests {
 
     #[test]
     fn audiences_compare_without_case_or_trailing_slash() {
-        let ours = ["https://mcp.example.com/mcp".to_owned(), "api://1234".to_owned()];
-        assert!(audience_matches(Some(&json!("https://mcp.example.com/mcp")), &ours));
-        assert!(audience_matches(Some(&json!("HTTPS://MCP.example.com/mcp/")), &ours));
-        assert!(audience_matches(Some(&json!(["other", "api://1234"])), &ours));
-        assert!(!audience_matches(Some(&json!("https://mcp.example.com/MCP")), &ours), "paths are case-sensitive");
-        assert!(!audience_matches(Some(&json!("https://mcp.example.com/mcp/other")), &ours));
+        let ours = [
+            "https://mcp.example.com/mcp".to_owned(),
+            "api://1234".to_owned(),
+        ];
+        assert!(audience_matches(
+            Some(&json!("https://mcp.example.com/mcp")),
+            &ours
+        ));
+        assert!(audience_matches(
+            Some(&json!("HTTPS://MCP.example.com/mcp/")),
+            &ours
+        ));
+        assert!(audience_matches(
+            Some(&json!(["other", "api://1234"])),
+            &ours
+        ));
+        assert!(
+            !audience_matches(Some(&json!("https://mcp.example.com/MCP")), &ours),
+            "paths are case-sensitive"
+        );
+        assert!(!audience_matches(
+            Some(&json!("https://mcp.example.com/mcp/other")),
+            &ours
+        ));
         assert!(!audience_matches(Some(&json!(["a", "b"])), &ours));
         assert!(!audience_matches(None, &ours));
         assert!(!audience_matches(Some(&json!(7)), &ours));

@@ -221,8 +221,11 @@ impl<S: McpServer> Engine<S> {
             && let Some(missing) = tool.scopes.iter().find(|s| !principal.has_scope(s))
         {
             tracing::debug!(tool = %name, scope = %missing, "token lacks a tool scope");
-            return Err(RpcError::new(ErrorCode::InsufficientScope, format!("insufficient scope for tool `{name}`"))
-                .with_data(json!({"scopes": tool.scopes})));
+            return Err(RpcError::new(
+                ErrorCode::InsufficientScope,
+                format!("insufficient scope for tool `{name}`"),
+            )
+            .with_data(json!({"scopes": tool.scopes})));
         }
         let ctx = RequestContext::new(ContextParts {
             id: call.id,

@@ -69,8 +69,14 @@ impl TestIssuer {
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KEY_ID, "n": ISSUER_N.trim(), "e": "AQAB"
         }]});
         let app = axum::Router::new()
-            .route("/.well-known/oauth-authorization-server", axum::routing::get(move || async move { axum::Json(metadata) }))
-            .route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }));
+            .route(
+                "/.well-known/oauth-authorization-server",
+                axum::routing::get(move || async move { axum::Json(metadata) }),
+            )
+            .route(
+                "/jwks",
+                axum::routing::get(move || async move { axum::Json(jwks) }),
+            );
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -91,8 +97,15 @@ impl TestIssuer {
         claims.insert("sub".into(), "test-user".into());
         claims.insert("iat".into(), now.into());
         claims.insert("exp".into(), (now + 3600).into());
-        claims.insert("jti".into(), format!("{now}-{}", rand::random::<u64>()).into());
-        TokenBuilder { claims, kid: Some(KEY_ID.into()), key: ISSUER_KEY }
+        claims.insert(
+            "jti".into(),
+            format!("{now}-{}", rand::random::<u64>()).into(),
+        );
+        TokenBuilder {
+            claims,
+            kid: Some(KEY_ID.into()),
+            key: ISSUER_KEY,
+        }
     }
 }
 
@@ -172,7 +185,8 @@ impl TokenBuilder {
         let mut header = Header::new(Algorithm::RS256);
         header.typ = Some("at+jwt".into());
         header.kid = self.kid;
-        let key = EncodingKey::from_rsa_pem(self.key.as_bytes()).expect("the embedded test key is valid");
+        let key =
+            EncodingKey::from_rsa_pem(self.key.as_bytes()).expect("the embedded test key is valid");
         jsonwebtoken::encode(&header, &self.claims, &key).expect("signing with the test key works")
     }
 
@@ -187,7 +201,10 @@ impl TokenBuilder {
     pub fn hs256_with_public_key(self) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = self.kid;
-        let public = format!("{{\"kty\":\"RSA\",\"n\":\"{}\",\"e\":\"AQAB\"}}", ISSUER_N.trim());
+        let public = format!(
+            "{{\"kty\":\"RSA\",\"n\":\"{}\",\"e\":\"AQAB\"}}",
+            ISSUER_N.trim()
+        );
         let key = EncodingKey::from_secret(public.as_bytes());
         jsonwebtoken::encode(&header, &self.claims, &key).expect("HMAC signing works")
     }
@@ -198,5 +215,8 @@ fn b64(value: &Value) -> String {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs()
 }

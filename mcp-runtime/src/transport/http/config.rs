@@ -40,7 +40,9 @@ pub(crate) struct AuthSettings {
 
 impl std::fmt::Debug for AuthSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthSettings").field("resource", &self.config.resource).finish_non_exhaustive()
+        f.debug_struct("AuthSettings")
+            .field("resource", &self.config.resource)
+            .finish_non_exhaustive()
     }
 }
 

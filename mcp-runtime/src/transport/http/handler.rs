@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use crate::auth::{Challenge, Principal, challenge_header};
 use crate::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, decode_mirrored};
 use crate::protocol::{
     self, ErrorCode, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PREFIX,
@@ -22,7 +23,6 @@ use crate::protocol::{
 };
 use crate::server::McpServer;
 use crate::server::dispatch::{Call, Era};
-use crate::auth::{Challenge, Principal, challenge_header};
 use crate::transport::http::AuthSettings;
 use crate::transport::session::Session;
 
@@ -300,7 +300,10 @@ fn initialize<S: McpServer>(
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     let owner = principal.map(|p| (p.issuer.clone(), p.subject.clone()));
-    match shared.sessions.create(version, client_info, capabilities, owner) {
+    match shared
+        .sessions
+        .create(version, client_info, capabilities, owner)
+    {
         Ok(session) => {
             let mut response = json_response(StatusCode::OK, body);
             if let Ok(value) = HeaderValue::from_str(&session.id) {
@@ -459,13 +462,17 @@ fn session_of<S>(
         ));
     };
     let owner = principal.map(|p| (p.issuer.as_str(), p.subject.as_str()));
-    shared.sessions.get(id).filter(|s| s.is_owned_by(owner)).ok_or_else(|| {
-        http_error(
-            StatusCode::NOT_FOUND,
-            ErrorCode::InvalidRequest,
-            "session not found; send `initialize` again",
-        )
-    })
+    shared
+        .sessions
+        .get(id)
+        .filter(|s| s.is_owned_by(owner))
+        .ok_or_else(|| {
+            http_error(
+                StatusCode::NOT_FOUND,
+                ErrorCode::InvalidRequest,
+                "session not found; send `initialize` again",
+            )
+        })
 }
 
 /// DNS-rebinding protection: the `Host` must be one this endpoint serves, and a browser's
@@ -591,14 +598,27 @@ fn check_tool_scopes<S: McpServer>(
         return None;
     }
     let name = params.get("name").and_then(Value::as_str)?;
-    let tool = shared.engine.descriptor().tools.iter().find(|t| t.name == name)?;
+    let tool = shared
+        .engine
+        .descriptor()
+        .tools
+        .iter()
+        .find(|t| t.name == name)?;
     if tool.scopes.iter().all(|s| principal.has_scope(s)) {
         return None;
     }
     let mut needed: Vec<&str> = auth.required.to_vec();
     needed.extend(tool.scopes.iter().filter(|s| !auth.required.contains(s)));
-    let e = RpcError::new(ErrorCode::InsufficientScope, format!("insufficient scope for tool `{name}`"));
-    Some(Denied::challenge(auth, Challenge::InsufficientScope, &needed, e))
+    let e = RpcError::new(
+        ErrorCode::InsufficientScope,
+        format!("insufficient scope for tool `{name}`"),
+    );
+    Some(Denied::challenge(
+        auth,
+        Challenge::InsufficientScope,
+        &needed,
+        e,
+    ))
 }
 
 /// A refused request: status, challenge and JSON-RPC error.
@@ -616,13 +636,19 @@ impl Denied {
             Challenge::InsufficientScope => StatusCode::FORBIDDEN,
         };
         let header = challenge_header(kind, &auth.config.metadata_url, scopes);
-        Self { status, challenge: Some(header), error }
+        Self {
+            status,
+            challenge: Some(header),
+            error,
+        }
     }
 
     fn into_response(self, id: Option<&RequestId>) -> Response {
         let mut response = rpc_error(self.status, id, &self.error);
         if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     }
@@ -649,7 +675,12 @@ async fn authenticate<S>(
             refuse(Challenge::Missing, "authorization required")
         });
     };
-    let value = value.to_str().unwrap_or_default();
+    let Ok(value) = value.to_str() else {
+        return Err(refuse(
+            Challenge::InvalidRequest,
+            "malformed `Authorization` header",
+        ));
+    };
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(refuse(Challenge::Missing, "authorization required"));
@@ -657,18 +688,33 @@ async fn authenticate<S>(
     let token = token.trim();
     let b64token = token.trim_end_matches('=');
     if b64token.is_empty()
-        || !b64token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+        || !b64token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
     {
-        return Err(refuse(Challenge::InvalidRequest, "malformed `Authorization` header"));
+        return Err(refuse(
+            Challenge::InvalidRequest,
+            "malformed `Authorization` header",
+        ));
     }
-    let principal = auth.config.verifier.verify(token, &auth.config.audiences).await.map_err(|why| {
-        tracing::debug!(reason = why.0, "access token refused");
-        refuse(Challenge::InvalidToken, "invalid access token")
-    })?;
+    let principal = auth
+        .config
+        .verifier
+        .verify(token, &auth.config.audiences)
+        .await
+        .map_err(|why| {
+            tracing::debug!(reason = why.0, "access token refused");
+            refuse(Challenge::InvalidToken, "invalid access token")
+        })?;
     if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
         tracing::debug!(scope = %missing, "token lacks a required scope");
         let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");
-        return Err(Denied::challenge(auth, Challenge::InsufficientScope, auth.required, e));
+        return Err(Denied::challenge(
+            auth,
+            Challenge::InsufficientScope,
+            auth.required,
+            e,
+        ));
     }
     Ok(Some(principal))
 }

@@ -63,7 +63,11 @@ impl<S: Unprotected> ServeConfig<S> for HttpConfig {
 impl<S: crate::auth::Protected> ServeConfig<S> for crate::auth::OAuthConfig {
     fn into_http_config(self) -> HttpConfig {
         let mut http = self.http;
-        http.auth = Some(AuthSettings { config: self.inner, required: S::REQUIRED_SCOPES, scopes: S::SCOPES });
+        http.auth = Some(AuthSettings {
+            config: self.inner,
+            required: S::REQUIRED_SCOPES,
+            scopes: S::SCOPES,
+        });
         http
     }
 }
@@ -84,28 +88,48 @@ pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Route
     });
     let mut router = axum::Router::new().route(
         &path,
-        axum::routing::post(handler::post::<S>).get(handler::get::<S>).delete(handler::delete::<S>),
+        axum::routing::post(handler::post::<S>)
+            .get(handler::get::<S>)
+            .delete(handler::delete::<S>),
     );
     if let Some(auth) = &shared.config.auth {
         let document = bytes::Bytes::from(
-            serde_json::to_vec(&crate::auth::protected_resource_metadata(&auth.config, auth.scopes))
-                .expect("serializing a JSON value cannot fail"),
+            serde_json::to_vec(&crate::auth::protected_resource_metadata(
+                &auth.config,
+                auth.scopes,
+            ))
+            .expect("serializing a JSON value cannot fail"),
         );
         let serve = move || {
             let document = document.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], document) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    document,
+                )
+            }
         };
-        router = router.route(&auth.config.metadata_path, axum::routing::get(serve.clone()));
+        router = router.route(
+            &auth.config.metadata_path,
+            axum::routing::get(serve.clone()),
+        );
         if auth.config.metadata_path != ROOT_METADATA_PATH {
             router = router.route(ROOT_METADATA_PATH, axum::routing::get(serve));
         }
         if let Some(doc) = &auth.config.legacy_as_metadata {
-            let doc = bytes::Bytes::from(serde_json::to_vec(doc).expect("serializing a JSON value cannot fail"));
+            let doc = bytes::Bytes::from(
+                serde_json::to_vec(doc).expect("serializing a JSON value cannot fail"),
+            );
             router = router.route(
                 "/.well-known/oauth-authorization-server",
                 axum::routing::get(move || {
                     let doc = doc.clone();
-                    async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }
+                    async move {
+                        (
+                            [(axum::http::header::CONTENT_TYPE, "application/json")],
+                            doc,
+                        )
+                    }
                 }),
             );
         }
@@ -122,9 +146,9 @@ fn cors(config: &HttpConfig) -> tower_http::cors::CorsLayer {
     use axum::http::{HeaderName, Method, header};
     let config = config.clone();
     tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::AllowOrigin::predicate(move |origin, _| {
-            origin.to_str().is_ok_and(|o| config.origin_allowed(o))
-        }))
+        .allow_origin(tower_http::cors::AllowOrigin::predicate(
+            move |origin, _| origin.to_str().is_ok_and(|o| config.origin_allowed(o)),
+        ))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([
             header::AUTHORIZATION,
@@ -136,7 +160,10 @@ fn cors(config: &HttpConfig) -> tower_http::cors::CorsLayer {
             HeaderName::from_static("mcp-method"),
             HeaderName::from_static("mcp-name"),
         ])
-        .expose_headers([HeaderName::from_static("mcp-session-id"), header::WWW_AUTHENTICATE])
+        .expose_headers([
+            HeaderName::from_static("mcp-session-id"),
+            header::WWW_AUTHENTICATE,
+        ])
         .max_age(std::time::Duration::from_secs(3600))
 }
 

@@ -1,16 +1,13 @@
 use mcp_runtime::prelude::*;
 
-struct Auth;
-
 struct Profile;
 
 #[mcp_server]
 impl Profile {
     /// Who is calling.
     #[tool]
-    fn whoami(&self, auth: Auth) -> String {
-        let _ = auth;
-        String::new()
+    fn whoami(&self, caller: Auth) -> String {
+        caller.subject().to_owned()
     }
 }
 
