@@ -119,3 +119,37 @@ else
     status="up to date"
 fi
 echo "install-test-tools: node $node_version ($node_bin), python $python_version; .tools $status"
+
+# ====================================================================================
+# Authorization server for tests/oauth_e2e.rs (separate block, appended; keeps the
+# part above unchanged). Installs oidc-provider, exactly as pinned by
+# tests/e2e/as/package.json + package-lock.json (npm ci), into
+#
+#   .tools/as/node_modules/     run by tests/e2e/as/server.mjs with .tools/bin/node
+#
+# Skipped when .tools/as/.stamp records the same pins. Prints one more line.
+# ====================================================================================
+as_src="$root/tests/e2e/as"
+as_dir="$tools/as"
+as_stamp="$as_dir/.stamp"
+as_started=$SECONDS
+for f in package.json package-lock.json server.mjs; do
+    [[ -f "$as_src/$f" ]] || die "missing $as_src/$f"
+done
+as_want="$(hash_files "$as_src/package.json" "$as_src/package-lock.json")"
+if [[ ! -f "$as_stamp" || "$(cat "$as_stamp")" != "$as_want" ||
+    ! -f "$as_dir/node_modules/oidc-provider/package.json" ]]; then
+    rm -rf "$as_dir"
+    mkdir -p "$as_dir"
+    cp "$as_src/package.json" "$as_src/package-lock.json" "$as_dir/"
+    run_logged "$logs/npm-ci-as.log" \
+        npm ci --prefix "$as_dir" --no-audit --no-fund --ignore-scripts --loglevel=warn
+    echo "$as_want" >"$as_stamp"
+    as_status="installed in $((SECONDS - as_started))s"
+else
+    as_status="up to date"
+fi
+run_logged "$logs/smoke-as.log" "$tools/bin/node" --input-type=module -e \
+    "await import('$as_dir/node_modules/oidc-provider/lib/index.js')"
+as_version="$("$tools/bin/node" -p "require('$as_dir/node_modules/oidc-provider/package.json').version")"
+echo "install-test-tools: oidc-provider $as_version in .tools/as $as_status"
