@@ -1,5 +1,9 @@
 //! Streamable HTTP over real HTTP on 127.0.0.1: sessions, the stateless revision, bad input.
 
+// A failed `unwrap` in a helper is a failed test, as in the tests themselves; clippy's
+// `allow-unwrap-in-tests` only reaches `#[test]` functions.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 struct Calc;
 
+// `#[mcp_server]` tools take `&self` whether or not they use it.
+#[allow(clippy::unused_self)]
 #[mcp_server(name = "calc", version = "1.2.3")]
 impl Calc {
     /// Adds two integers.
@@ -65,6 +71,8 @@ impl Calc {
 
 struct Stateless;
 
+// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
+#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(stateless)]
 impl Stateless {
     /// Says hello.
@@ -110,7 +118,10 @@ async fn open_session(url: &str) -> String {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let sid = resp.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body = json_of(resp).await;
     assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
     let resp = post(url)
@@ -146,9 +157,16 @@ fn modern_meta() -> Value {
     })
 }
 
-fn modern(url: &str, method: &str, name: Option<&str>, mut params: Value) -> reqwest::RequestBuilder {
+fn modern(
+    url: &str,
+    method: &str,
+    name: Option<&str>,
+    mut params: Value,
+) -> reqwest::RequestBuilder {
     params["_meta"] = modern_meta();
-    let mut req = post(url).header("mcp-protocol-version", MODERN).header("mcp-method", method);
+    let mut req = post(url)
+        .header("mcp-protocol-version", MODERN)
+        .header("mcp-method", method);
     if let Some(name) = name {
         req = req.header("mcp-name", name);
     }
@@ -159,13 +177,29 @@ fn modern(url: &str, method: &str, name: Option<&str>, mut params: Value) -> req
 async fn a_2025_session_runs_from_initialize_to_delete() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    assert!(sid.len() >= 32 && sid.bytes().all(|b| (0x21..=0x7e).contains(&b)), "{sid}");
+    assert!(
+        sid.len() >= 32 && sid.bytes().all(|b| (0x21..=0x7e).contains(&b)),
+        "{sid}"
+    );
 
-    let (status, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})).await;
+    let (status, body) = legacy_call(
+        &url,
+        &sid,
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let names: Vec<&str> = body["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = body["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["add", "fail", "explode", "steps", "wait"]);
-    assert!(body["result"].get("resultType").is_none(), "legacy results carry no 2026 fields");
+    assert!(
+        body["result"].get("resultType").is_none(),
+        "legacy results carry no 2026 fields"
+    );
 
     let (_, body) = legacy_call(
         &url,
@@ -180,19 +214,38 @@ async fn a_2025_session_runs_from_initialize_to_delete() {
     let (_, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":4,"method":"ping"})).await;
     assert_eq!(body["result"], json!({}));
 
-    let resp = client().delete(&url).header("mcp-session-id", &sid).send().await.unwrap();
+    let resp = client()
+        .delete(&url)
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let (status, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":5,"method":"tools/list"})).await;
+    let (status, body) = legacy_call(
+        &url,
+        &sid,
+        json!({"jsonrpc":"2.0","id":5,"method":"tools/list"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], -32600);
-    let resp = client().delete(&url).header("mcp-session-id", &sid).send().await.unwrap();
+    let resp = client()
+        .delete(&url)
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn initialize_negotiates_the_version() {
     let url = calc().await;
-    for (asked, got) in [("2025-06-18", "2025-06-18"), ("2025-03-26", "2025-03-26"), ("1999-01-01", "2025-11-25")] {
+    for (asked, got) in [
+        ("2025-06-18", "2025-06-18"),
+        ("2025-03-26", "2025-03-26"),
+        ("1999-01-01", "2025-11-25"),
+    ] {
         let resp = post(&url)
             .json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
                 "protocolVersion":asked,"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}))
@@ -201,20 +254,45 @@ async fn initialize_negotiates_the_version() {
             .unwrap();
         let body = json_of(resp).await;
         assert_eq!(body["result"]["protocolVersion"], got);
-        assert_eq!(body["result"]["serverInfo"], json!({"name": "calc", "version": "1.2.3"}));
-        assert_eq!(body["result"]["capabilities"]["tools"], json!({"listChanged": false}));
+        assert_eq!(
+            body["result"]["serverInfo"],
+            json!({"name": "calc", "version": "1.2.3"})
+        );
+        assert_eq!(
+            body["result"]["capabilities"]["tools"],
+            json!({"listChanged": false})
+        );
     }
 }
 
 #[tokio::test]
 async fn sessions_are_required_and_must_exist() {
     let url = calc().await;
-    let resp = post(&url).json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).send().await.unwrap();
+    let resp = post(&url)
+        .json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert!(json_of(resp).await["error"]["message"].as_str().unwrap().contains("Mcp-Session-Id"));
-    let (status, _) = legacy_call(&url, "no-such-session", json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await;
+    assert!(
+        json_of(resp).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Mcp-Session-Id")
+    );
+    let (status, _) = legacy_call(
+        &url,
+        "no-such-session",
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let resp = client().get(&url).header("accept", "text/event-stream").send().await.unwrap();
+    let resp = client()
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = client().delete(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
@@ -234,7 +312,12 @@ async fn an_unsupported_legacy_version_header_is_refused() {
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let body = json_of(resp).await;
     assert_eq!(body["id"], 9);
-    assert!(body["error"]["message"].as_str().unwrap().contains("MCP-Protocol-Version"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MCP-Protocol-Version")
+    );
 }
 
 #[tokio::test]
@@ -250,7 +333,13 @@ async fn the_get_stream_of_a_session_is_sse() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    let resp = client().get(&url).header("accept", "application/json").header("mcp-session-id", &sid).send().await.unwrap();
+    let resp = client()
+        .get(&url)
+        .header("accept", "application/json")
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE);
 }
 
@@ -271,17 +360,33 @@ async fn a_stateless_server_keeps_no_sessions() {
         .send()
         .await
         .unwrap();
-    assert_eq!(json_of(resp).await["result"]["content"][0]["text"], "hello, Ada");
-    let resp = client().get(&url).header("accept", "text/event-stream").send().await.unwrap();
+    assert_eq!(
+        json_of(resp).await["result"]["content"][0]["text"],
+        "hello, Ada"
+    );
+    let resp = client()
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let resp = client().delete(&url).header("mcp-session-id", "x").send().await.unwrap();
+    let resp = client()
+        .delete(&url)
+        .header("mcp-session-id", "x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
 #[tokio::test]
 async fn the_2026_revision_is_served_statelessly() {
     let url = calc().await;
-    let resp = modern(&url, "server/discover", None, json!({})).send().await.unwrap();
+    let resp = modern(&url, "server/discover", None, json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers().get("mcp-session-id").is_none());
     let body = json_of(resp).await;
@@ -291,28 +396,53 @@ async fn the_2026_revision_is_served_statelessly() {
     assert_eq!(r["resultType"], "complete");
     assert_eq!(r["cacheScope"], "public");
     assert!(r["ttlMs"].is_u64());
-    assert_eq!(r["_meta"]["io.modelcontextprotocol/serverInfo"], json!({"name":"calc","version":"1.2.3"}));
+    assert_eq!(
+        r["_meta"]["io.modelcontextprotocol/serverInfo"],
+        json!({"name":"calc","version":"1.2.3"})
+    );
 
-    let body = json_of(modern(&url, "tools/list", None, json!({})).send().await.unwrap()).await;
+    let body = json_of(
+        modern(&url, "tools/list", None, json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 5);
     assert_eq!(body["result"]["resultType"], "complete");
     assert!(body["result"]["ttlMs"].is_u64());
 
     let body = json_of(
-        modern(&url, "tools/call", Some("add"), json!({"name":"add","arguments":{"a":40,"b":2}})).send().await.unwrap(),
+        modern(
+            &url,
+            "tools/call",
+            Some("add"),
+            json!({"name":"add","arguments":{"a":40,"b":2}}),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(body["id"], 7);
     assert_eq!(body["result"]["structuredContent"], json!({"sum": 42}));
     assert_eq!(body["result"]["resultType"], "complete");
-    assert_eq!(body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "calc");
+    assert_eq!(
+        body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "calc"
+    );
 
     // Names that are not plain ASCII travel base64-encoded and are decoded before comparing.
     let body = json_of(
-        modern(&url, "tools/call", Some("=?base64?YWRk?="), json!({"name":"add","arguments":{"a":1,"b":1}}))
-            .send()
-            .await
-            .unwrap(),
+        modern(
+            &url,
+            "tools/call",
+            Some("=?base64?YWRk?="),
+            json!({"name":"add","arguments":{"a":1,"b":1}}),
+        )
+        .send()
+        .await
+        .unwrap(),
     )
     .await;
     assert_eq!(body["result"]["structuredContent"], json!({"sum": 2}));
@@ -323,7 +453,11 @@ async fn modern_error(req: reqwest::RequestBuilder) -> (StatusCode, i64, Value) 
     let status = resp.status();
     let body = json_of(resp).await;
     assert_eq!(body["id"], 7, "errors keep the request id: {body}");
-    (status, body["error"]["code"].as_i64().unwrap(), body["error"].clone())
+    (
+        status,
+        body["error"]["code"].as_i64().unwrap(),
+        body["error"].clone(),
+    )
 }
 
 #[tokio::test]
@@ -338,43 +472,125 @@ async fn the_2026_revision_checks_headers_and_meta_in_order() {
     };
     let meta = modern_meta();
     // No version header at all, but modern `_meta`: -32020.
-    assert_eq!(modern_error(req(&[("mcp-method", "server/discover")], json!({"_meta": meta}))).await.1, -32020);
+    assert_eq!(
+        modern_error(req(
+            &[("mcp-method", "server/discover")],
+            json!({"_meta": meta})
+        ))
+        .await
+        .1,
+        -32020
+    );
     // Version header but no `_meta`: -32602.
-    let (status, code, _) = modern_error(req(&[("mcp-protocol-version", MODERN), ("mcp-method", "server/discover")], json!({}))).await;
+    let (status, code, _) = modern_error(req(
+        &[
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "server/discover"),
+        ],
+        json!({}),
+    ))
+    .await;
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32602));
     // `_meta` without capabilities: -32602.
     let partial = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": MODERN}});
-    assert_eq!(modern_error(req(&[("mcp-protocol-version", MODERN), ("mcp-method", "server/discover")], partial)).await.1, -32602);
+    assert_eq!(
+        modern_error(req(
+            &[
+                ("mcp-protocol-version", MODERN),
+                ("mcp-method", "server/discover")
+            ],
+            partial
+        ))
+        .await
+        .1,
+        -32602
+    );
     // Header and `_meta` disagree: -32020.
     let other = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "v999.0.0", "io.modelcontextprotocol/clientCapabilities": {}}});
-    let (status, code, _) = modern_error(req(&[("mcp-protocol-version", MODERN), ("mcp-method", "server/discover")], other.clone())).await;
+    let (status, code, _) = modern_error(req(
+        &[
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "server/discover"),
+        ],
+        other.clone(),
+    ))
+    .await;
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32020));
     // Both say an unsupported version: -32022 listing what is supported.
-    let (status, code, error) = modern_error(req(&[("mcp-protocol-version", "v999.0.0"), ("mcp-method", "server/discover")], other)).await;
+    let (status, code, error) = modern_error(req(
+        &[
+            ("mcp-protocol-version", "v999.0.0"),
+            ("mcp-method", "server/discover"),
+        ],
+        other,
+    ))
+    .await;
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32022));
-    assert_eq!(error["data"], json!({"supported": [MODERN], "requested": "v999.0.0"}));
+    assert_eq!(
+        error["data"],
+        json!({"supported": [MODERN], "requested": "v999.0.0"})
+    );
     // Mcp-Method missing or wrong: -32020.
     let ok_meta = json!({"_meta": modern_meta()});
-    assert_eq!(modern_error(req(&[("mcp-protocol-version", MODERN)], ok_meta.clone())).await.1, -32020);
-    assert_eq!(modern_error(req(&[("mcp-protocol-version", MODERN), ("mcp-method", "tools/list")], ok_meta)).await.1, -32020);
+    assert_eq!(
+        modern_error(req(&[("mcp-protocol-version", MODERN)], ok_meta.clone()))
+            .await
+            .1,
+        -32020
+    );
+    assert_eq!(
+        modern_error(req(
+            &[
+                ("mcp-protocol-version", MODERN),
+                ("mcp-method", "tools/list")
+            ],
+            ok_meta
+        ))
+        .await
+        .1,
+        -32020
+    );
     // Mcp-Name missing or wrong on tools/call: -32020.
     let call = json!({"name":"add","arguments":{"a":1,"b":2}});
     let (status, code, _) = modern_error(modern(&url, "tools/call", None, call.clone())).await;
     assert_eq!((status, code), (StatusCode::BAD_REQUEST, -32020));
-    assert_eq!(modern_error(modern(&url, "tools/call", Some("fail"), call.clone())).await.1, -32020);
+    assert_eq!(
+        modern_error(modern(&url, "tools/call", Some("fail"), call.clone()))
+            .await
+            .1,
+        -32020
+    );
     // Surrounding whitespace in a header value is not part of it.
-    let body = json_of(modern(&url, "tools/call", Some("  add  "), call).send().await.unwrap()).await;
+    let body = json_of(
+        modern(&url, "tools/call", Some("  add  "), call)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(body["result"]["structuredContent"]["sum"], 3);
 }
 
 #[tokio::test]
 async fn the_2026_revision_has_no_legacy_methods() {
     let url = calc().await;
-    for method in ["initialize", "ping", "logging/setLevel", "resources/subscribe", "unknown/method"] {
+    for method in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+        "unknown/method",
+    ] {
         let (status, code, _) = modern_error(modern(&url, method, None, json!({}))).await;
         assert_eq!((status, code), (StatusCode::NOT_FOUND, -32601), "{method}");
     }
-    let resp = client().get(&url).header("accept", "text/event-stream").header("mcp-protocol-version", MODERN).send().await.unwrap();
+    let resp = client()
+        .get(&url)
+        .header("accept", "text/event-stream")
+        .header("mcp-protocol-version", MODERN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -383,15 +599,48 @@ async fn malformed_messages_get_json_rpc_errors() {
     let url = calc().await;
     let sid = open_session(&url).await;
     let raw = |body: &'static str| {
-        post(&url).header("mcp-session-id", &sid).header("mcp-protocol-version", "2025-11-25").body(body)
+        post(&url)
+            .header("mcp-session-id", &sid)
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body)
     };
     let cases: [(&str, StatusCode, Value, i64); 6] = [
-        ("{\"jsonrpc\":\"2.0\",\"id\":1,", StatusCode::BAD_REQUEST, Value::Null, -32700),
-        ("not json at all", StatusCode::BAD_REQUEST, Value::Null, -32700),
-        ("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", StatusCode::BAD_REQUEST, Value::Null, -32600),
-        ("{\"id\":4,\"method\":\"ping\"}", StatusCode::BAD_REQUEST, json!(4), -32600),
-        ("{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"tools/list\",\"params\":[1]}", StatusCode::BAD_REQUEST, json!("s"), -32600),
-        ("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"no/such\"}", StatusCode::OK, json!(6), -32601),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":1,",
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32700,
+        ),
+        (
+            "not json at all",
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32700,
+        ),
+        (
+            "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]",
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32600,
+        ),
+        (
+            "{\"id\":4,\"method\":\"ping\"}",
+            StatusCode::BAD_REQUEST,
+            json!(4),
+            -32600,
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":\"s\",\"method\":\"tools/list\",\"params\":[1]}",
+            StatusCode::BAD_REQUEST,
+            json!("s"),
+            -32600,
+        ),
+        (
+            "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"no/such\"}",
+            StatusCode::OK,
+            json!(6),
+            -32601,
+        ),
     ];
     for (body, status, id, code) in cases {
         let resp = raw(body).send().await.unwrap();
@@ -407,13 +656,28 @@ async fn malformed_messages_get_json_rpc_errors() {
 async fn wrong_tools_and_arguments_name_what_is_wrong() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    let call = |params: Value| legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":11,"method":"tools/call","params":params}));
+    let call = |params: Value| {
+        legacy_call(
+            &url,
+            &sid,
+            json!({"jsonrpc":"2.0","id":11,"method":"tools/call","params":params}),
+        )
+    };
     let cases = [
         (json!({"name":"nope"}), "unknown tool `nope`"),
         (json!({"arguments":{}}), "missing tool `name`"),
-        (json!({"name":"add","arguments":{"a":1}}), "missing required argument `b`"),
-        (json!({"name":"add","arguments":{"a":1,"b":"two"}}), "invalid argument `b`: invalid type: string \"two\", expected i64"),
-        (json!({"name":"add","arguments":[1,2]}), "`arguments` must be an object"),
+        (
+            json!({"name":"add","arguments":{"a":1}}),
+            "missing required argument `b`",
+        ),
+        (
+            json!({"name":"add","arguments":{"a":1,"b":"two"}}),
+            "invalid argument `b`: invalid type: string \"two\", expected i64",
+        ),
+        (
+            json!({"name":"add","arguments":[1,2]}),
+            "`arguments` must be an object",
+        ),
     ];
     for (params, message) in cases {
         let (status, body) = call(params.clone()).await;
@@ -428,8 +692,16 @@ async fn wrong_tools_and_arguments_name_what_is_wrong() {
 async fn transport_limits_and_media_types_are_enforced() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    let big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}", "x".repeat(100_000));
-    let resp = post(&url).header("mcp-session-id", &sid).body(big).send().await.unwrap();
+    let big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}",
+        "x".repeat(100_000)
+    );
+    let resp = post(&url)
+        .header("mcp-session-id", &sid)
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(json_of(resp).await["error"]["code"], -32600);
 
@@ -454,7 +726,12 @@ async fn transport_limits_and_media_types_are_enforced() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_ACCEPTABLE);
-    assert!(json_of(resp).await["error"]["message"].as_str().unwrap().contains("text/event-stream"));
+    assert!(
+        json_of(resp).await["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("text/event-stream")
+    );
 
     let resp = client().put(&url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -464,16 +741,35 @@ async fn transport_limits_and_media_types_are_enforced() {
 async fn tool_failures_and_panics_are_results_and_leak_nothing() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    let (_, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail"}})).await;
+    let (_, body) = legacy_call(
+        &url,
+        &sid,
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail"}}),
+    )
+    .await;
     assert_eq!(body["result"]["isError"], true);
-    assert_eq!(body["result"]["content"][0]["text"], "the widget is out of stock");
+    assert_eq!(
+        body["result"]["content"][0]["text"],
+        "the widget is out of stock"
+    );
 
-    let (status, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"explode"}})).await;
+    let (status, body) = legacy_call(
+        &url,
+        &sid,
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"explode"}}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["result"]["isError"], true);
     let text = body.to_string();
-    assert!(text.contains("tool `explode` failed unexpectedly"), "{text}");
-    assert!(!text.contains("hunter2") && !text.contains("panicked") && !text.contains(".rs"), "{text}");
+    assert!(
+        text.contains("tool `explode` failed unexpectedly"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2") && !text.contains("panicked") && !text.contains(".rs"),
+        "{text}"
+    );
 
     // The server keeps serving.
     let (_, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":1}}})).await;
@@ -502,13 +798,21 @@ async fn progress_is_streamed_before_the_result() {
     for (i, m) in messages[..3].iter().enumerate() {
         assert_eq!(m["method"], "notifications/progress");
         assert_eq!(m["params"]["progressToken"], "tok");
-        assert_eq!(m["params"]["progress"], json!(f64::from(u8::try_from(i).unwrap() + 1)));
+        assert_eq!(
+            m["params"]["progress"],
+            json!(f64::from(u8::try_from(i).unwrap() + 1))
+        );
     }
     assert_eq!(messages[3]["id"], 5);
     assert_eq!(messages[3]["result"]["content"][0]["text"], "done");
 
     // Without a token the same tool answers with plain JSON.
-    let (_, body) = legacy_call(&url, &sid, json!({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"steps"}})).await;
+    let (_, body) = legacy_call(
+        &url,
+        &sid,
+        json!({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"steps"}}),
+    )
+    .await;
     assert_eq!(body["result"]["content"][0]["text"], "done");
 }
 
@@ -537,8 +841,15 @@ async fn notifications_cancelled_stops_a_request() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let resp = tokio::time::timeout(Duration::from_secs(5), pending).await.unwrap().unwrap();
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT, "a cancelled request gets no response");
+    let resp = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::NO_CONTENT,
+        "a cancelled request gets no response"
+    );
     for _ in 0..50 {
         if CANCELLED.load(Ordering::SeqCst) {
             return;
@@ -553,17 +864,54 @@ async fn foreign_hosts_and_origins_are_refused() {
     let url = calc().await;
     let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
         "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
-    let resp = post(&url).header("host", "evil.example.com").header("origin", "http://evil.example.com").json(&init).send().await.unwrap();
+    let resp = post(&url)
+        .header("host", "evil.example.com")
+        .header("origin", "http://evil.example.com")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let resp = post(&url).header("origin", "http://evil.example.com").json(&init).send().await.unwrap();
+    let resp = post(&url)
+        .header("origin", "http://evil.example.com")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert_eq!(json_of(resp).await["error"]["message"], "origin not allowed");
-    let resp = post(&url).header("origin", "http://localhost:6274").json(&init).send().await.unwrap();
+    assert_eq!(
+        json_of(resp).await["error"]["message"],
+        "origin not allowed"
+    );
+    let resp = post(&url)
+        .header("origin", "http://localhost:6274")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
 
-    let url = spawn(Calc.router(HttpConfig::new().allow_host("mcp.example.com").allow_origin("https://app.example.com"))).await;
-    let resp = post(&url).header("host", "mcp.example.com").header("origin", "https://app.example.com").json(&init).send().await.unwrap();
+    let url = spawn(
+        Calc.router(
+            HttpConfig::new()
+                .allow_host("mcp.example.com")
+                .allow_origin("https://app.example.com"),
+        ),
+    )
+    .await;
+    let resp = post(&url)
+        .header("host", "mcp.example.com")
+        .header("origin", "https://app.example.com")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let resp = post(&url).header("host", "other.example.com").json(&init).send().await.unwrap();
+    let resp = post(&url)
+        .header("host", "other.example.com")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }

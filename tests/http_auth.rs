@@ -1,6 +1,10 @@
 //! OAuth 2.1 resource-server behaviour over real HTTP on 127.0.0.1, with tokens from the
 //! test issuer: challenges, metadata, the negative-token suite, scopes, session binding, CORS.
 
+// A failed `unwrap` in a helper is a failed test, as in the tests themselves; clippy's
+// `allow-unwrap-in-tests` only reaches `#[test]` functions.
+#![allow(clippy::unwrap_used)]
+
 use mcp_runtime::prelude::*;
 use mcp_runtime::testing::TestIssuer;
 use reqwest::StatusCode;
@@ -24,6 +28,8 @@ struct Me {
 
 struct Notes;
 
+// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
+#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(oauth(scopes = ["notes:read", "notes:write", "admin"], required = ["notes:read"]))]
 impl Notes {
     /// Who is calling.
@@ -51,6 +57,8 @@ impl Notes {
 
 struct StatelessNotes;
 
+// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
+#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(stateless, oauth(scopes = ["notes:read"], required = ["notes:read"]))]
 impl StatelessNotes {
     /// Who is calling.

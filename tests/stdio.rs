@@ -1,5 +1,9 @@
 //! stdio: the quickstart example as a subprocess, one JSON-RPC message per line.
 
+// A failed `unwrap` in a helper is a failed test, as in the tests themselves; clippy's
+// `allow-unwrap-in-tests` only reaches `#[test]` functions.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -21,14 +25,23 @@ impl Drop for Server {
 
 fn quickstart() -> PathBuf {
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "mcp-tests", "--example", "quickstart"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "mcp-tests",
+            "--example",
+            "quickstart",
+        ])
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the quickstart example failed");
     // Test binaries live in target/<profile>/deps; examples in target/<profile>/examples.
     let exe = std::env::current_exe().unwrap();
     let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile.join("examples").join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
+    profile
+        .join("examples")
+        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn start() -> Server {
@@ -42,7 +55,11 @@ fn start() -> Server {
         .expect("the quickstart example starts");
     let stdin = child.stdin.take().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    Server { child, stdin, stdout }
+    Server {
+        child,
+        stdin,
+        stdout,
+    }
 }
 
 impl Server {
@@ -55,7 +72,8 @@ impl Server {
         let mut line = String::new();
         self.stdout.read_line(&mut line).unwrap();
         assert!(line.ends_with('\n'), "one message per line: {line:?}");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout carries only JSON-RPC ({e}): {line}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout carries only JSON-RPC ({e}): {line}"))
     }
 
     fn request(&mut self, message: &Value) -> Value {
@@ -67,22 +85,35 @@ impl Server {
 #[test]
 fn a_client_initializes_lists_and_calls_over_stdio() {
     let mut server = start();
-    let init = server.request(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}));
+    let init = server.request(
+        &json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+    );
     assert_eq!(init["result"]["protocolVersion"], "2025-11-25");
     assert_eq!(init["result"]["serverInfo"]["name"], "quickstart");
     server.send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
 
     let list = server.request(&json!({"jsonrpc":"2.0","id":2,"method":"tools/list"}));
-    let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"add") && names.contains(&"convert_temperature"), "{names:?}");
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"add") && names.contains(&"convert_temperature"),
+        "{names:?}"
+    );
 
     let sum = server.request(&json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":20,"b":22}}}));
     assert_eq!(sum["id"], 3);
     assert_eq!(sum["result"]["structuredContent"], json!({"sum": 42}));
 
     let primes = server.request(&json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"primes","arguments":{"limit":10}}}));
-    assert_eq!(primes["result"]["structuredContent"], json!({"result": [2, 3, 5, 7]}));
+    assert_eq!(
+        primes["result"]["structuredContent"],
+        json!({"result": [2, 3, 5, 7]})
+    );
 }
 
 #[test]
@@ -90,12 +121,21 @@ fn bad_lines_get_errors_and_the_server_goes_on() {
     let mut server = start();
     server.send("{\"jsonrpc\":\"2.0\",\"id\":1");
     let e = server.recv();
-    assert_eq!((e["id"].clone(), e["error"]["code"].clone()), (Value::Null, json!(-32700)));
+    assert_eq!(
+        (e["id"].clone(), e["error"]["code"].clone()),
+        (Value::Null, json!(-32700))
+    );
     let e = server.request(&json!({"jsonrpc":"2.0","id":2,"method":"nope"}));
-    assert_eq!((e["id"].clone(), e["error"]["code"].clone()), (json!(2), json!(-32601)));
+    assert_eq!(
+        (e["id"].clone(), e["error"]["code"].clone()),
+        (json!(2), json!(-32601))
+    );
     let e = server.request(&json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":"x"}}}));
     assert_eq!(e["error"]["code"], -32602);
-    assert!(e["error"]["message"].as_str().unwrap().contains("`a`"), "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("`a`"),
+        "{e}"
+    );
     let ok = server.request(&json!({"jsonrpc":"2.0","id":4,"method":"ping"}));
     assert_eq!(ok["result"], json!({}));
 }
@@ -107,11 +147,18 @@ fn a_2026_request_is_answered_statelessly_over_stdio() {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {}
     });
-    let discover = server.request(&json!({"jsonrpc":"2.0","id":"d","method":"server/discover","params":{"_meta": meta}}));
-    assert_eq!(discover["result"]["supportedVersions"], json!(["2026-07-28"]));
+    let discover = server.request(
+        &json!({"jsonrpc":"2.0","id":"d","method":"server/discover","params":{"_meta": meta}}),
+    );
+    assert_eq!(
+        discover["result"]["supportedVersions"],
+        json!(["2026-07-28"])
+    );
     assert_eq!(discover["result"]["resultType"], "complete");
-    let call = server.request(&json!({"jsonrpc":"2.0","id":"c","method":"tools/call","params":{
-        "name":"echo","arguments":{"text":"hi"},"_meta": meta}}));
+    let call = server.request(
+        &json!({"jsonrpc":"2.0","id":"c","method":"tools/call","params":{
+        "name":"echo","arguments":{"text":"hi"},"_meta": meta}}),
+    );
     assert_eq!(call["result"]["content"][0]["text"], "hi");
     assert_eq!(call["result"]["resultType"], "complete");
     let bad = server.request(&json!({"jsonrpc":"2.0","id":"v","method":"server/discover","params":{"_meta":{

@@ -15,11 +15,11 @@ use proc_macro::TokenStream;
 /// Declares the `impl` block of an MCP server; see the `mcp-runtime` docs.
 #[proc_macro_attribute]
 pub fn mcp_server(args: TokenStream, item: TokenStream) -> TokenStream {
-    server::expand(args.into(), item.into()).into()
+    server::expand(args.into(), &item.into()).into()
 }
 
 /// Marks a method of an `#[mcp_server]` impl block as a tool; see the `mcp-runtime` docs.
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
-    tool::expand_alone(args.into(), item.into()).into()
+    tool::expand_alone(args.into(), &item.into()).into()
 }

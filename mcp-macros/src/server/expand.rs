@@ -94,38 +94,37 @@ pub(crate) fn auth_marker(
     let rt = rt();
     // The bound repeats the supertrait so that its failure is not reported a second time
     // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
-    match oauth {
-        Some(oauth) => {
-            let (scopes, required) = (&oauth.scopes, &oauth.required);
-            quote! {
-                #[automatically_derived]
-                impl #rt::Protected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {
-                    const REQUIRED_SCOPES: &'static [&'static str] = &[#(#required),*];
-                    const SCOPES: &'static [&'static str] = &[#(#scopes),*];
-                }
+    if let Some(oauth) = oauth {
+        let (scopes, required) = (&oauth.scopes, &oauth.required);
+        quote! {
+            #[automatically_derived]
+            impl #rt::Protected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {
+                const REQUIRED_SCOPES: &'static [&'static str] = &[#(#required),*];
+                const SCOPES: &'static [&'static str] = &[#(#scopes),*];
             }
         }
-        None => quote! {
+    } else {
+        quote! {
             #[automatically_derived]
             impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
-        },
+        }
     }
 }
 
 fn option_lit(lit: Option<&syn::LitStr>) -> TokenStream {
-    match lit {
-        Some(l) => quote!(::core::option::Option::Some(#l)),
-        None => quote!(::core::option::Option::None),
+    if let Some(l) = lit {
+        quote!(::core::option::Option::Some(#l))
+    } else {
+        quote!(::core::option::Option::None)
     }
 }
 
 fn option_bool(hint: Option<crate::tool::args::Hint>) -> TokenStream {
-    match hint {
-        Some(h) => {
-            let v = h.value;
-            quote!(::core::option::Option::Some(#v))
-        }
-        None => quote!(::core::option::Option::None),
+    if let Some(h) = hint {
+        let v = h.value;
+        quote!(::core::option::Option::Some(#v))
+    } else {
+        quote!(::core::option::Option::None)
     }
 }
 
@@ -135,9 +134,10 @@ fn tool_def(tool: &Tool) -> TokenStream {
     let scopes = &tool.args.scopes;
     let name = &tool.name;
     let title = option_lit(tool.args.title.as_ref());
-    let description = match &tool.description {
-        Some(d) => quote!(::core::option::Option::Some(#rt::std::string::String::from(#d))),
-        None => quote!(::core::option::Option::None),
+    let description = if let Some(d) = &tool.description {
+        quote!(::core::option::Option::Some(#rt::std::string::String::from(#d)))
+    } else {
+        quote!(::core::option::Option::None)
     };
     let input_schema = input_schema(tool);
     let output = match &tool.returns.output {

@@ -13,17 +13,14 @@ use quote::quote;
 
 use crate::ctxt::Ctxt;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut item: syn::ItemImpl = match syn::parse2(item.clone()) {
-        Ok(item) => item,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                item_header(&item),
-                "`#[mcp_server]` goes on an `impl` block: `#[mcp_server] impl MyServer { … }`",
-            )
-            .to_compile_error();
-            return quote!(#e #item);
-        }
+pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
+    let Ok(mut item) = syn::parse2::<syn::ItemImpl>(input.clone()) else {
+        let e = syn::Error::new_spanned(
+            item_header(input),
+            "`#[mcp_server]` goes on an `impl` block: `#[mcp_server] impl MyServer { … }`",
+        )
+        .to_compile_error();
+        return quote!(#e #input);
     };
     let mut cx = Ctxt::default();
     let args = args::ServerArgs::parse(args).unwrap_or_else(|e| {

@@ -33,7 +33,7 @@ pub(crate) enum Output {
     /// Content types and `()`: `IntoCallToolResult`.
     Content,
     /// Anything else: `structuredContent` with an `outputSchema`.
-    Structured(Type),
+    Structured(Box<Type>),
 }
 
 pub(crate) struct Returns {
@@ -216,6 +216,6 @@ fn classify(ty: Type) -> Output {
     if is_content {
         Output::Content
     } else {
-        Output::Structured(ty)
+        Output::Structured(Box::new(ty))
     }
 }

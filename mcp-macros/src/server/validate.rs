@@ -1,6 +1,7 @@
 //! Checks across tools: names are unique.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use super::model::Server;
 use crate::ctxt::Ctxt;
@@ -73,7 +74,8 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
         }
         let mut message = format!("{what} `{value}` is not declared on the server; {listed}");
         if let Some(near) = nearest(&value, &declared) {
-            message.push_str(&format!("; a declared scope has a similar name: `{near}`"));
+            // Writing to a `String` cannot fail.
+            let _ = write!(message, "; a declared scope has a similar name: `{near}`");
         }
         cx.error_at(lit, message);
     };

@@ -9,7 +9,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 /// `#[tool]` outside an `#[mcp_server]` impl block: the item, unchanged, and an error.
-pub(crate) fn expand_alone(_args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand_alone(_args: TokenStream, item: &TokenStream) -> TokenStream {
     let sig = syn::parse2::<syn::ItemFn>(item.clone()).ok().map(|f| f.sig);
     let message = match &sig {
         Some(sig) if !matches!(sig.inputs.first(), Some(syn::FnArg::Receiver(_))) => format!(

@@ -45,7 +45,7 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
             format!("tool `{tool}` is a method: add `&self` as its first parameter"),
         ),
     }
-    for input in sig.inputs.iter_mut() {
+    for input in &mut sig.inputs {
         let FnArg::Typed(pat_type) = input else {
             continue;
         };
@@ -97,18 +97,18 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
             Some("RequestContext") => ParamKind::Context,
             Some("Auth") => ParamKind::Auth,
-            Some("Args") => match segment.and_then(first_type_arg) {
-                Some(inner) => ParamKind::Args {
-                    inner: inner.clone(),
-                },
-                None => {
+            Some("Args") => {
+                let Some(inner) = segment.and_then(first_type_arg) else {
                     cx.error_at(
                         &pat_type.ty,
                         "write the arguments type: `Args<MyArguments>`",
                     );
                     continue;
+                };
+                ParamKind::Args {
+                    inner: inner.clone(),
                 }
-            },
+            }
             _ => {
                 let name = match &*pat_type.pat {
                     Pat::Ident(p) if p.subpat.is_none() => {

@@ -163,8 +163,8 @@ impl OAuthConfigBuilder {
         self
     }
 
-    /// The signature algorithms accepted (default RS256, RS384, RS512, PS256, PS384,
-    /// PS512, ES256, ES384 and EdDSA). HMAC algorithms are refused by `build`.
+    /// The signature algorithms accepted (default `RS256`, `RS384`, `RS512`, `PS256`, `PS384`,
+    /// `PS512`, `ES256`, `ES384` and `EdDSA`). HMAC algorithms are refused by `build`.
     #[must_use]
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = Some(algorithms.into_iter().collect());

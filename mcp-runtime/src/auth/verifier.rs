@@ -41,7 +41,7 @@ struct Key {
     issuer: usize,
     kid: Option<String>,
     alg: Option<Algorithm>,
-    key: DecodingKey,
+    decoding: DecodingKey,
 }
 
 struct Source {
@@ -50,6 +50,9 @@ struct Source {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
+/// Verified tokens: each one's principal and the Unix time until which it may be reused.
+type TokenCache = HashMap<Box<str>, (Arc<Principal>, u64)>;
+
 pub(crate) struct Verifier {
     client: reqwest::Client,
     sources: Vec<Source>,
@@ -57,7 +60,7 @@ pub(crate) struct Verifier {
     algorithms: Vec<Algorithm>,
     leeway: Duration,
     introspection: Option<Introspection>,
-    cache: Mutex<HashMap<Box<str>, (Arc<Principal>, u64)>>,
+    cache: Mutex<TokenCache>,
 }
 
 impl Verifier {
@@ -116,7 +119,7 @@ impl Verifier {
         let mut fresh = Vec::new();
         for jwk in &set.keys {
             // Keys this crate cannot use (for instance an encryption key) are skipped.
-            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+            let Ok(decoding) = DecodingKey::from_jwk(jwk) else {
                 continue;
             };
             let alg = jwk
@@ -127,7 +130,7 @@ impl Verifier {
                 issuer: source,
                 kid: jwk.common.key_id.clone(),
                 alg,
-                key,
+                decoding,
             }));
         }
         if fresh.is_empty() {
@@ -199,7 +202,7 @@ impl Verifier {
         Ok(principal)
     }
 
-    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Arc<Principal>, u64)>> {
+    fn cache_lock(&self) -> std::sync::MutexGuard<'_, TokenCache> {
         self.cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -231,7 +234,7 @@ impl Verifier {
             validation.validate_aud = false;
             validation.set_issuer(&[issuer]);
             validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-            let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.key, &validation) else {
+            let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.decoding, &validation) else {
                 continue;
             };
             let claims = data.claims;

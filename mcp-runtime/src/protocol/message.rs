@@ -77,7 +77,7 @@ impl ErrorCode {
     pub const fn code(self) -> i64 {
         match self {
             Self::ParseError => -32700,
-            Self::InvalidRequest => -32600,
+            Self::InvalidRequest | Self::InsufficientScope => -32600,
             Self::MethodNotFound => -32601,
             Self::InvalidParams => -32602,
             Self::InternalError => -32603,
@@ -87,7 +87,6 @@ impl ErrorCode {
             Self::UnsupportedProtocolVersion => -32022,
             Self::RequestCancelled => -32800,
             Self::ServerNotInitialized => -32001,
-            Self::InsufficientScope => -32600,
         }
     }
 }

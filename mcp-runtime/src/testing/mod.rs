@@ -198,6 +198,10 @@ impl TokenBuilder {
 
     /// The token signed with HS256, using the issuer's public key as the HMAC secret: the
     /// classic algorithm-confusion forgery, which a resource server must refuse.
+    ///
+    /// # Panics
+    ///
+    /// Never: any bytes are a valid HMAC secret.
     pub fn hs256_with_public_key(self) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = self.kid;

@@ -206,7 +206,7 @@ mod tests {
 
     #[test]
     fn ids_are_visible_ascii_and_unique() {
-        let store = SessionStore::new(Duration::from_secs(60), 10);
+        let store = SessionStore::new(Duration::from_mins(1), 10);
         let a = store.create("2025-11-25", None, Value::Null, None).unwrap();
         let b = store.create("2025-11-25", None, Value::Null, None).unwrap();
         assert_ne!(a.id, b.id);
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn the_store_is_bounded_and_cancels_on_close() {
-        let store = SessionStore::new(Duration::from_secs(60), 1);
+        let store = SessionStore::new(Duration::from_mins(1), 1);
         let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
         assert!(store.create("2025-11-25", None, Value::Null, None).is_err());
         let (token, _guard) = s.track(&RequestId::Number(1));
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn cancelling_an_unknown_request_is_ignored() {
-        let store = SessionStore::new(Duration::from_secs(60), 1);
+        let store = SessionStore::new(Duration::from_mins(1), 1);
         let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
         s.cancel(&RequestId::Number(9));
         let (token, guard) = s.track(&RequestId::Number(1));

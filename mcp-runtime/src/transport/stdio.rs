@@ -103,7 +103,7 @@ where
                     let _ = tx.send(protocol::response_json(&id, &result)).await;
                     continue;
                 }
-                let call = match prepare(&client, id.clone(), &params) {
+                let call = match prepare(&client, &id, &params) {
                     Ok(call) => call,
                     Err(e) => {
                         let _ = tx.send(protocol::error_json(Some(&id), &e)).await;
@@ -155,7 +155,7 @@ fn has_modern_meta(params: &Map<String, Value>) -> bool {
 /// The era of a request: its own `_meta` when it has modern keys, else the session.
 fn prepare(
     client: &Mutex<Client>,
-    id: RequestId,
+    id: &RequestId,
     params: &Map<String, Value>,
 ) -> Result<Call, RpcError> {
     let new_call = |era, info, capabilities| Call {

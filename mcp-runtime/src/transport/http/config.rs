@@ -54,7 +54,7 @@ impl Default for HttpConfig {
             hosts: Vec::new(),
             any_host: false,
             origins: Vec::new(),
-            session_idle_timeout: Duration::from_secs(30 * 60),
+            session_idle_timeout: Duration::from_mins(30),
             max_sessions: 100_000,
             auth: None,
         }
@@ -139,13 +139,13 @@ impl HttpConfig {
             return true;
         }
         let name = strip_port(host).to_ascii_lowercase();
-        is_loopback_name(&name) || self.hosts.iter().any(|h| *h == name)
+        is_loopback_name(&name) || self.hosts.contains(&name)
     }
 
     /// Whether a browser `Origin` header value may call this endpoint.
     pub(crate) fn origin_allowed(&self, origin: &str) -> bool {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if self.origins.iter().any(|o| *o == origin) {
+        if self.origins.contains(&origin) {
             return true;
         }
         let Some((scheme, authority)) = origin.split_once("://") else {

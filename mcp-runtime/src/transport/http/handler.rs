@@ -33,7 +33,7 @@ const DEFAULT_LEGACY_VERSION: &str = "2025-03-26";
 
 pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
     if let Err(denied) = guard(&shared, &req) {
-        return denied;
+        return denied.into_response();
     }
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
@@ -229,23 +229,23 @@ async fn legacy<S: McpServer>(
     } else {
         match session_of(&shared, headers, principal.as_deref()) {
             Ok(s) => Some(s),
-            Err(response) => return response,
+            Err(refusal) => return refusal.into_response(),
         }
     };
     let version = match header_str(headers, MCP_PROTOCOL_VERSION) {
         None => session
             .as_ref()
             .map_or(DEFAULT_LEGACY_VERSION, |s| s.version),
-        Some(v) => match protocol::legacy_version(v) {
-            Some(v) => v,
-            None => {
+        Some(v) => {
+            let Some(version) = protocol::legacy_version(v) else {
                 let e = RpcError::new(
                     ErrorCode::InvalidRequest,
                     format!("unsupported `MCP-Protocol-Version` `{v}`"),
                 );
                 return rpc_error(StatusCode::BAD_REQUEST, message.request_id(), &e);
-            }
-        },
+            };
+            version
+        }
     };
     match message {
         Message::Notification { method, params } => {
@@ -300,25 +300,21 @@ fn initialize<S: McpServer>(
         .cloned()
         .unwrap_or_else(|| Value::Object(Map::new()));
     let owner = principal.map(|p| (p.issuer.clone(), p.subject.clone()));
-    match shared
+    let Ok(session) = shared
         .sessions
         .create(version, client_info, capabilities, owner)
-    {
-        Ok(session) => {
-            let mut response = json_response(StatusCode::OK, body);
-            if let Ok(value) = HeaderValue::from_str(&session.id) {
-                response.headers_mut().insert(MCP_SESSION_ID, value);
-            }
-            response
-        }
-        Err(_) => {
-            let e = RpcError::new(
-                ErrorCode::InternalError,
-                "too many sessions; try again later",
-            );
-            rpc_error(StatusCode::SERVICE_UNAVAILABLE, Some(id), &e)
-        }
+    else {
+        let e = RpcError::new(
+            ErrorCode::InternalError,
+            "too many sessions; try again later",
+        );
+        return rpc_error(StatusCode::SERVICE_UNAVAILABLE, Some(id), &e);
+    };
+    let mut response = json_response(StatusCode::OK, body);
+    if let Ok(value) = HeaderValue::from_str(&session.id) {
+        response.headers_mut().insert(MCP_SESSION_ID, value);
     }
+    response
 }
 
 /// Runs one request and answers with JSON, or with an SSE stream when the client asked for
@@ -394,7 +390,7 @@ fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
 /// The standalone SSE stream of a 2025-11-25 session.
 pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
     if let Err(denied) = guard(&shared, &req) {
-        return denied;
+        return denied.into_response();
     }
     let headers = req.headers();
     let principal = match authenticate(&shared, headers).await {
@@ -415,14 +411,14 @@ pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Re
     }
     match session_of(&shared, headers, principal.as_deref()) {
         Ok(session) => sse_response(session.open_stream()),
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 /// Ends a 2025-11-25 session.
 pub(super) async fn delete<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Response {
     if let Err(denied) = guard(&shared, &req) {
-        return denied;
+        return denied.into_response();
     }
     let headers = req.headers();
     let principal = match authenticate(&shared, headers).await {
@@ -439,12 +435,25 @@ pub(super) async fn delete<S: McpServer>(State(shared): Ctx<S>, req: Request) ->
             shared.sessions.remove(&session.id);
             StatusCode::OK.into_response()
         }
-        Err(response) => response,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 fn is_modern_header(headers: &HeaderMap) -> bool {
     header_str(headers, MCP_PROTOCOL_VERSION).is_some_and(|v| protocol::modern_version(v).is_some())
+}
+
+/// A request refused before it reaches the server, answered as an `InvalidRequest` error with
+/// this status. Kept small (not a `Response`) because it travels in a `Result`.
+struct Refusal {
+    status: StatusCode,
+    message: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        http_error(self.status, ErrorCode::InvalidRequest, self.message)
+    }
 }
 
 /// The session named by the request; a session opened by another principal is, to this
@@ -453,31 +462,27 @@ fn session_of<S>(
     shared: &Shared<S>,
     headers: &HeaderMap,
     principal: Option<&Principal>,
-) -> Result<Arc<Session>, Response> {
+) -> Result<Arc<Session>, Refusal> {
     let Some(id) = header_str(headers, MCP_SESSION_ID) else {
-        return Err(http_error(
-            StatusCode::BAD_REQUEST,
-            ErrorCode::InvalidRequest,
-            "missing `Mcp-Session-Id` header; send `initialize` first",
-        ));
+        return Err(Refusal {
+            status: StatusCode::BAD_REQUEST,
+            message: "missing `Mcp-Session-Id` header; send `initialize` first",
+        });
     };
     let owner = principal.map(|p| (p.issuer.as_str(), p.subject.as_str()));
     shared
         .sessions
         .get(id)
         .filter(|s| s.is_owned_by(owner))
-        .ok_or_else(|| {
-            http_error(
-                StatusCode::NOT_FOUND,
-                ErrorCode::InvalidRequest,
-                "session not found; send `initialize` again",
-            )
+        .ok_or(Refusal {
+            status: StatusCode::NOT_FOUND,
+            message: "session not found; send `initialize` again",
         })
 }
 
 /// DNS-rebinding protection: the `Host` must be one this endpoint serves, and a browser's
 /// `Origin`, when present, must be allowed (2025-11-25 transports, security warning).
-fn guard<S>(shared: &Shared<S>, req: &Request) -> Result<(), Response> {
+fn guard<S>(shared: &Shared<S>, req: &Request) -> Result<(), Refusal> {
     let host = req
         .headers()
         .get(header::HOST)
@@ -488,22 +493,20 @@ fn guard<S>(shared: &Shared<S>, req: &Request) -> Result<(), Response> {
                 .map(axum::http::uri::Authority::as_str)
         });
     if !host.is_some_and(|h| shared.config.host_allowed(h)) {
-        return Err(http_error(
-            StatusCode::FORBIDDEN,
-            ErrorCode::InvalidRequest,
-            "host not allowed",
-        ));
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            message: "host not allowed",
+        });
     }
     if let Some(origin) = req.headers().get(header::ORIGIN)
         && !origin
             .to_str()
             .is_ok_and(|o| shared.config.origin_allowed(o))
     {
-        return Err(http_error(
-            StatusCode::FORBIDDEN,
-            ErrorCode::InvalidRequest,
-            "origin not allowed",
-        ));
+        return Err(Refusal {
+            status: StatusCode::FORBIDDEN,
+            message: "origin not allowed",
+        });
     }
     Ok(())
 }

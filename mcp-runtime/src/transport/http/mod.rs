@@ -164,7 +164,7 @@ fn cors(config: &HttpConfig) -> tower_http::cors::CorsLayer {
             HeaderName::from_static("mcp-session-id"),
             header::WWW_AUTHENTICATE,
         ])
-        .max_age(std::time::Duration::from_secs(3600))
+        .max_age(std::time::Duration::from_hours(1))
 }
 
 pub(crate) async fn serve<S: McpServer>(
