@@ -55,8 +55,6 @@ struct Notes {
     notes: Mutex<Vec<Note>>,
 }
 
-// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
-#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(
     name = "notes",
     instructions = "A shared notebook. Reading needs `notes:read`; adding needs `notes:write`.",

@@ -54,8 +54,6 @@ struct Temperature {
 
 struct Quickstart;
 
-// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
-#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(
     name = "quickstart",
     title = "Quickstart",
@@ -85,8 +83,6 @@ impl Quickstart {
 
     /// Echoes the text back.
     #[tool(read_only, open_world = false)]
-    // Shows that a tool may be `async`; a real one would await I/O here.
-    #[allow(clippy::unused_async)]
     async fn echo(&self, text: String) -> String {
         text
     }

@@ -22,8 +22,6 @@ static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 struct Calc;
 
-// `#[mcp_server]` tools take `&self` whether or not they use it.
-#[allow(clippy::unused_self)]
 #[mcp_server(name = "calc", version = "1.2.3")]
 impl Calc {
     /// Adds two integers.
@@ -71,8 +69,6 @@ impl Calc {
 
 struct Stateless;
 
-// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
-#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(stateless)]
 impl Stateless {
     /// Says hello.

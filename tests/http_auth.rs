@@ -28,8 +28,6 @@ struct Me {
 
 struct Notes;
 
-// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
-#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(oauth(scopes = ["notes:read", "notes:write", "admin"], required = ["notes:read"]))]
 impl Notes {
     /// Who is calling.
@@ -57,8 +55,6 @@ impl Notes {
 
 struct StatelessNotes;
 
-// `#[mcp_server]` tools take `&self` and owned arguments whether or not they use them.
-#[allow(clippy::unused_self, clippy::needless_pass_by_value)]
 #[mcp_server(stateless, oauth(scopes = ["notes:read"], required = ["notes:read"]))]
 impl StatelessNotes {
     /// Who is calling.

@@ -68,6 +68,11 @@ impl Server {
                 continue;
             };
             let attr = method.attrs.remove(index);
+            // The framework fixes a tool's shape (`&self`, owned arguments, `async` or not), so
+            // these pedantic lints would fire on code the user cannot write otherwise.
+            method.attrs.push(syn::parse_quote!(
+                #[allow(clippy::unused_self, clippy::needless_pass_by_value, clippy::unused_async)]
+            ));
             if let Some(extra) = method.attrs.iter().find(|a| is_tool_attr(a)) {
                 cx.error_at(extra, "`#[tool]` is given twice on this method; keep one");
             }
