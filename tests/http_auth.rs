@@ -484,3 +484,155 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn rotated_keys_are_fetched_once_for_many_requests() {
+    let server = start(Notes).await;
+    let fetched_at_start = server.issuer.jwks_fetches();
+    assert_eq!(
+        fetched_at_start, 1,
+        "the JWKS is fetched when the configuration is built"
+    );
+    // Verified tokens are cached: repeating one costs no fetch.
+    let token = server.token(&["notes:read"]);
+    for _ in 0..3 {
+        let resp = post(&server.url, Some(&token))
+            .json(&init_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    assert_eq!(server.issuer.jwks_fetches(), 1);
+
+    server.issuer.rotate_keys();
+    let rotated = |n: usize| {
+        server
+            .issuer
+            .token()
+            .subject(&format!("user-{n}"))
+            .audience(&server.resource)
+            .scopes(["notes:read"])
+            .rotated_key()
+            .sign()
+    };
+    // Many requests with the new `kid` at once: one fetch serves them all.
+    let requests = (0..16).map(|n| {
+        let token = rotated(n);
+        let req = post(&server.url, Some(&token)).json(&init_body());
+        async move { req.send().await.unwrap().status() }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        server.issuer.jwks_fetches(),
+        2,
+        "one refresh for the unknown kid"
+    );
+
+    // Unknown kids cannot make the server hammer the issuer: refreshes are rate limited.
+    for n in 0..5 {
+        let token = server
+            .issuer
+            .token()
+            .audience(&server.resource)
+            .scopes(["notes:read"])
+            .kid(&format!("ghost-{n}"))
+            .sign();
+        let resp = post(&server.url, Some(&token))
+            .json(&init_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        server.issuer.jwks_fetches(),
+        2,
+        "no refresh within ten seconds of the last"
+    );
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_introspected() {
+    use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    let issuer = TestIssuer::start().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let resource = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let config = OAuthConfig::builder()
+        .resource(&resource)
+        .authorization_server(issuer.url())
+        .introspection(
+            issuer.introspection_endpoint(),
+            INTROSPECTION_CLIENT_ID,
+            Some(INTROSPECTION_CLIENT_SECRET.into()),
+        )
+        .serve_authorization_server_metadata()
+        .build()
+        .await
+        .unwrap();
+    let app = Notes.router(config);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let opaque = |aud: &str, exp: i64| {
+        issuer
+            .token()
+            .subject("olga")
+            .audience(aud)
+            .scopes(["notes:read"])
+            .claim("preferred_username", json!("olga"))
+            .expires_in(exp)
+            .opaque()
+    };
+    let good = opaque(&resource, 600);
+    assert!(!good.contains('.'), "an opaque token is not a JWT");
+    let resp = post(&resource, Some(&good))
+        .json(&init_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let sid = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let resp = post(&resource, Some(&good))
+        .header("mcp-session-id", &sid)
+        .json(&json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["result"]["structuredContent"]["subject"],
+        "olga"
+    );
+
+    for (what, token) in [
+        ("another resource", opaque("http://127.0.0.1:9/other", 600)),
+        ("expired", opaque(&resource, -10)),
+        ("unknown", "opaque-unknown-token".to_owned()),
+    ] {
+        let resp = post(&resource, Some(&token))
+            .json(&init_body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{what}");
+        assert!(
+            challenge(&resp).contains("error=\"invalid_token\""),
+            "{what}"
+        );
+    }
+
+    // 2025-03-26-era clients find the issuer's metadata at the server's origin.
+    let origin = resource.trim_end_matches("/mcp");
+    let doc: Value = reqwest::get(format!("{origin}/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], issuer.url());
+}

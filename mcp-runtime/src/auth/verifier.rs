@@ -110,7 +110,10 @@ impl Verifier {
         if !force && last.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
             return Ok(());
         }
-        *last = Some(Instant::now());
+        // The fetch at startup does not count, so a key rotated just after startup is found.
+        if !force {
+            *last = Some(Instant::now());
+        }
         let set: JwkSet = fetch_json(&self.client, &src.jwks_uri)
             .await
             .and_then(|v| {

@@ -23,6 +23,9 @@
 //! # let _ = (config, token); Ok(()) }
 //! ```
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -31,15 +34,33 @@ use serde_json::{Map, Value, json};
 
 const ISSUER_KEY: &str = include_str!("issuer.pem");
 const ISSUER_N: &str = include_str!("issuer.n");
-const ATTACKER_KEY: &str = include_str!("attacker.pem");
+const SECOND_KEY: &str = include_str!("attacker.pem");
+const SECOND_N: &str = include_str!("attacker.n");
 /// The `kid` of the test issuer's signing key.
 pub const KEY_ID: &str = "mcp-runtime-test-key";
+/// The `kid` of the key the issuer adds when it rotates its keys.
+pub const ROTATED_KEY_ID: &str = "mcp-runtime-test-key-2";
+/// The client id the resource server authenticates to the introspection endpoint with.
+pub const INTROSPECTION_CLIENT_ID: &str = "mcp-resource-server";
+/// Its secret (HTTP Basic).
+pub const INTROSPECTION_CLIENT_SECRET: &str = "test-secret";
 
 /// An authorization server stand-in on 127.0.0.1; it stops when dropped.
+///
+/// Besides metadata and a JWKS it serves `/introspect` (RFC 7662) for the opaque tokens it
+/// issued, and it can rotate its keys and count JWKS fetches, so caching can be tested.
 #[derive(Debug)]
 pub struct TestIssuer {
     url: String,
+    state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    jwks_fetches: AtomicUsize,
+    rotated: AtomicBool,
+    opaque: Mutex<HashMap<String, Value>>,
 }
 
 impl Drop for TestIssuer {
@@ -65,22 +86,36 @@ impl TestIssuer {
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
         });
-        let jwks = json!({"keys": [{
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KEY_ID, "n": ISSUER_N.trim(), "e": "AQAB"
-        }]});
+        let state = Arc::new(State::default());
         let app = axum::Router::new()
             .route(
                 "/.well-known/oauth-authorization-server",
                 axum::routing::get(move || async move { axum::Json(metadata) }),
             )
-            .route(
-                "/jwks",
-                axum::routing::get(move || async move { axum::Json(jwks) }),
-            );
+            .route("/jwks", axum::routing::get(jwks))
+            .route("/introspect", axum::routing::post(introspect))
+            .with_state(Arc::clone(&state));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(Self { url, task })
+        Ok(Self { url, state, task })
+    }
+
+    /// Adds a second signing key ([`ROTATED_KEY_ID`]) to the JWKS, as an issuer does when it
+    /// rotates keys; sign with it through [`TokenBuilder::rotated_key`].
+    pub fn rotate_keys(&self) {
+        self.state.rotated.store(true, Ordering::SeqCst);
+    }
+
+    /// How many times the JWKS was fetched.
+    pub fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// The introspection endpoint (RFC 7662); authenticate with
+    /// [`INTROSPECTION_CLIENT_ID`] and [`INTROSPECTION_CLIENT_SECRET`].
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/introspect", self.url)
     }
 
     /// The issuer identifier (`http://127.0.0.1:<port>`).
@@ -105,8 +140,65 @@ impl TestIssuer {
             claims,
             kid: Some(KEY_ID.into()),
             key: ISSUER_KEY,
+            state: Arc::clone(&self.state),
         }
     }
+}
+
+async fn jwks(axum::extract::State(state): axum::extract::State<Arc<State>>) -> axum::Json<Value> {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let mut keys = vec![json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KEY_ID, "n": ISSUER_N.trim(), "e": "AQAB"
+    })];
+    if state.rotated.load(Ordering::SeqCst) {
+        keys.push(json!({
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": ROTATED_KEY_ID, "n": SECOND_N.trim(), "e": "AQAB"
+        }));
+    }
+    axum::Json(json!({ "keys": keys }))
+}
+
+/// RFC 7662: active with the token's claims, or `{"active": false}`; 401 for an
+/// unauthenticated caller.
+async fn introspect(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<HashMap<String, String>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{INTROSPECTION_CLIENT_ID}:{INTROSPECTION_CLIENT_SECRET}"
+        ))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return axum::http::StatusCode::UNAUTHORIZED.into_response();
+    }
+    let claims = form.get("token").and_then(|t| {
+        state
+            .opaque
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(t)
+            .cloned()
+    });
+    let answer = match claims {
+        Some(Value::Object(mut claims)) => {
+            let live = claims
+                .get("exp")
+                .and_then(Value::as_u64)
+                .is_none_or(|exp| exp > unix_now());
+            claims.insert("active".into(), live.into());
+            if live {
+                Value::Object(claims)
+            } else {
+                json!({"active": false})
+            }
+        }
+        _ => json!({"active": false}),
+    };
+    axum::Json(answer).into_response()
 }
 
 /// Builds and signs one access token; see [`TestIssuer::token`].
@@ -116,6 +208,7 @@ pub struct TokenBuilder {
     claims: Map<String, Value>,
     kid: Option<String>,
     key: &'static str,
+    state: Arc<State>,
 }
 
 impl TokenBuilder {
@@ -172,8 +265,27 @@ impl TokenBuilder {
 
     /// Signs with a key that is not in the issuer's JWKS, keeping its `kid`.
     pub fn signed_by_attacker(mut self) -> Self {
-        self.key = ATTACKER_KEY;
+        self.key = SECOND_KEY;
         self
+    }
+
+    /// Signs with the key [`TestIssuer::rotate_keys`] adds, under its `kid`.
+    pub fn rotated_key(mut self) -> Self {
+        self.key = SECOND_KEY;
+        self.kid = Some(ROTATED_KEY_ID.into());
+        self
+    }
+
+    /// An opaque token (not a JWT) that the issuer's introspection endpoint knows, with
+    /// these claims.
+    pub fn opaque(self) -> String {
+        let token = format!("opaque-{:032x}", rand::random::<u128>());
+        self.state
+            .opaque
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(token.clone(), Value::Object(self.claims));
+        token
     }
 
     /// The signed token.
