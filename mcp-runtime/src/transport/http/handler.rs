@@ -317,8 +317,7 @@ fn initialize<S: McpServer>(
     response
 }
 
-/// Runs one request and answers with JSON, or with an SSE stream when the client asked for
-/// progress and accepts one.
+/// Runs one request; see [`stream`](super::stream) for how JSON or SSE is chosen.
 async fn respond<S: McpServer>(
     shared: Arc<Shared<S>>,
     headers: &HeaderMap,
@@ -327,18 +326,13 @@ async fn respond<S: McpServer>(
     mut call: Call,
     guard: Option<crate::transport::session::InflightGuard>,
 ) -> Response {
-    let wants_stream = params
-        .get("_meta")
-        .and_then(|m| m.get("progressToken"))
-        .is_some_and(|t| !t.is_null())
-        && accepts(headers, "text/event-stream");
     let id = call.id.clone();
     let era = call.era;
     if let Some(denied) = check_tool_scopes(&shared, &method, &params, &call) {
         return denied.into_response(Some(&id));
     }
-    if !wants_stream {
-        let cancellation = call.cancellation.clone();
+    let cancellation = call.cancellation.clone();
+    if !accepts(headers, "text/event-stream") {
         // Biased: a tool that returns because it saw the cancellation still gets no answer.
         let outcome = tokio::select! {
             biased;
@@ -352,32 +346,25 @@ async fn respond<S: McpServer>(
         };
     }
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
-    call.notifier = Some(tx.clone());
-    let cancellation = call.cancellation.clone();
-    tokio::spawn(async move {
+    call.notifier = Some(tx);
+    let work: super::stream::Work = Box::pin(async move {
         let _guard = guard;
-        let body = tokio::select! {
-            biased;
-            () = cancellation.cancelled() => return,
-            () = tx.closed() => {
-                cancellation.cancel();
-                return;
-            }
-            outcome = shared.engine.request(&method, params, call) => match outcome {
-                Ok(reply) => reply.into_response(&id),
-                Err(e) => protocol::error_json(Some(&id), &e),
-            },
-        };
-        let _ = tx.send(body).await;
+        match shared.engine.request(&method, params, call).await {
+            Ok(reply) => (StatusCode::OK, reply.into_response(&id)),
+            Err(e) => (error_status(era, &e), protocol::error_json(Some(&id), &e)),
+        }
     });
-    sse_response(rx)
+    match super::stream::first(work, rx, cancellation).await {
+        super::stream::First::Done(status, body) => json_response(status, body),
+        super::stream::First::Streaming(rest) => sse_stream(rest),
+        super::stream::First::Cancelled => StatusCode::NO_CONTENT.into_response(),
+    }
 }
 
-fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
-    let stream = ReceiverStream::new(rx).map(|bytes| {
-        let data = String::from_utf8(bytes).unwrap_or_default();
-        Ok::<_, Infallible>(Event::default().event("message").data(data))
-    });
+fn sse_stream<St>(stream: St) -> Response
+where
+    St: futures_util::Stream<Item = Result<Event, Infallible>> + Send + 'static,
+{
     let mut response = Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response();
@@ -385,6 +372,13 @@ fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
+}
+
+fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
+    sse_stream(ReceiverStream::new(rx).map(|bytes| {
+        let data = String::from_utf8(bytes).unwrap_or_default();
+        Ok::<_, Infallible>(Event::default().event("message").data(data))
+    }))
 }
 
 /// The standalone SSE stream of a 2025-11-25 session.

@@ -27,6 +27,7 @@
 
 mod config;
 mod handler;
+mod stream;
 
 use std::sync::Arc;
 
