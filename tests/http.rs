@@ -72,8 +72,14 @@ struct Stateless;
 #[mcp_server(stateless)]
 impl Stateless {
     /// Says hello.
-    #[tool]
-    fn hello(&self, name: Option<String>) -> String {
+    #[tool(
+        title = "Greeter",
+        read_only,
+        destructive = false,
+        idempotent,
+        open_world = false
+    )]
+    fn hello(&self, #[arg(description = "Who to greet")] name: Option<String>) -> String {
         format!("hello, {}", name.as_deref().unwrap_or("world"))
     }
 }
@@ -256,7 +262,7 @@ async fn initialize_negotiates_the_version() {
         );
         assert_eq!(
             body["result"]["capabilities"]["tools"],
-            json!({"listChanged": false})
+            json!({"listChanged": true})
         );
     }
 }
@@ -350,6 +356,32 @@ async fn a_stateless_server_keeps_no_sessions() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers().get("mcp-session-id").is_none());
+    // Name and version default to the crate's.
+    let body = json_of(resp).await;
+    assert_eq!(
+        body["result"]["serverInfo"],
+        json!({"name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")})
+    );
+    let resp = post(&url)
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    let tool = json_of(resp).await["result"]["tools"][0].clone();
+    assert_eq!(tool["title"], "Greeter");
+    assert_eq!(
+        tool["annotations"],
+        json!({"readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false})
+    );
+    assert_eq!(
+        tool["inputSchema"]["properties"]["name"]["description"],
+        "Who to greet"
+    );
+    assert!(
+        tool["inputSchema"].get("required").is_none(),
+        "an `Option` argument is optional"
+    );
     let resp = post(&url)
         .header("mcp-protocol-version", "2025-11-25")
         .json(&json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"hello","arguments":{"name":"Ada"}}}))
@@ -388,7 +420,7 @@ async fn the_2026_revision_is_served_statelessly() {
     let body = json_of(resp).await;
     let r = &body["result"];
     assert_eq!(r["supportedVersions"], json!([MODERN]));
-    assert_eq!(r["capabilities"]["tools"], json!({"listChanged": false}));
+    assert_eq!(r["capabilities"]["tools"], json!({"listChanged": true}));
     assert_eq!(r["resultType"], "complete");
     assert_eq!(r["cacheScope"], "public");
     assert!(r["ttlMs"].is_u64());

@@ -1,11 +1,16 @@
 //! Attribute macros of [`mcp-runtime`](https://docs.rs/mcp-runtime): `#[mcp_server]` on an
-//! `impl` block and `#[tool]` on its methods.
+//! `impl` block and `#[tool]`, `#[resource]`, `#[prompt]` and `#[completion]` on its methods.
 //!
 //! Depend on `mcp-runtime`, which re-exports these macros and everything the generated code
 //! needs; this crate is not meant to be used on its own. The options of each attribute are
-//! documented on `mcp_runtime::mcp_server` and `mcp_runtime::tool`.
+//! documented in the `mcp-runtime` crate docs.
 
+mod alone;
+mod completion;
 mod ctxt;
+mod options;
+mod prompt;
+mod resource;
 mod rt;
 mod server;
 mod tool;
@@ -20,6 +25,26 @@ pub fn mcp_server(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Marks a method of an `#[mcp_server]` impl block as a tool; see the `mcp-runtime` docs.
 #[proc_macro_attribute]
-pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
-    tool::expand_alone(args.into(), &item.into()).into()
+pub fn tool(_args: TokenStream, item: TokenStream) -> TokenStream {
+    alone::expand("tool", &item.into()).into()
+}
+
+/// Marks a method of an `#[mcp_server]` impl block as a resource or resource template; see
+/// the `mcp-runtime` docs.
+#[proc_macro_attribute]
+pub fn resource(_args: TokenStream, item: TokenStream) -> TokenStream {
+    alone::expand("resource", &item.into()).into()
+}
+
+/// Marks a method of an `#[mcp_server]` impl block as a prompt; see the `mcp-runtime` docs.
+#[proc_macro_attribute]
+pub fn prompt(_args: TokenStream, item: TokenStream) -> TokenStream {
+    alone::expand("prompt", &item.into()).into()
+}
+
+/// Marks a method of an `#[mcp_server]` impl block as the completion of a prompt argument or
+/// resource template variable; see the `mcp-runtime` docs.
+#[proc_macro_attribute]
+pub fn completion(_args: TokenStream, item: TokenStream) -> TokenStream {
+    alone::expand("completion", &item.into()).into()
 }

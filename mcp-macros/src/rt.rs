@@ -1,7 +1,8 @@
-//! Paths and keywords shared by the expansions.
+//! Paths, keywords and type helpers shared by the expansions.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
+use syn::spanned::Spanned as _;
 
 /// The runtime support module every generated path starts at.
 pub(crate) fn rt() -> TokenStream {
@@ -37,4 +38,125 @@ pub(crate) fn first_type_arg(segment: &syn::PathSegment) -> Option<&syn::Type> {
         syn::GenericArgument::Type(t) => Some(t),
         _ => None,
     })
+}
+
+/// Whether `ty` is written `String` (or a path ending in it), without arguments.
+pub(crate) fn is_string(ty: &syn::Type) -> bool {
+    last_ident(ty).is_some_and(|s| s.ident == "String" && s.arguments.is_none())
+}
+
+/// Whether `ty` is written `Option<String>`.
+pub(crate) fn is_option_string(ty: &syn::Type) -> bool {
+    last_ident(ty).is_some_and(|s| s.ident == "Option" && first_type_arg(s).is_some_and(is_string))
+}
+
+/// The parts of a return type, for conversions spanned where they are written.
+pub(crate) struct ReturnSpans {
+    /// The value's type (`T` of `Result<T, E>`).
+    pub(crate) ok: syn::Type,
+    /// For `Result<T, E>`: where `E` is written (the whole type when it is an alias).
+    pub(crate) error: Option<Span>,
+}
+
+/// The spans of a return type; `None` for `()`, written or not.
+pub(crate) fn return_spans(output: &syn::ReturnType) -> Option<ReturnSpans> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    if matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty()) {
+        return None;
+    }
+    if let Some(segment) = last_ident(ty)
+        && segment.ident == "Result"
+        && let Some(ok) = first_type_arg(segment)
+    {
+        let error = match &segment.arguments {
+            syn::PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    syn::GenericArgument::Type(t) => Some(t.span()),
+                    _ => None,
+                })
+                .nth(1),
+            _ => None,
+        }
+        .unwrap_or_else(|| ty.span());
+        return Some(ReturnSpans {
+            ok: ok.clone(),
+            error: Some(error),
+        });
+    }
+    Some(ReturnSpans {
+        ok: (**ty).clone(),
+        error: None,
+    })
+}
+
+/// `Some(lit)` / `None` as tokens.
+pub(crate) fn option_lit(lit: Option<&syn::LitStr>) -> TokenStream {
+    if let Some(l) = lit {
+        quote!(::core::option::Option::Some(#l))
+    } else {
+        quote!(::core::option::Option::None)
+    }
+}
+
+/// `Some(String::from(text))` / `None` as tokens.
+pub(crate) fn option_string(text: Option<&String>) -> TokenStream {
+    let rt = rt();
+    if let Some(d) = text {
+        quote!(::core::option::Option::Some(#rt::std::string::String::from(#d)))
+    } else {
+        quote!(::core::option::Option::None)
+    }
+}
+
+/// A list of names for a message: "`a`, `b`", or `none` when empty.
+pub(crate) fn listed<S: AsRef<str>>(names: &[S], none: &str) -> String {
+    if names.is_empty() {
+        return none.to_owned();
+    }
+    names
+        .iter()
+        .map(|n| format!("`{}`", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The name within edit distance 2 of `value`, if any.
+pub(crate) fn nearest<'a, S: AsRef<str>>(value: &str, names: &'a [S]) -> Option<&'a str> {
+    names
+        .iter()
+        .map(|d| (distance(value, d.as_ref()), d.as_ref()))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, s)| s)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_misses_are_found() {
+        let declared = ["notes:read".to_owned(), "notes:write".to_owned()];
+        assert_eq!(nearest("notes:wrte", &declared), Some("notes:write"));
+        assert_eq!(nearest("notes:red", &declared), Some("notes:read"));
+        assert_eq!(nearest("admin", &declared), None);
+    }
 }

@@ -16,9 +16,14 @@ mod server;
 #[cfg(feature = "http")]
 pub use auth::{Auth, OAuthConfig};
 pub use error::ServeError;
-pub use mcp_macros::{mcp_server, tool};
+pub use mcp_macros::{completion, mcp_server, prompt, resource, tool};
+pub use server::input;
 pub use server::schema::{Args, ToolInput, ToolOutput};
-pub use server::{IntoCallToolResult, McpServer, RequestContext, ToolError, Unprotected};
+pub use server::{
+    Blob, CompletionContext, IntoCallToolResult, IntoCompletion, IntoGetPromptResult,
+    IntoResourceContents, McpServer, PromptError, RequestContext, ResourceError, ToolError,
+    Unprotected,
+};
 #[cfg(feature = "http")]
 pub use transport::http::{HttpConfig, ServeConfig};
 
@@ -31,13 +36,23 @@ pub mod __private {
     pub use ::std;
 
     pub use crate::protocol::{CallToolResult, RpcError};
+    pub use crate::protocol::{Completion, GetPromptResult, ResourceContents};
+    pub use crate::server::completion::completion_error;
+    pub use crate::server::errors::{
+        DisplayTag, ErrProbe, ErrorMessage, IntoTag, ProbeDisplay, ProbeInto,
+    };
     pub use crate::server::output::{ToolErrorMessage, error_result};
+    pub use crate::server::prompt::{PromptArgument, prompt_error, unknown_prompt};
+    pub use crate::server::resource::{TemplatePart, UriTemplate};
     pub use crate::server::schema::{
         Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
     };
     pub use crate::server::{
-        IntoCallToolResult, McpServer, RequestContext, ServerDescriptor, ToolAnnotations, ToolDef,
-        ToolFuture, Unprotected,
+        Blob, CompletionContext, CompletionDef, CompletionFuture, CompletionTarget,
+        IntoCallToolResult, IntoCompletion, IntoGetPromptResult, IntoResourceContents, McpServer,
+        PromptArgumentDef, PromptArguments, PromptDef, PromptError, PromptFuture, RequestContext,
+        ResourceDef, ResourceError, ResourceFuture, ResourceTemplateDef, ServerDescriptor,
+        ToolAnnotations, ToolDef, ToolFuture, Unprotected,
     };
 
     #[cfg(feature = "http")]
@@ -58,6 +73,30 @@ pub mod __private {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = F::Output> + Send + 'a>>
     where
         F: std::future::Future + Send + 'a,
+    {
+        Box::pin(future)
+    }
+
+    /// Boxes a resource future.
+    pub fn boxed_resource<'a, F>(future: F) -> ResourceFuture<'a>
+    where
+        F: std::future::Future<Output = Result<Vec<ResourceContents>, ResourceError>> + Send + 'a,
+    {
+        Box::pin(future)
+    }
+
+    /// Boxes a prompt future.
+    pub fn boxed_prompt<'a, F>(future: F) -> PromptFuture<'a>
+    where
+        F: std::future::Future<Output = Result<GetPromptResult, RpcError>> + Send + 'a,
+    {
+        Box::pin(future)
+    }
+
+    /// Boxes a completion future.
+    pub fn boxed_completion<'a, F>(future: F) -> CompletionFuture<'a>
+    where
+        F: std::future::Future<Output = Result<Completion, RpcError>> + Send + 'a,
     {
         Box::pin(future)
     }

@@ -2,9 +2,14 @@
 
 #[cfg(feature = "http")]
 pub use crate::auth::{Auth, OAuthConfig};
-pub use crate::protocol::{CallToolResult, Content};
+pub use crate::protocol::{
+    CallToolResult, Completion, Content, GetPromptResult, PromptMessage, ResourceContents, Role,
+};
+pub use crate::server::input::{Change, InputRequest, InputRequired, LogLevel};
 pub use crate::server::schema::Args;
-pub use crate::server::{McpServer as _, RequestContext, ToolError};
+pub use crate::server::{
+    Blob, CompletionContext, McpServer as _, PromptError, RequestContext, ResourceError, ToolError,
+};
 #[cfg(feature = "http")]
 pub use crate::transport::http::HttpConfig;
-pub use mcp_macros::{mcp_server, tool};
+pub use mcp_macros::{completion, mcp_server, prompt, resource, tool};

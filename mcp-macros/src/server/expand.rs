@@ -1,11 +1,12 @@
-//! The generated `impl McpServer`: the descriptor (built once) and the dispatch `match`.
+//! The generated `impl McpServer`: the descriptor (built once) and the dispatch `match`es of
+//! tools, resources, prompts and completions.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::model::{Output, Server, Tool};
-use crate::rt::rt;
+use crate::rt::{option_lit, rt};
 use crate::tool::param::ParamKind;
 
 pub(crate) fn expand(server: &Server) -> TokenStream {
@@ -23,7 +24,14 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     let title = option_lit(args.title.as_ref());
     let instructions = option_lit(args.instructions.as_ref());
     let stateless = args.stateless;
+    let protected = args.oauth.is_some();
     let defs = server.tools.iter().map(tool_def);
+    let (resources, resource_templates) = crate::resource::expand::defs(&server.resources);
+    let prompts = crate::prompt::expand::defs(&server.prompts);
+    let completions = crate::completion::expand::defs(&server.completions);
+    let read_resource = crate::resource::expand::read_method(&server.resources);
+    let get_prompt = crate::prompt::expand::get_method(&server.prompts);
+    let complete = crate::completion::expand::complete_method(&server.completions);
     let marker = auth_marker(self_ty, args.oauth.as_ref());
     let arms = server
         .tools
@@ -47,7 +55,12 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                     title: #title,
                     instructions: #instructions,
                     stateless: #stateless,
+                    protected: #protected,
                     tools: #rt::std::vec![#(#defs),*],
+                    resources: #resources,
+                    resource_templates: #resource_templates,
+                    prompts: #prompts,
+                    completions: #completions,
                 })
             }
         }
@@ -79,6 +92,10 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                     }
                 })
             }
+
+            #read_resource
+            #get_prompt
+            #complete
         }
 
         #marker
@@ -108,14 +125,6 @@ pub(crate) fn auth_marker(
             #[automatically_derived]
             impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
         }
-    }
-}
-
-fn option_lit(lit: Option<&syn::LitStr>) -> TokenStream {
-    if let Some(l) = lit {
-        quote!(::core::option::Option::Some(#l))
-    } else {
-        quote!(::core::option::Option::None)
     }
 }
 
@@ -233,16 +242,7 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             }
         }
     }
-    // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
-    // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
-    let call = if tool.is_async {
-        // A future that is not `Send` is reported at the tool.
-        let send = quote_spanned!(method.span()=>
-            #rt::send_tool(Self::#method(self, #(#call_args),*)));
-        quote!(#send.await)
-    } else {
-        quote!(Self::#method(self, #(#call_args),*))
-    };
+    let call = call_expr(method, tool.is_async, &call_args);
     let convert = |value: TokenStream| match &tool.returns.output {
         Output::Content => quote_spanned!(tool.returns.output_span=>
             #rt::IntoCallToolResult::into_call_tool_result(#value)),
@@ -269,5 +269,20 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             let __mcp_out = #call;
             ::core::result::Result::Ok(#result)
         }
+    }
+}
+
+/// `Self::method(self, args…)`, awaited when the method is `async`.
+pub(crate) fn call_expr(method: &syn::Ident, is_async: bool, args: &[TokenStream]) -> TokenStream {
+    let rt = rt();
+    // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
+    // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
+    if is_async {
+        // A future that is not `Send` is reported at the method.
+        let send = quote_spanned!(method.span()=>
+            #rt::send_tool(Self::#method(self, #(#args),*)));
+        quote!(#send.await)
+    } else {
+        quote!(Self::#method(self, #(#args),*))
     }
 }

@@ -1,4 +1,5 @@
-//! `#[mcp_server]`: parse the options and the impl block, validate, expand.
+//! `#[mcp_server]`: parse the options and the impl block with its tools, resources, prompts
+//! and completions, validate, expand.
 
 mod args;
 mod expand;
@@ -7,6 +8,8 @@ mod model;
 mod validate;
 
 pub(crate) use args::parse_scope_list;
+pub(crate) use expand::call_expr;
+pub(crate) use model::{doc_text, method_name};
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -29,6 +32,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
     });
     let server = model::Server::from_impl(&mut cx, args, &mut item);
     validate::check(&mut cx, &server);
+    validate::check_features(&mut cx, &server);
     validate::check_oauth(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {

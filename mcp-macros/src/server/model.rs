@@ -1,19 +1,29 @@
-//! The server as the macro sees it: the impl block and its tools, each value with its tokens.
+//! The server as the macro sees it: the impl block and its tools, resources, prompts and
+//! completions, each value with its tokens.
 
 use syn::spanned::Spanned as _;
 use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 
 use super::args::ServerArgs;
+use crate::completion::Completion;
 use crate::ctxt::Ctxt;
+use crate::prompt::Prompt;
+use crate::resource::Resource;
 use crate::rt::{first_type_arg, last_ident};
 use crate::tool::args::ToolArgs;
-use crate::tool::param::{self, Param};
+use crate::tool::param::{self, Kind, Owner, Param};
 
 pub(crate) struct Server {
     pub(crate) self_ty: Type,
     pub(crate) args: ServerArgs,
     pub(crate) tools: Vec<Tool>,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) prompts: Vec<Prompt>,
+    pub(crate) completions: Vec<Completion>,
 }
+
+/// The attributes `#[mcp_server]` reads on its methods.
+const FEATURES: &[&str] = &["tool", "resource", "prompt", "completion"];
 
 pub(crate) struct Tool {
     /// The method.
@@ -45,7 +55,8 @@ pub(crate) struct Returns {
 }
 
 impl Server {
-    /// Reads the impl block, removing the `#[tool]` attributes it consumes.
+    /// Reads the impl block, removing the `#[tool]`, `#[resource]`, `#[prompt]` and
+    /// `#[completion]` attributes it consumes.
     pub(crate) fn from_impl(cx: &mut Ctxt, args: ServerArgs, item: &mut ItemImpl) -> Self {
         if let Some((_, path, _)) = &item.trait_ {
             cx.error_at(
@@ -59,87 +70,122 @@ impl Server {
                 "`#[mcp_server]` does not support generic impl blocks; write it for one concrete type",
             );
         }
-        let mut tools = Vec::new();
+        let mut server = Self {
+            self_ty: (*item.self_ty).clone(),
+            args,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            prompts: Vec::new(),
+            completions: Vec::new(),
+        };
         for impl_item in &mut item.items {
             let ImplItem::Fn(method) = impl_item else {
                 continue;
             };
-            let Some(index) = method.attrs.iter().position(is_tool_attr) else {
+            let Some(index) = method.attrs.iter().position(|a| feature_of(a).is_some()) else {
                 continue;
             };
             let attr = method.attrs.remove(index);
-            // The framework fixes a tool's shape (`&self`, owned arguments, `async` or not), so
-            // these pedantic lints would fire on code the user cannot write otherwise.
+            let feature = feature_of(&attr).unwrap_or("tool");
+            // The framework fixes a method's shape (`&self`, owned arguments, `async` or
+            // not), so these pedantic lints would fire on code the user cannot write otherwise.
             method.attrs.push(syn::parse_quote!(
                 #[allow(clippy::unused_self, clippy::needless_pass_by_value, clippy::unused_async)]
             ));
-            if let Some(extra) = method.attrs.iter().find(|a| is_tool_attr(a)) {
-                cx.error_at(extra, "`#[tool]` is given twice on this method; keep one");
-            }
-            let tool_args = match &attr.meta {
-                syn::Meta::Path(_) => ToolArgs::default(),
-                syn::Meta::List(list) => ToolArgs::parse(list.tokens.clone()).unwrap_or_else(|e| {
-                    cx.push(e);
-                    ToolArgs::default()
-                }),
-                syn::Meta::NameValue(nv) => {
-                    cx.error_at(nv, "write `#[tool]` or `#[tool(option, …)]`");
-                    ToolArgs::default()
-                }
-            };
-            let (name, name_span) = match &tool_args.name {
-                Some(lit) => (lit.value(), lit.span()),
-                None => (
-                    method
-                        .sig
-                        .ident
-                        .to_string()
-                        .trim_start_matches("r#")
-                        .to_owned(),
-                    method.sig.ident.span(),
-                ),
-            };
-            if let Err(why) = crate::tool::name::check(&name) {
-                match &tool_args.name {
-                    Some(lit) => cx.error_at(lit, why),
-                    None => cx.error_at(&method.sig.ident, why),
+            while let Some(extra) = method.attrs.iter().position(|a| feature_of(a).is_some()) {
+                let extra = method.attrs.remove(extra);
+                let other = feature_of(&extra).unwrap_or("tool");
+                if other == feature {
+                    cx.error_at(
+                        &extra,
+                        format!("`#[{feature}]` is given twice on this method; keep one"),
+                    );
+                } else {
+                    cx.error_at(
+                        &extra,
+                        format!(
+                            "a method is one of tool, resource, prompt or completion; this one is already a {feature}, so remove `#[{other}]` or move it to another method"
+                        ),
+                    );
                 }
             }
-            let description = tool_args
-                .description
-                .as_ref()
-                .map(LitStr::value)
-                .or_else(|| doc_text(&method.attrs));
-            let params = param::params(cx, &name, &mut method.sig);
-            let returns = returns(&method.sig.output);
-            tools.push(Tool {
-                ident: method.sig.ident.clone(),
-                name,
-                name_span,
-                args: tool_args,
-                description,
-                is_async: method.sig.asyncness.is_some(),
-                params,
-                returns,
-            });
+            match feature {
+                "resource" => server
+                    .resources
+                    .extend(Resource::from_method(cx, &attr, method)),
+                "prompt" => server
+                    .prompts
+                    .extend(Prompt::from_method(cx, &attr, method)),
+                "completion" => server
+                    .completions
+                    .extend(Completion::from_method(cx, &attr, method)),
+                _ => server.tools.push(Tool::from_method(cx, &attr, method)),
+            }
         }
-        Self {
-            self_ty: (*item.self_ty).clone(),
-            args,
-            tools,
+        server
+    }
+}
+
+impl Tool {
+    fn from_method(cx: &mut Ctxt, attr: &Attribute, method: &mut syn::ImplItemFn) -> Self {
+        let tool_args = match &attr.meta {
+            syn::Meta::Path(_) => ToolArgs::default(),
+            syn::Meta::List(list) => ToolArgs::parse(list.tokens.clone()).unwrap_or_else(|e| {
+                cx.push(e);
+                ToolArgs::default()
+            }),
+            syn::Meta::NameValue(nv) => {
+                cx.error_at(nv, "write `#[tool]` or `#[tool(option, …)]`");
+                ToolArgs::default()
+            }
+        };
+        let (name, name_span) = match &tool_args.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (method_name(&method.sig.ident), method.sig.ident.span()),
+        };
+        if let Err(why) = crate::tool::name::check(&name) {
+            match &tool_args.name {
+                Some(lit) => cx.error_at(lit, why),
+                None => cx.error_at(&method.sig.ident, why),
+            }
+        }
+        let description = tool_args
+            .description
+            .as_ref()
+            .map(LitStr::value)
+            .or_else(|| doc_text(&method.attrs));
+        let owner = Owner {
+            kind: Kind::Tool,
+            name: &name,
+        };
+        let params = param::params(cx, owner, &mut method.sig);
+        let returns = returns(&method.sig.output);
+        Tool {
+            ident: method.sig.ident.clone(),
+            name,
+            name_span,
+            args: tool_args,
+            description,
+            is_async: method.sig.asyncness.is_some(),
+            params,
+            returns,
         }
     }
 }
 
-fn is_tool_attr(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|s| s.ident == "tool")
+/// The method's name as an MCP name: without `r#`.
+pub(crate) fn method_name(ident: &syn::Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_owned()
+}
+
+/// Which of `#[tool]`, `#[resource]`, `#[prompt]`, `#[completion]` this attribute is.
+fn feature_of(attr: &Attribute) -> Option<&'static str> {
+    let last = attr.path().segments.last()?;
+    FEATURES.iter().copied().find(|f| last.ident == f)
 }
 
 /// The doc comment: each line without its leading space, trimmed as a whole.
-fn doc_text(attrs: &[Attribute]) -> Option<String> {
+pub(crate) fn doc_text(attrs: &[Attribute]) -> Option<String> {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))

@@ -1,11 +1,16 @@
-//! Checks across tools: names are unique.
+//! Checks across methods: tool and prompt names and resource URIs are unique, completions
+//! name a prompt argument or template variable of this server, and `Auth` and scopes follow
+//! the `oauth` declaration.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::model::Server;
+use crate::completion::Target;
 use crate::ctxt::Ctxt;
-use crate::tool::param::ParamKind;
+use crate::resource::Address;
+use crate::rt::{listed, nearest};
+use crate::tool::param::{Param, ParamKind};
 
 pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -26,21 +31,197 @@ pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
     }
 }
 
+/// Resource URIs and prompt names are unique; each completion names a prompt argument or a
+/// template variable this server declares.
+pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
+    let mut uris: HashMap<&str, &syn::Ident> = HashMap::new();
+    for r in &server.resources {
+        if let Some(earlier) = uris.get(r.uri()) {
+            let what = match r.address {
+                Address::Fixed(_) => "resource URI",
+                Address::Template(..) => "resource template",
+            };
+            cx.error_at(
+                &r.lit,
+                format!(
+                    "duplicate {what} `{}`: method `{earlier}` already uses it; each URI names one resource",
+                    r.uri()
+                ),
+            );
+        } else {
+            uris.insert(r.uri(), &r.ident);
+        }
+    }
+    let mut names: HashMap<&str, &syn::Ident> = HashMap::new();
+    for p in &server.prompts {
+        if let Some(earlier) = names.get(p.name.as_str()) {
+            cx.push(syn::Error::new(
+                p.name_span,
+                format!(
+                    "duplicate prompt name `{}`: method `{earlier}` already uses it; give one of them `#[prompt(name = \"…\")]`",
+                    p.name
+                ),
+            ));
+        } else {
+            names.insert(&p.name, &p.ident);
+        }
+    }
+    let mut completed: HashMap<(bool, String, String), &syn::Ident> = HashMap::new();
+    for c in &server.completions {
+        let argument = c.argument.value();
+        let (is_prompt, target) = match &c.target {
+            Target::Prompt(lit) => {
+                let Some(arguments) = prompt_arguments(cx, server, lit) else {
+                    continue;
+                };
+                if !arguments.contains(&argument.as_str()) {
+                    let mut message = format!(
+                        "prompt `{}` has no argument `{argument}`; its arguments are {}",
+                        lit.value(),
+                        listed(&arguments, "none")
+                    );
+                    near(&mut message, &argument, &arguments, "an argument");
+                    cx.error_at(&c.argument, message);
+                    continue;
+                }
+                (true, lit.value())
+            }
+            Target::Resource(lit) => {
+                let Some(variables) = template_variables(cx, server, lit) else {
+                    continue;
+                };
+                if !variables.contains(&argument.as_str()) {
+                    let mut message = format!(
+                        "resource template `{}` has no variable `{argument}`; its variables are {}",
+                        lit.value(),
+                        listed(&variables, "none")
+                    );
+                    near(&mut message, &argument, &variables, "a variable");
+                    cx.error_at(&c.argument, message);
+                    continue;
+                }
+                (false, lit.value())
+            }
+        };
+        let key = (is_prompt, target, argument);
+        if let Some(earlier) = completed.get(&key) {
+            cx.error_at(
+                &c.argument,
+                format!(
+                    "`{}` already has a completion: method `{earlier}`; keep one",
+                    key.2
+                ),
+            );
+        } else {
+            completed.insert(key, &c.ident);
+        }
+    }
+}
+
+/// The arguments of the prompt `lit` names, or an error at `lit`.
+fn prompt_arguments<'s>(
+    cx: &mut Ctxt,
+    server: &'s Server,
+    lit: &syn::LitStr,
+) -> Option<Vec<&'s str>> {
+    let name = lit.value();
+    if let Some(p) = server.prompts.iter().find(|p| p.name == name) {
+        return Some(p.arguments());
+    }
+    let declared: Vec<&str> = server.prompts.iter().map(|p| p.name.as_str()).collect();
+    let mut message = if declared.is_empty() {
+        format!("no prompt `{name}` on this server; it declares none (mark a method `#[prompt]`)")
+    } else {
+        format!(
+            "no prompt `{name}` on this server; its prompts are {}",
+            listed(&declared, "")
+        )
+    };
+    near(&mut message, &name, &declared, "a prompt");
+    cx.error_at(lit, message);
+    None
+}
+
+/// The variables of the template `lit` names, or an error at `lit`.
+fn template_variables<'s>(
+    cx: &mut Ctxt,
+    server: &'s Server,
+    lit: &syn::LitStr,
+) -> Option<Vec<&'s str>> {
+    let uri = lit.value();
+    let mut templates = Vec::new();
+    for r in &server.resources {
+        match &r.address {
+            Address::Template(t, _) if *t == uri => return Some(r.variables()),
+            Address::Template(t, _) => templates.push(t.as_str()),
+            Address::Fixed(u) if *u == uri => {
+                cx.error_at(
+                    lit,
+                    format!(
+                        "resource `{uri}` has a fixed URI, so it has nothing to complete; completions are for the variables of a `uri_template`"
+                    ),
+                );
+                return None;
+            }
+            Address::Fixed(_) => {}
+        }
+    }
+    let mut message = if templates.is_empty() {
+        format!(
+            "no resource template `{uri}` on this server; it declares none (`#[resource(uri_template = \"…\")]`)"
+        )
+    } else {
+        format!(
+            "no resource template `{uri}` on this server; its templates are {}",
+            listed(&templates, "")
+        )
+    };
+    near(&mut message, &uri, &templates, "a template");
+    cx.error_at(lit, message);
+    None
+}
+
+/// Appends "; {what} has a similar name: `x`" for a near miss.
+fn near(message: &mut String, value: &str, names: &[&str], what: &str) {
+    if let Some(n) = nearest(value, names) {
+        // Writing to a `String` cannot fail.
+        let _ = write!(message, "; {what} has a similar name: `{n}`");
+    }
+}
+
 /// Checks of the `oauth` declaration: `Auth` and `scopes` need it; every scope a tool or
 /// `required` names must be declared (typos never ship).
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     let Some(oauth) = &server.args.oauth else {
+        let others = server
+            .resources
+            .iter()
+            .map(|r| {
+                (
+                    format!("resource `{}`", r.name),
+                    r.params.iter().collect::<Vec<_>>(),
+                )
+            })
+            .chain(
+                server
+                    .prompts
+                    .iter()
+                    .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
+            )
+            .chain(server.completions.iter().map(|c| {
+                (
+                    format!("completion `{}`", c.ident),
+                    c.params.iter().map(|(p, _)| p).collect(),
+                )
+            }));
+        for (owner, params) in others {
+            for p in params {
+                auth_without_oauth(cx, &owner, p);
+            }
+        }
         for tool in &server.tools {
             for p in &tool.params {
-                if matches!(p.kind, ParamKind::Auth) {
-                    cx.error_at(
-                        &p.ty,
-                        format!(
-                            "tool `{}` asks for the caller with `Auth`, which needs `#[mcp_server(oauth(..))]` on the server; add it, or remove this parameter",
-                            tool.name
-                        ),
-                    );
-                }
+                auth_without_oauth(cx, &format!("tool `{}`", tool.name), p);
             }
             if let Some(key) = &tool.args.scopes_key {
                 cx.error_at(
@@ -89,39 +270,14 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     }
 }
 
-/// The declared name within edit distance 2 of `value`, if any.
-fn nearest<'a>(value: &str, declared: &'a [String]) -> Option<&'a str> {
-    declared
-        .iter()
-        .map(|d| (distance(value, d), d))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, s)| s.as_str())
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn near_misses_are_found() {
-        let declared = ["notes:read".to_owned(), "notes:write".to_owned()];
-        assert_eq!(nearest("notes:wrte", &declared), Some("notes:write"));
-        assert_eq!(nearest("notes:red", &declared), Some("notes:read"));
-        assert_eq!(nearest("admin", &declared), None);
+/// `Auth` on a server without `oauth`.
+fn auth_without_oauth(cx: &mut Ctxt, owner: &str, p: &Param) {
+    if matches!(p.kind, ParamKind::Auth) {
+        cx.error_at(
+            &p.ty,
+            format!(
+                "{owner} asks for the caller with `Auth`, which needs `#[mcp_server(oauth(..))]` on the server; add it, or remove this parameter"
+            ),
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! A tool's parameters: read from the JSON arguments, or injected by type.
+//! The parameters of a tool, resource, prompt or completion method: read from the request,
+//! or injected by type.
 
 use quote::quote;
 use syn::{FnArg, LitStr, Pat, Type};
@@ -6,8 +7,45 @@ use syn::{FnArg, LitStr, Pat, Type};
 use crate::ctxt::Ctxt;
 use crate::rt::{first_type_arg, last_ident};
 
-/// One parameter of a tool method.
+/// What a method is, for messages about its parameters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tool,
+    Resource,
+    Prompt,
+    Completion,
+}
+
+impl Kind {
+    /// `tool`, `resource`, …, as the user says it.
+    pub(crate) fn noun(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Resource => "resource",
+            Self::Prompt => "prompt",
+            Self::Completion => "completion",
+        }
+    }
+}
+
+/// The method whose parameters are read: its kind and MCP name (the method name for a
+/// completion).
+#[derive(Clone, Copy)]
+pub(crate) struct Owner<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) name: &'a str,
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} `{}`", self.kind.noun(), self.name)
+    }
+}
+
+/// One parameter of a method.
 pub(crate) struct Param {
+    /// The binding, for errors about the parameter as a whole.
+    pub(crate) pat: Box<Pat>,
     pub(crate) ty: Type,
     pub(crate) kind: ParamKind,
 }
@@ -27,22 +65,24 @@ pub(crate) enum ParamKind {
     Auth,
 }
 
-/// Reads the parameters of a tool, removing the `#[arg(..)]` attributes it consumes.
-pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec<Param> {
+/// Reads the parameters of a method, removing the `#[arg(..)]` attributes it consumes.
+pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) -> Vec<Param> {
     let mut out = Vec::new();
+    let tool = owner.name;
     match sig.inputs.first() {
         Some(FnArg::Receiver(r)) if r.reference.is_some() && r.mutability.is_none() => {}
         Some(FnArg::Receiver(r)) => {
             cx.error_at(
                 r,
                 format!(
-                    "tool `{tool}` must take `&self`: tools run concurrently; keep mutable state behind a `Mutex` or an atomic"
+                    "{owner} must take `&self`: {}s run concurrently; keep mutable state behind a `Mutex` or an atomic",
+                    owner.kind.noun()
                 ),
             );
         }
         _ => cx.error_at(
             &sig.ident,
-            format!("tool `{tool}` is a method: add `&self` as its first parameter"),
+            format!("{owner} is a method: add `&self` as its first parameter"),
         ),
     }
     for input in &mut sig.inputs {
@@ -77,7 +117,7 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         pat_type.attrs = keep;
         let ty = (*pat_type.ty).clone();
         if let Type::Reference(r) = &ty {
-            let owned = match &*r.elem {
+            let owned_ty = match &*r.elem {
                 Type::Slice(s) => {
                     let elem = &s.elem;
                     type_text(&quote!(Vec<#elem>))
@@ -85,11 +125,14 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
                 elem if last_ident(elem).is_some_and(|s| s.ident == "str") => "String".to_owned(),
                 elem => type_text(&quote!(#elem)),
             };
+            let why = match owner.kind {
+                Kind::Tool => "reads its arguments from JSON",
+                Kind::Resource => "reads its parameters from the URI",
+                Kind::Prompt | Kind::Completion => "receives its arguments as owned strings",
+            };
             cx.error_at(
                 &pat_type.ty,
-                format!(
-                    "tool `{tool}` reads its arguments from JSON, so they cannot be borrowed; take `{owned}` instead"
-                ),
+                format!("{owner} {why}, so they cannot be borrowed; take `{owned_ty}` instead"),
             );
             continue;
         }
@@ -115,12 +158,16 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
                         p.ident.to_string().trim_start_matches("r#").to_owned()
                     }
                     other => {
-                        cx.error_at(
-                            other,
+                        let message = if owner.kind == Kind::Tool {
                             format!(
                                 "tool `{tool}` names each argument in JSON after its binding, so it must be a plain name like `point: Point`; to destructure, take `Args<T>`"
-                            ),
-                        );
+                            )
+                        } else {
+                            format!(
+                                "{owner} names each argument after its binding, so it must be a plain name like `id: String`"
+                            )
+                        };
+                        cx.error_at(other, message);
                         continue;
                     }
                 };
@@ -132,11 +179,16 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
                 }
             }
         };
-        out.push(Param { ty, kind });
+        out.push(Param {
+            pat: pat_type.pat.clone(),
+            ty,
+            kind,
+        });
     }
+    // `Args<T>` is a tool's; for the other kinds the caller reports it in its own terms.
     let args: Vec<_> = out
         .iter()
-        .filter(|p| matches!(p.kind, ParamKind::Args { .. }))
+        .filter(|p| owner.kind == Kind::Tool && matches!(p.kind, ParamKind::Args { .. }))
         .collect();
     let inputs = out
         .iter()
@@ -154,18 +206,20 @@ pub(crate) fn params(cx: &mut Ctxt, tool: &str, sig: &mut syn::Signature) -> Vec
         );
     }
     if !sig.generics.params.is_empty() {
-        cx.error_at(
-            &sig.generics,
+        let message = if owner.kind == Kind::Tool {
             format!(
                 "tool `{tool}` cannot be generic: its schema is fixed at compile time; take a concrete type"
-            ),
-        );
+            )
+        } else {
+            format!("{owner} cannot be generic; take concrete types")
+        };
+        cx.error_at(&sig.generics, message);
     }
     out
 }
 
 /// A type as the user would write it: `Vec<u8>`, not `Vec < u8 >`.
-fn type_text(tokens: &proc_macro2::TokenStream) -> String {
+pub(crate) fn type_text(tokens: &proc_macro2::TokenStream) -> String {
     let mut text = tokens.to_string();
     for (from, to) in [(" < ", "<"), (" >", ">"), (" :: ", "::"), (" ,", ",")] {
         text = text.replace(from, to);

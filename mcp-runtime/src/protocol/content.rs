@@ -1,4 +1,5 @@
-//! Tool results and their content blocks (MCP `CallToolResult`, `ContentBlock`).
+//! Tool results, their content blocks and resource contents (MCP `CallToolResult`,
+//! `ContentBlock`, `TextResourceContents | BlobResourceContents`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,14 +45,87 @@ pub struct BlobResource {
     pub blob: String,
 }
 
-/// The contents of an embedded resource: text or base64 bytes.
+/// The contents of a resource: text or base64 bytes, with the resource's URI and media type.
+///
+/// What `resources/read` returns (`TextResourceContents | BlobResourceContents`), and what a
+/// [`Content::Resource`] block embeds.
+///
+/// ```
+/// use mcp_runtime::protocol::ResourceContents;
+///
+/// let readme = ResourceContents::text("file:///README.md", "# Notes").with_mime_type("text/markdown");
+/// assert_eq!(readme.uri(), "file:///README.md");
+/// assert_eq!(readme.mime_type(), Some("text/markdown"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-pub enum EmbeddedResource {
+pub enum ResourceContents {
     /// Text contents.
     Text(TextResource),
     /// Binary contents.
     Blob(BlobResource),
+}
+
+/// The contents of an embedded resource: the same type as [`ResourceContents`].
+pub type EmbeddedResource = ResourceContents;
+
+impl ResourceContents {
+    /// Text contents of the resource at `uri`, without a media type.
+    pub fn text(uri: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::Text(TextResource {
+            uri: uri.into(),
+            mime_type: None,
+            text: text.into(),
+        })
+    }
+
+    /// Binary contents of the resource at `uri` from raw bytes (base64 on the wire), without
+    /// a media type.
+    pub fn blob(uri: impl Into<String>, bytes: impl AsRef<[u8]>) -> Self {
+        Self::Blob(BlobResource {
+            uri: uri.into(),
+            mime_type: None,
+            blob: b64(bytes.as_ref()),
+        })
+    }
+
+    /// The same contents with the given media type.
+    #[must_use]
+    pub fn with_mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        let slot = match &mut self {
+            Self::Text(t) => &mut t.mime_type,
+            Self::Blob(b) => &mut b.mime_type,
+        };
+        *slot = Some(mime_type.into());
+        self
+    }
+
+    /// The resource's URI.
+    pub fn uri(&self) -> &str {
+        match self {
+            Self::Text(t) => &t.uri,
+            Self::Blob(b) => &b.uri,
+        }
+    }
+
+    /// The media type, if set.
+    pub fn mime_type(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => t.mime_type.as_deref(),
+            Self::Blob(b) => b.mime_type.as_deref(),
+        }
+    }
+
+    /// Sets the media type when none is set.
+    pub(crate) fn default_mime_type(&mut self, mime_type: Option<&str>) {
+        let slot = match self {
+            Self::Text(t) => &mut t.mime_type,
+            Self::Blob(b) => &mut b.mime_type,
+        };
+        if slot.is_none() {
+            *slot = mime_type.map(str::to_owned);
+        }
+    }
 }
 
 /// A link to a resource the client may read.
@@ -107,7 +181,7 @@ pub enum Content {
     /// A resource embedded in the result.
     Resource {
         /// The contents.
-        resource: EmbeddedResource,
+        resource: ResourceContents,
         /// Client hints.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         annotations: Option<Annotations>,
@@ -150,7 +224,7 @@ impl Content {
         text: impl Into<String>,
     ) -> Self {
         Self::Resource {
-            resource: EmbeddedResource::Text(TextResource {
+            resource: ResourceContents::Text(TextResource {
                 uri: uri.into(),
                 mime_type: mime_type.map(str::to_owned),
                 text: text.into(),
@@ -166,7 +240,7 @@ impl Content {
         bytes: impl AsRef<[u8]>,
     ) -> Self {
         Self::Resource {
-            resource: EmbeddedResource::Blob(BlobResource {
+            resource: ResourceContents::Blob(BlobResource {
                 uri: uri.into(),
                 mime_type: mime_type.map(str::to_owned),
                 blob: b64(bytes.as_ref()),
@@ -176,7 +250,28 @@ impl Content {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<ResourceContents> for Content {
+    fn from(resource: ResourceContents) -> Self {
+        Self::Resource {
+            resource,
+            annotations: None,
+        }
+    }
+}
+
+pub(crate) fn b64(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -3,15 +3,19 @@
 //! MCP 2025-06-18 removed JSON-RPC batches, and 2026-07-28 forbids a `null` request id, so a
 //! message here is always one object with a string or integer id (or none, for notifications).
 
+mod completion;
 mod content;
 mod message;
+mod prompt;
 
+pub use completion::{Completion, MAX_COMPLETION_VALUES};
 pub use content::{
-    Annotations, BlobResource, CallToolResult, Content, EmbeddedResource, ResourceLink,
-    TextResource,
+    Annotations, BlobResource, CallToolResult, Content, EmbeddedResource, ResourceContents,
+    ResourceLink, TextResource,
 };
 pub use message::{ErrorCode, Message, RequestId, RpcError};
 pub(crate) use message::{error_json, notification_json, response_json, response_raw};
+pub use prompt::{GetPromptResult, PromptMessage, Role};
 
 /// The newest revision: stateless, metadata on every request.
 pub const MODERN_VERSION: &str = "2026-07-28";

@@ -1,11 +1,13 @@
 //! [`RequestContext`]: what a tool may know about the request that called it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use super::input::{Change, Hub, InputRequest, InputRequired, LogLevel, PendingRequests};
 use crate::protocol::{RequestId, notification_json};
 
 /// The request a tool is answering: id, protocol version, client, cancellation and progress.
@@ -49,6 +51,32 @@ struct Inner {
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     principal: Option<Arc<crate::auth::Principal>>,
+    link: ClientLink,
+}
+
+/// How a request can reach its client beyond the response: set by the transport.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ClientLink {
+    /// The threshold of `notifications/message` (session level, or `_meta` logLevel).
+    pub(crate) log_level: Option<LogLevel>,
+    /// Server-to-client requests awaiting answers (2025-11-25 sessions, stdio).
+    pub(crate) pending: Option<Arc<PendingRequests>>,
+    /// `inputResponses` of a 2026-07-28 retry.
+    pub(crate) input_responses: Option<Map<String, Value>>,
+    /// The verified application state of a 2026-07-28 retry.
+    pub(crate) request_state: Option<Value>,
+    /// Where list and resource changes are published.
+    pub(crate) hub: Option<Hub>,
+    /// What the handler asked for, read by the dispatch once it returns.
+    pub(crate) outcome: Arc<Mutex<Outcome>>,
+}
+
+/// What a tool asked for that the response must carry (2026-07-28 input rounds).
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) needed: Map<String, Value>,
+    pub(crate) missing_capability: Option<&'static str>,
+    pub(crate) next_state: Option<Value>,
 }
 
 impl RequestContext {
@@ -64,6 +92,7 @@ impl RequestContext {
                 notifier: parts.notifier,
                 #[cfg(feature = "http")]
                 principal: parts.principal,
+                link: parts.link,
             }),
         }
     }
@@ -111,6 +140,154 @@ impl RequestContext {
         self.inner.progress_token.is_some() && self.inner.notifier.is_some()
     }
 
+    /// Whether the client declared `capability` (`"elicitation"`, `"sampling"`, `"roots"`, …).
+    pub fn supports(&self, capability: &str) -> bool {
+        self.inner
+            .client_capabilities
+            .get(capability)
+            .is_some_and(|c| !c.is_null())
+    }
+
+    /// Whether the request is answered statelessly (2026-07-28): input comes in rounds.
+    pub fn is_stateless_round(&self) -> bool {
+        crate::protocol::modern_version(self.inner.protocol_version).is_some()
+    }
+
+    /// Asks the client for input and waits for its answer (the `result` of the client's
+    /// response: an `ElicitResult`, `CreateMessageResult` or `ListRootsResult`).
+    ///
+    /// `key` names the request; it must be unique within the tool. In a 2025-11-25 session
+    /// the request goes out now. In 2026-07-28 the answer comes with the client's retry:
+    /// the first call fails with [`InputRequired`], which the tool returns with `?`, and the
+    /// server answers `input_required`. See [`input`](crate::input).
+    ///
+    /// # Errors
+    ///
+    /// [`InputRequired`] when the answer must come in another round, or the client cannot
+    /// be asked (it did not declare the capability, or went away, or refused).
+    pub async fn ask(&self, key: &str, request: InputRequest) -> Result<Value, InputRequired> {
+        if self.is_stateless_round() {
+            if let Some(answer) = self
+                .input_response(key)
+                .filter(|a| valid_answer(&request, a))
+            {
+                return Ok(answer.clone());
+            }
+            if !self.supports(request.capability()) {
+                self.require_capability(request.capability())?;
+            }
+            self.outcome()
+                .needed
+                .insert(key.to_owned(), request.to_json());
+            return Err(InputRequired {
+                reason: "the client must answer in another round",
+            });
+        }
+        if !self.supports(request.capability()) {
+            return Err(InputRequired {
+                reason: "the client did not declare this capability",
+            });
+        }
+        let (Some(pending), Some(tx)) = (&self.inner.link.pending, &self.inner.notifier) else {
+            return Err(InputRequired {
+                reason: "this request has no stream to ask the client on",
+            });
+        };
+        let (id, rx) = pending.register();
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": request.method(), "params": request.params()});
+        if tx.send(message.to_string().into_bytes()).await.is_err() {
+            pending.forget(&id);
+            return Err(InputRequired {
+                reason: "the client went away",
+            });
+        }
+        let answer = tokio::select! {
+            answer = rx => answer,
+            () = self.cancelled() => {
+                pending.forget(&id);
+                return Err(InputRequired { reason: "the request was cancelled" });
+            }
+        };
+        match answer {
+            Ok(Ok(result)) => Ok(result),
+            _ => Err(InputRequired {
+                reason: "the client answered with an error",
+            }),
+        }
+    }
+
+    /// The client's answer to the input request `key`, in a 2026-07-28 retry.
+    pub fn input_response(&self, key: &str) -> Option<&Value> {
+        self.inner.link.input_responses.as_ref()?.get(key)
+    }
+
+    /// Fails the request with -32021 (missing required client capability) unless the
+    /// client declared `capability`.
+    ///
+    /// # Errors
+    ///
+    /// [`InputRequired`], which the tool returns with `?`; the server then answers -32021
+    /// naming the capability.
+    pub fn require_capability(&self, capability: &'static str) -> Result<(), InputRequired> {
+        if self.supports(capability) {
+            return Ok(());
+        }
+        self.outcome().missing_capability.get_or_insert(capability);
+        Err(InputRequired {
+            reason: "the client lacks a required capability",
+        })
+    }
+
+    /// The application state the tool sealed into the previous round's `requestState`.
+    pub fn request_state(&self) -> Option<&Value> {
+        self.inner.link.request_state.as_ref()
+    }
+
+    /// State to seal into this round's `requestState`; the retry reads it back with
+    /// [`RequestContext::request_state`]. It is integrity-protected, not encrypted.
+    pub fn set_request_state(&self, state: Value) {
+        self.outcome().next_state = Some(state);
+    }
+
+    /// Sends `notifications/message` at `level` when the client asked for that level (with
+    /// `logging/setLevel` in a session, or `_meta` `logLevel` in 2026-07-28).
+    pub async fn log(&self, level: LogLevel, data: impl Serialize) {
+        self.log_as(level, None, data).await;
+    }
+
+    /// Like [`RequestContext::log`], naming the logger.
+    pub async fn log_as(&self, level: LogLevel, logger: Option<&str>, data: impl Serialize) {
+        let (Some(threshold), Some(tx)) = (self.inner.link.log_level, &self.inner.notifier) else {
+            return;
+        };
+        if level < threshold {
+            return;
+        }
+        let mut params = json!({"level": level.as_str(), "data": serde_json::to_value(data).unwrap_or(Value::Null)});
+        if let Some(logger) = logger {
+            params["logger"] = json!(logger);
+        }
+        let _ = tx
+            .send(notification_json("notifications/message", &params))
+            .await;
+    }
+
+    /// Tells subscribed clients that something changed (list-changed or resource-updated
+    /// notifications, on 2025-11-25 GET streams and 2026-07-28 `subscriptions/listen`).
+    pub fn notify(&self, change: Change) {
+        if let Some(hub) = &self.inner.link.hub {
+            hub.publish(change);
+        }
+    }
+
+    fn outcome(&self) -> std::sync::MutexGuard<'_, Outcome> {
+        self.inner
+            .link
+            .outcome
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Sends `notifications/progress` for this request, when the client asked for progress.
     ///
     /// `progress` must increase from one call to the next; `total` may be unknown. Does
@@ -144,4 +321,17 @@ pub(crate) struct ContextParts {
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,
+    pub(crate) link: ClientLink,
+}
+
+/// Whether an answer has the shape of the result its request asks for.
+fn valid_answer(request: &InputRequest, answer: &Value) -> bool {
+    match request.capability() {
+        "elicitation" => answer
+            .get("action")
+            .and_then(Value::as_str)
+            .is_some_and(|a| matches!(a, "accept" | "decline" | "cancel")),
+        "sampling" => answer.get("content").is_some(),
+        _ => answer.get("roots").is_some_and(Value::is_array),
+    }
 }

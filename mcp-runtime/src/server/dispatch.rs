@@ -1,12 +1,14 @@
-//! The method table shared by every transport: lifecycle, discovery and tools, answered per
-//! protocol era.
+//! The method table shared by every transport: lifecycle, discovery, tools, resources,
+//! prompts and completions, answered per protocol era.
 //!
-//! Everything that does not depend on the request (`tools/list`, `server/discover`, the
-//! capabilities) is serialized once when the engine is built. 2026-07-28 results carry
-//! `resultType` and `_meta["io.modelcontextprotocol/serverInfo"]`; lists also carry `ttlMs`
-//! and `cacheScope` (SEP-2549). Legacy results carry none of these, since legacy clients may
-//! check that `ping` returns exactly `{}`.
+//! Everything that does not depend on the request (every page of the four lists,
+//! `server/discover`, the capabilities) is serialized once when the engine is built.
+//! 2026-07-28 results carry `resultType` and `_meta["io.modelcontextprotocol/serverInfo"]`;
+//! lists and `resources/read` also carry `ttlMs` and `cacheScope` (SEP-2549). Legacy results
+//! carry none of these, since legacy clients may check that `ping` returns exactly `{}`.
+//! Methods of a capability the server does not declare are -32601, as unknown ones.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -16,15 +18,24 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::completion::{CompletionContext, CompletionTarget};
 use super::context::{ContextParts, RequestContext};
-use super::{McpServer, ServerDescriptor};
+use super::page::Pages;
+use super::prompt::{PromptArguments, PromptDef};
+use super::resource::{ResourceDef, ResourceError, ResourceTemplateDef};
+use super::{McpServer, ServerDescriptor, ToolDef};
 use crate::protocol::{
-    self, CallToolResult, ErrorCode, LATEST_LEGACY_VERSION, META_SERVER_INFO, MODERN_VERSIONS,
-    RequestId, RpcError,
+    self, CallToolResult, Completion, ErrorCode, GetPromptResult, LATEST_LEGACY_VERSION,
+    META_SERVER_INFO, MODERN_VERSIONS, RequestId, RpcError,
 };
 
-/// How long a 2026-07-28 client may cache `tools/list` and `server/discover`.
+/// How long a 2026-07-28 client may cache a page of a list, and `server/discover`.
 const LIST_TTL_MS: u64 = 60_000;
+
+/// How long a 2026-07-28 client may cache `resources/read`: contents come from the server's
+/// own code, which may change them at any time, so they are stale at once unless a later
+/// option says otherwise.
+const READ_TTL_MS: u64 = 0;
 
 /// The protocol era of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +81,7 @@ pub(crate) struct Call {
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,
+    pub(crate) link: super::context::ClientLink,
 }
 
 /// A server plus everything about it that is computed once.
@@ -78,8 +90,10 @@ pub(crate) struct Engine<S> {
     desc: &'static ServerDescriptor,
     server_info: Value,
     capabilities: Value,
-    tools_legacy: Bytes,
-    tools_modern: Bytes,
+    tools: Pages,
+    resources: Pages,
+    resource_templates: Pages,
+    prompts: Pages,
     discover: Bytes,
 }
 
@@ -90,21 +104,31 @@ impl<S: McpServer> Engine<S> {
         if let Some(title) = desc.title {
             server_info["title"] = title.into();
         }
-        let mut capabilities = Map::new();
-        if !desc.tools.is_empty() {
-            capabilities.insert("tools".into(), json!({"listChanged": false}));
-        }
-        let capabilities = Value::Object(capabilities);
-        let tools: Vec<Value> = desc.tools.iter().map(super::ToolDef::to_json).collect();
+        let capabilities = capabilities(desc);
         let meta = json!({ META_SERVER_INFO: server_info });
-        let tools_legacy = to_bytes(&json!({"tools": tools}));
-        let tools_modern = to_bytes(&json!({
-            "tools": tools,
-            "resultType": "complete",
-            "ttlMs": LIST_TTL_MS,
-            "cacheScope": "public",
-            "_meta": meta,
-        }));
+        let mut cacheable = Map::new();
+        cacheable.insert("resultType".into(), "complete".into());
+        cacheable.insert("ttlMs".into(), LIST_TTL_MS.into());
+        cacheable.insert("cacheScope".into(), "public".into());
+        cacheable.insert("_meta".into(), meta.clone());
+        let identity = format!("{} {}", desc.name, desc.version);
+        let pages = |key, items: Vec<Value>| Pages::new(key, &items, &cacheable, &identity);
+        let tools = pages("tools", desc.tools.iter().map(ToolDef::to_json).collect());
+        let resources = pages(
+            "resources",
+            desc.resources.iter().map(ResourceDef::to_json).collect(),
+        );
+        let resource_templates = pages(
+            "resourceTemplates",
+            desc.resource_templates
+                .iter()
+                .map(ResourceTemplateDef::to_json)
+                .collect(),
+        );
+        let prompts = pages(
+            "prompts",
+            desc.prompts.iter().map(PromptDef::to_json).collect(),
+        );
         let mut discover = json!({
             "supportedVersions": MODERN_VERSIONS,
             "capabilities": capabilities,
@@ -122,14 +146,22 @@ impl<S: McpServer> Engine<S> {
             desc,
             server_info,
             capabilities,
-            tools_legacy,
-            tools_modern,
+            tools,
+            resources,
+            resource_templates,
+            prompts,
             discover,
         }
     }
 
     pub(crate) fn descriptor(&self) -> &'static ServerDescriptor {
         self.desc
+    }
+
+    /// Whether the server declares `capability` (`tools`, `resources`, `prompts`,
+    /// `completions`).
+    pub(crate) fn declares(&self, capability: &str) -> bool {
+        self.capabilities.get(capability).is_some()
     }
 
     /// Answers `initialize`: the negotiated version and the result.
@@ -151,38 +183,89 @@ impl<S: McpServer> Engine<S> {
     }
 
     /// Answers one request (anything but `initialize`, which opens a session).
+    ///
+    /// A method of a capability the server does not declare is -32601, as if unknown.
     pub(crate) async fn request(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        mut call: Call,
+    ) -> Result<Reply, RpcError> {
+        // SEP-2322: these three may answer `input_required` and take a `requestState`.
+        if matches!(call.era, Era::Modern(_))
+            && matches!(method, "tools/call" | "prompts/get" | "resources/read")
+        {
+            #[cfg(feature = "http")]
+            let caller = call.principal.as_ref().map(|p| p.subject.clone());
+            #[cfg(not(feature = "http"))]
+            let caller: Option<String> = None;
+            let round = super::rounds::open(method, &params, caller.as_deref(), &mut call.link)?;
+            let link = call.link.clone();
+            let reply = self.dispatch(method, params, call).await;
+            if let Some(input_required) = super::rounds::close(&round, &link) {
+                return input_required.map(Reply::Value);
+            }
+            return reply;
+        }
+        self.dispatch(method, params, call).await
+    }
+
+    async fn dispatch(
         &self,
         method: &str,
         params: Map<String, Value>,
         call: Call,
     ) -> Result<Reply, RpcError> {
         let era = call.era;
+        let modern = matches!(era, Era::Modern(_));
+        let desc = self.desc;
+        let has_resources = !desc.resources.is_empty() || !desc.resource_templates.is_empty();
         match (method, era) {
             ("ping", Era::Legacy(_)) => Ok(Reply::Value(json!({}))),
             ("server/discover", Era::Modern(_)) => Ok(Reply::Raw(self.discover.clone())),
-            ("tools/list", _) if !self.desc.tools.is_empty() => {
-                if params.get("cursor").is_some_and(|c| !c.is_null()) {
-                    return Err(RpcError::invalid_params(
-                        "invalid cursor: the tool list has one page",
-                    ));
-                }
-                Ok(Reply::Raw(match era {
-                    Era::Legacy(_) => self.tools_legacy.clone(),
-                    Era::Modern(_) => self.tools_modern.clone(),
-                }))
-            }
-            ("tools/call", _) if !self.desc.tools.is_empty() => {
+            ("tools/list", _) if !desc.tools.is_empty() => page(&params, modern, &self.tools),
+            ("tools/call", _) if !desc.tools.is_empty() => {
                 let result = self.call_tool(params, call).await?;
-                let mut value = serde_json::to_value(result)
-                    .map_err(|_| RpcError::new(ErrorCode::InternalError, "internal error"))?;
-                if let Era::Modern(_) = era {
+                self.reply(result, era)
+            }
+            ("resources/list", _) if has_resources => page(&params, modern, &self.resources),
+            ("resources/templates/list", _) if has_resources => {
+                page(&params, modern, &self.resource_templates)
+            }
+            ("resources/read", _) if has_resources => self.read_resource(params, call).await,
+            ("resources/subscribe" | "resources/unsubscribe", Era::Legacy(_)) if has_resources => {
+                let uri = uri_param(&params)?;
+                if self.is_readable(uri) {
+                    Ok(Reply::Value(json!({})))
+                } else {
+                    Err(resource_not_found(era, uri))
+                }
+            }
+            ("prompts/list", _) if !desc.prompts.is_empty() => page(&params, modern, &self.prompts),
+            ("prompts/get", _) if !desc.prompts.is_empty() => {
+                let result = self.get_prompt(params, call).await?;
+                self.reply(result, era)
+            }
+            ("completion/complete", _) if !desc.completions.is_empty() => {
+                let completion = self.complete(&params, call).await?;
+                let mut value = json!({ "completion": completion.truncated() });
+                if modern {
                     self.stamp_modern(&mut value);
                 }
                 Ok(Reply::Value(value))
             }
             _ => Err(RpcError::method_not_found(method)),
         }
+    }
+
+    /// A result as JSON, stamped for 2026-07-28.
+    fn reply<T: serde::Serialize>(&self, result: T, era: Era) -> Result<Reply, RpcError> {
+        let mut value = serde_json::to_value(result)
+            .map_err(|_| RpcError::new(ErrorCode::InternalError, "internal error"))?;
+        if let Era::Modern(_) = era {
+            self.stamp_modern(&mut value);
+        }
+        Ok(Reply::Value(value))
     }
 
     fn stamp_modern(&self, value: &mut Value) {
@@ -210,11 +293,6 @@ impl<S: McpServer> Engine<S> {
             Some(Value::Object(args)) => args,
             Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
         };
-        let progress_token = params
-            .get("_meta")
-            .and_then(|m| m.get("progressToken"))
-            .filter(|t| t.is_string() || t.is_number())
-            .cloned();
         #[cfg(feature = "http")]
         if let Some(principal) = &call.principal
             && let Some(tool) = self.desc.tools.iter().find(|t| t.name == name)
@@ -227,33 +305,245 @@ impl<S: McpServer> Engine<S> {
             )
             .with_data(json!({"scopes": tool.scopes})));
         }
-        let ctx = RequestContext::new(ContextParts {
-            id: call.id,
-            protocol_version: call.era.version(),
-            client_info: call.client_info,
-            client_capabilities: call.client_capabilities,
-            progress_token,
-            cancellation: call.cancellation,
-            notifier: call.notifier,
-            #[cfg(feature = "http")]
-            principal: call.principal,
-        });
+        let ctx = context(&params, call);
         let future = self.server.__call_tool(&name, arguments, ctx);
-        match AssertUnwindSafe(future).catch_unwind().await {
-            Ok(result) => result,
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                tracing::error!(tool = %name, panic = %what, "tool panicked");
-                Ok(CallToolResult::error(format!(
-                    "tool `{name}` failed unexpectedly"
-                )))
-            }
+        match catch_panic(future, "tool", &name).await {
+            Some(result) => result,
+            None => Ok(CallToolResult::error(format!(
+                "tool `{name}` failed unexpectedly"
+            ))),
         }
     }
+
+    /// Whether some resource answers `uri`, without reading it.
+    fn is_readable(&self, uri: &str) -> bool {
+        self.desc.resources.iter().any(|r| r.uri == uri)
+            || self
+                .desc
+                .resource_templates
+                .iter()
+                .any(|t| t.matcher.matches(uri))
+    }
+
+    async fn read_resource(
+        &self,
+        params: Map<String, Value>,
+        call: Call,
+    ) -> Result<Reply, RpcError> {
+        let era = call.era;
+        let uri = uri_param(&params)?;
+        let ctx = context(&params, call);
+        let future = self.server.__read_resource(uri, ctx);
+        let contents = match catch_panic(future, "resource", uri).await {
+            Some(Ok(contents)) => contents,
+            Some(Err(ResourceError::NotFound)) => return Err(resource_not_found(era, uri)),
+            Some(Err(ResourceError::Internal(message))) => {
+                tracing::error!(uri = %uri, error = %message, "resource read failed");
+                return Err(internal_error());
+            }
+            None => return Err(internal_error()),
+        };
+        let mut value = json!({ "contents": contents });
+        if let Era::Modern(_) = era {
+            self.stamp_modern(&mut value);
+            value["ttlMs"] = READ_TTL_MS.into();
+            // A protected server's reads may depend on who asks.
+            value["cacheScope"] = if self.desc.protected {
+                "private"
+            } else {
+                "public"
+            }
+            .into();
+        }
+        Ok(Reply::Value(value))
+    }
+
+    async fn get_prompt(
+        &self,
+        params: Map<String, Value>,
+        call: Call,
+    ) -> Result<GetPromptResult, RpcError> {
+        let name = match params.get("name") {
+            Some(Value::String(name)) => name.as_str(),
+            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
+            None => return Err(RpcError::invalid_params("missing prompt `name`")),
+        };
+        let Some(def) = self.desc.prompts.iter().find(|p| p.name == name) else {
+            return Err(super::prompt::unknown_prompt(name));
+        };
+        let arguments = PromptArguments::from_params(params.get("arguments").cloned())?;
+        let ctx = context(&params, call);
+        let future = self.server.__get_prompt(name, arguments, ctx);
+        let mut result = catch_panic(future, "prompt", name)
+            .await
+            .unwrap_or_else(|| Err(internal_error()))?;
+        if result.description.is_none() {
+            result.description.clone_from(&def.description);
+        }
+        Ok(result)
+    }
+
+    async fn complete(
+        &self,
+        params: &Map<String, Value>,
+        call: Call,
+    ) -> Result<Completion, RpcError> {
+        let reference = params
+            .get("ref")
+            .and_then(Value::as_object)
+            .ok_or_else(|| RpcError::invalid_params("missing `ref`"))?;
+        let field = |key: &str| reference.get(key).and_then(Value::as_str);
+        let target = match field("type") {
+            Some("ref/prompt") => {
+                let name = field("name")
+                    .ok_or_else(|| RpcError::invalid_params("`ref/prompt` needs a `name`"))?;
+                let Some(prompt) = self.desc.prompts.iter().find(|p| p.name == name) else {
+                    return Err(super::prompt::unknown_prompt(name));
+                };
+                CompletionTarget::Prompt(prompt.name)
+            }
+            Some("ref/resource") => {
+                let uri = field("uri")
+                    .ok_or_else(|| RpcError::invalid_params("`ref/resource` needs a `uri`"))?;
+                if let Some(t) = self
+                    .desc
+                    .resource_templates
+                    .iter()
+                    .find(|t| t.uri_template == uri)
+                {
+                    CompletionTarget::Resource(t.uri_template)
+                } else if self.desc.resources.iter().any(|r| r.uri == uri) {
+                    // A fixed URI has nothing to complete.
+                    return Ok(Completion::default());
+                } else {
+                    return Err(RpcError::invalid_params(format!(
+                        "unknown resource `{uri}`"
+                    )));
+                }
+            }
+            _ => {
+                return Err(RpcError::invalid_params(
+                    "`ref.type` must be `ref/prompt` or `ref/resource`",
+                ));
+            }
+        };
+        let argument = params
+            .get("argument")
+            .and_then(Value::as_object)
+            .ok_or_else(|| RpcError::invalid_params("missing `argument`"))?;
+        let (Some(name), Some(value)) = (
+            argument.get("name").and_then(Value::as_str),
+            argument.get("value").and_then(Value::as_str),
+        ) else {
+            return Err(RpcError::invalid_params(
+                "`argument` needs a string `name` and `value`",
+            ));
+        };
+        let Some(index) = self
+            .desc
+            .completions
+            .iter()
+            .position(|c| c.target == target && c.argument == name)
+        else {
+            return Ok(Completion::default());
+        };
+        let context_arguments = CompletionContext::from_params(params.get("context"));
+        let ctx = context(params, call);
+        let future = self
+            .server
+            .__complete(index, value.to_owned(), context_arguments, ctx);
+        catch_panic(future, "completion", name)
+            .await
+            .unwrap_or_else(|| Err(internal_error()))
+    }
+}
+
+/// The page of `pages` that the request's `cursor` names.
+fn page(params: &Map<String, Value>, modern: bool, pages: &Pages) -> Result<Reply, RpcError> {
+    pages.page(params.get("cursor"), modern).map(Reply::Raw)
+}
+
+/// The capabilities that follow from what the server declares. Any handler may announce
+/// list changes through `RequestContext::notify`, so `listChanged` is offered; `logging`
+/// is offered because any handler may log.
+fn capabilities(desc: &ServerDescriptor) -> Value {
+    let mut capabilities = Map::new();
+    if !desc.tools.is_empty() {
+        capabilities.insert("tools".into(), json!({"listChanged": true}));
+    }
+    if !desc.resources.is_empty() || !desc.resource_templates.is_empty() {
+        capabilities.insert(
+            "resources".into(),
+            json!({"subscribe": true, "listChanged": true}),
+        );
+    }
+    if !desc.prompts.is_empty() {
+        capabilities.insert("prompts".into(), json!({"listChanged": true}));
+    }
+    if !desc.completions.is_empty() {
+        capabilities.insert("completions".into(), json!({}));
+    }
+    capabilities.insert("logging".into(), json!({}));
+    Value::Object(capabilities)
+}
+
+/// The request context of a call; `params` may carry `_meta.progressToken`.
+fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
+    let progress_token = params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_number())
+        .cloned();
+    RequestContext::new(ContextParts {
+        id: call.id,
+        protocol_version: call.era.version(),
+        client_info: call.client_info,
+        client_capabilities: call.client_capabilities,
+        progress_token,
+        cancellation: call.cancellation,
+        notifier: call.notifier,
+        #[cfg(feature = "http")]
+        principal: call.principal,
+        link: call.link,
+    })
+}
+
+/// Runs user code; a panic is logged (without reaching the client) and gives `None`.
+async fn catch_panic<F: Future>(future: F, kind: &str, name: &str) -> Option<F::Output> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(output) => Some(output),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(kind, name = %name, panic = %what, "server code panicked");
+            None
+        }
+    }
+}
+
+fn uri_param(params: &Map<String, Value>) -> Result<&str, RpcError> {
+    match params.get("uri") {
+        Some(Value::String(uri)) => Ok(uri),
+        Some(_) => Err(RpcError::invalid_params("`uri` must be a string")),
+        None => Err(RpcError::invalid_params("missing resource `uri`")),
+    }
+}
+
+/// No resource answers `uri`: -32602 in 2026-07-28 (SEP-2164), -32002 before; `data.uri`
+/// either way.
+fn resource_not_found(era: Era, uri: &str) -> RpcError {
+    let code = match era {
+        Era::Modern(_) => ErrorCode::InvalidParams,
+        Era::Legacy(_) => ErrorCode::ResourceNotFound,
+    };
+    RpcError::new(code, "resource not found").with_data(json!({ "uri": uri }))
+}
+
+fn internal_error() -> RpcError {
+    RpcError::new(ErrorCode::InternalError, "internal error")
 }
 
 /// The error a modern client gets for an unsupported version (-32022).

@@ -1,9 +1,16 @@
-//! The [`McpServer`] trait that `#[mcp_server]` implements, the tool table it describes, and
-//! the dispatch that every transport shares.
+//! The [`McpServer`] trait that `#[mcp_server]` implements, the tools, resources, prompts and
+//! completions it describes, and the dispatch that every transport shares.
 
+pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod dispatch;
+pub(crate) mod errors;
+pub mod input;
 pub(crate) mod output;
+pub(crate) mod page;
+pub(crate) mod prompt;
+pub(crate) mod resource;
+pub(crate) mod rounds;
 pub(crate) mod schema;
 
 use std::future::Future;
@@ -11,10 +18,19 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
+pub use completion::{
+    CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IntoCompletion,
+};
 pub use context::RequestContext;
 pub use output::{IntoCallToolResult, ToolError};
+pub use prompt::{
+    IntoGetPromptResult, PromptArgumentDef, PromptArguments, PromptDef, PromptError, PromptFuture,
+};
+pub use resource::{
+    Blob, IntoResourceContents, ResourceDef, ResourceError, ResourceFuture, ResourceTemplateDef,
+};
 
-use crate::protocol::{CallToolResult, RpcError};
+use crate::protocol::{CallToolResult, Completion, RpcError};
 
 /// A boxed future returned by generated tool dispatch.
 pub type ToolFuture<'a> =
@@ -45,6 +61,50 @@ pub trait McpServer: Send + Sync + Sized + 'static {
     ) -> ToolFuture<'a>
     where
         Self: Sync;
+
+    /// Reads the resource at `uri`: generated as a `match` on the fixed URIs, then the
+    /// templates in declaration order. Servers without resources keep this default.
+    #[doc(hidden)]
+    fn __read_resource<'a>(&'a self, uri: &'a str, ctx: RequestContext) -> ResourceFuture<'a>
+    where
+        Self: Sync,
+    {
+        let _ = (uri, ctx);
+        Box::pin(std::future::ready(Err(ResourceError::NotFound)))
+    }
+
+    /// Builds the prompt `name` from `arguments`; generated as a `match` on the name.
+    /// Servers without prompts keep this default.
+    #[doc(hidden)]
+    fn __get_prompt<'a>(
+        &'a self,
+        name: &'a str,
+        arguments: PromptArguments,
+        ctx: RequestContext,
+    ) -> PromptFuture<'a>
+    where
+        Self: Sync,
+    {
+        let _ = (arguments, ctx);
+        Box::pin(std::future::ready(Err(prompt::unknown_prompt(name))))
+    }
+
+    /// Runs the completion method at `index` of the descriptor's `completions`. Servers
+    /// without completions keep this default.
+    #[doc(hidden)]
+    fn __complete(
+        &self,
+        index: usize,
+        value: String,
+        context: CompletionContext,
+        ctx: RequestContext,
+    ) -> CompletionFuture<'_>
+    where
+        Self: Sync,
+    {
+        let _ = (index, value, context, ctx);
+        Box::pin(std::future::ready(Ok(Completion::default())))
+    }
 
     /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp`.
     ///
@@ -103,8 +163,18 @@ pub struct ServerDescriptor {
     pub instructions: Option<&'static str>,
     /// Whether the server refuses sessions.
     pub stateless: bool,
+    /// Whether the server is declared with `oauth` (its reads may depend on the caller).
+    pub protected: bool,
     /// The tools in declaration order.
     pub tools: Vec<ToolDef>,
+    /// The resources with a fixed URI, in declaration order.
+    pub resources: Vec<ResourceDef>,
+    /// The resource templates, in declaration order.
+    pub resource_templates: Vec<ResourceTemplateDef>,
+    /// The prompts, in declaration order.
+    pub prompts: Vec<PromptDef>,
+    /// The completion methods, in declaration order.
+    pub completions: Vec<CompletionDef>,
 }
 
 /// One tool as listed by `tools/list`.

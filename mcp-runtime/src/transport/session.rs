@@ -4,18 +4,20 @@
 //! Ids are 32 random bytes in base64url: visible ASCII (0x21–0x7E) as the transport
 //! requires, and unguessable, though never a credential.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rand::RngCore as _;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::protocol::RequestId;
+use crate::protocol::{RequestId, notification_json};
+use crate::server::input::{Change, Hub, LogLevel, PendingRequests};
 
 /// One session.
 #[derive(Debug)]
@@ -29,6 +31,12 @@ pub(crate) struct Session {
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
     stream: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
     last_seen: AtomicU64,
+    /// Server-to-client requests awaiting the client's answer.
+    pub(crate) pending: Arc<PendingRequests>,
+    /// `logging/setLevel`, as a `LogLevel` number; `u8::MAX` while unset.
+    log_level: AtomicU8,
+    /// URIs of `resources/subscribe`.
+    subscriptions: Mutex<HashSet<String>>,
 }
 
 impl Session {
@@ -57,11 +65,67 @@ impl Session {
         }
     }
 
-    /// Opens the standalone stream, replacing (and so closing) an earlier one.
-    pub(crate) fn open_stream(&self) -> mpsc::Receiver<Vec<u8>> {
+    /// Opens the standalone stream, replacing (and so closing) an earlier one. List changes
+    /// and updates of subscribed resources published on `hub` go out on it.
+    pub(crate) fn open_stream(self: &Arc<Self>, hub: &Hub) -> mpsc::Receiver<Vec<u8>> {
         let (tx, rx) = mpsc::channel(64);
-        *lock(&self.stream) = Some(tx);
+        *lock(&self.stream) = Some(tx.clone());
+        let mut changes = hub.subscribe();
+        let session = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    () = tx.closed() => return,
+                    change = changes.recv() => change,
+                };
+                let change = match change {
+                    Ok(change) => change,
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(session) = session.upgrade() else {
+                    return;
+                };
+                let message = match change {
+                    Change::Tools => {
+                        notification_json("notifications/tools/list_changed", &json!({}))
+                    }
+                    Change::Prompts => {
+                        notification_json("notifications/prompts/list_changed", &json!({}))
+                    }
+                    Change::Resources => {
+                        notification_json("notifications/resources/list_changed", &json!({}))
+                    }
+                    Change::Resource(uri) if lock(&session.subscriptions).contains(&uri) => {
+                        notification_json("notifications/resources/updated", &json!({"uri": uri}))
+                    }
+                    Change::Resource(_) => continue,
+                };
+                if tx.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
         rx
+    }
+
+    /// The `logging/setLevel` threshold, if the client set one.
+    pub(crate) fn log_level(&self) -> Option<LogLevel> {
+        LogLevel::from_u8(self.log_level.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_log_level(&self, level: LogLevel) {
+        self.log_level.store(level.to_u8(), Ordering::Relaxed);
+    }
+
+    /// Records `resources/subscribe` (`true`) or `resources/unsubscribe` (`false`).
+    pub(crate) fn subscribe(&self, uri: &str, on: bool) {
+        let mut subscriptions = lock(&self.subscriptions);
+        if on {
+            subscriptions.insert(uri.to_owned());
+        } else {
+            subscriptions.remove(uri);
+        }
     }
 
     fn close(&self) {
@@ -135,6 +199,9 @@ impl SessionStore {
             inflight: Mutex::default(),
             stream: Mutex::default(),
             last_seen: AtomicU64::new(self.now()),
+            pending: Arc::default(),
+            log_level: AtomicU8::new(u8::MAX),
+            subscriptions: Mutex::default(),
         });
         let mut map = write(&self.map);
         if map.len() >= self.max {

@@ -20,6 +20,7 @@ use crate::protocol::{
     META_PREFIX, META_PROTOCOL_VERSION, Message, RequestId, RpcError,
 };
 use crate::server::McpServer;
+use crate::server::context::ClientLink;
 use crate::server::dispatch::{Call, Engine, Era};
 
 /// The largest line read from stdin; a longer one is answered with -32600 and skipped.
@@ -167,6 +168,7 @@ fn prepare(
         notifier: None,
         #[cfg(feature = "http")]
         principal: None,
+        link: ClientLink::default(),
     };
     if has_modern_meta(params) {
         let meta = params.get("_meta").and_then(Value::as_object);

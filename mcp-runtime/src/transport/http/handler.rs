@@ -22,7 +22,9 @@ use crate::protocol::{
     META_PROTOCOL_VERSION, Message, RequestId, RpcError,
 };
 use crate::server::McpServer;
+use crate::server::context::ClientLink;
 use crate::server::dispatch::{Call, Era};
+use crate::server::input::{Change, LogLevel};
 use crate::transport::http::AuthSettings;
 use crate::transport::session::Session;
 
@@ -167,6 +169,25 @@ async fn modern<S: McpServer>(
     if let Err(why) = check_mirrored(headers, &method, &params) {
         return bad(ErrorCode::HeaderMismatch, why);
     }
+    let log_level = meta.and_then(|m| m.get(META_LOG_LEVEL));
+    let parsed = log_level.and_then(Value::as_str).and_then(LogLevel::parse);
+    if log_level.is_some() && parsed.is_none() {
+        let e = RpcError::invalid_params(format!("unknown `{META_LOG_LEVEL}`"));
+        return rpc_error(StatusCode::OK, Some(&id), &e);
+    }
+    let log_level = parsed;
+    if method == "subscriptions/listen" {
+        return listen(&shared, &id, &params);
+    }
+    let link = ClientLink {
+        log_level,
+        input_responses: params
+            .get("inputResponses")
+            .and_then(Value::as_object)
+            .cloned(),
+        hub: Some(shared.hub.clone()),
+        ..ClientLink::default()
+    };
     let call = Call {
         id: id.clone(),
         era: Era::Modern(version),
@@ -175,6 +196,7 @@ async fn modern<S: McpServer>(
         cancellation: CancellationToken::new(),
         notifier: None,
         principal,
+        link,
     };
     respond(shared, headers, method, params, call, None).await
 }
@@ -257,8 +279,39 @@ async fn legacy<S: McpServer>(
             }
             StatusCode::ACCEPTED.into_response()
         }
-        Message::Response { .. } => StatusCode::ACCEPTED.into_response(),
+        Message::Response { id, outcome } => {
+            if let Some(session) = &session {
+                session.pending.resolve(&id, outcome);
+            }
+            StatusCode::ACCEPTED.into_response()
+        }
+        Message::Request { id, method, params } if method == "logging/setLevel" => {
+            let Some(level) = params
+                .get("level")
+                .and_then(Value::as_str)
+                .and_then(LogLevel::parse)
+            else {
+                let e = RpcError::invalid_params(
+                    "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
+                );
+                return rpc_error(StatusCode::OK, Some(&id), &e);
+            };
+            if let Some(session) = &session {
+                session.set_log_level(level);
+            }
+            json_response(
+                StatusCode::OK,
+                protocol::response_json(&id, &Value::Object(Map::new())),
+            )
+        }
         Message::Request { id, method, params } => {
+            if let (Some(session), "resources/subscribe" | "resources/unsubscribe", Some(uri)) = (
+                &session,
+                method.as_str(),
+                params.get("uri").and_then(Value::as_str),
+            ) {
+                session.subscribe(uri, method == "resources/subscribe");
+            }
             let (cancellation, guard) = match &session {
                 Some(s) => {
                     let (token, guard) = s.track(&id);
@@ -277,6 +330,12 @@ async fn legacy<S: McpServer>(
                 cancellation,
                 notifier: None,
                 principal,
+                link: ClientLink {
+                    log_level: session.as_ref().and_then(|s| s.log_level()),
+                    pending: session.as_ref().map(|s| Arc::clone(&s.pending)),
+                    hub: Some(shared.hub.clone()),
+                    ..ClientLink::default()
+                },
             };
             respond(shared, headers, method, params, call, guard).await
         }
@@ -404,7 +463,7 @@ pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Re
         );
     }
     match session_of(&shared, headers, principal.as_deref()) {
-        Ok(session) => sse_response(session.open_stream()),
+        Ok(session) => sse_response(session.open_stream(&shared.hub)),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -714,4 +773,105 @@ async fn authenticate<S>(
         ));
     }
     Ok(Some(principal))
+}
+
+/// `_meta` key of a 2026-07-28 request's log level.
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
+/// 2026-07-28 `subscriptions/listen`: an SSE stream that first acknowledges the
+/// notifications it will carry, then carries exactly those, each tagged with the listen
+/// request's id as `subscriptionId`. Closing the stream ends the subscription.
+fn listen<S: McpServer>(
+    shared: &Shared<S>,
+    id: &RequestId,
+    params: &Map<String, Value>,
+) -> Response {
+    let asked = params.get("notifications").and_then(Value::as_object);
+    let flag = |name: &str| {
+        asked
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let desc = shared.engine.descriptor();
+    let tools = flag("toolsListChanged") && !desc.tools.is_empty();
+    let prompts = flag("promptsListChanged") && shared.engine.declares("prompts");
+    let resources = flag("resourcesListChanged") && shared.engine.declares("resources");
+    let uris: Vec<String> = asked
+        .and_then(|a| a.get("resourceSubscriptions"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let uris: Vec<String> = if shared.engine.declares("resources") {
+        uris
+    } else {
+        Vec::new()
+    };
+    let mut honored = Map::new();
+    for (name, on) in [
+        ("toolsListChanged", tools),
+        ("promptsListChanged", prompts),
+        ("resourcesListChanged", resources),
+    ] {
+        if on {
+            honored.insert(name.into(), Value::Bool(true));
+        }
+    }
+    if !uris.is_empty() {
+        honored.insert("resourceSubscriptions".into(), serde_json::json!(uris));
+    }
+    let meta = serde_json::json!({ "io.modelcontextprotocol/subscriptionId": id });
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(64);
+    let ack = protocol::notification_json(
+        "notifications/subscriptions/acknowledged",
+        &serde_json::json!({"notifications": honored, "_meta": meta}),
+    );
+    let mut changes = shared.hub.subscribe();
+    tokio::spawn(async move {
+        if tx.send(ack).await.is_err() {
+            return;
+        }
+        loop {
+            let change = tokio::select! {
+                () = tx.closed() => return,
+                change = changes.recv() => change,
+            };
+            let change = match change {
+                Ok(change) => change,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let (method, mut params) = match change {
+                Change::Tools if tools => {
+                    ("notifications/tools/list_changed", serde_json::json!({}))
+                }
+                Change::Prompts if prompts => {
+                    ("notifications/prompts/list_changed", serde_json::json!({}))
+                }
+                Change::Resources if resources => (
+                    "notifications/resources/list_changed",
+                    serde_json::json!({}),
+                ),
+                Change::Resource(uri) if uris.contains(&uri) => (
+                    "notifications/resources/updated",
+                    serde_json::json!({"uri": uri}),
+                ),
+                _ => continue,
+            };
+            params["_meta"] = meta.clone();
+            if tx
+                .send(protocol::notification_json(method, &params))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    sse_response(rx)
 }

@@ -78,6 +78,7 @@ pub(crate) struct Shared<S> {
     pub(crate) engine: Engine<S>,
     pub(crate) config: HttpConfig,
     pub(crate) sessions: SessionStore,
+    pub(crate) hub: crate::server::input::Hub,
 }
 
 pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Router {
@@ -86,6 +87,7 @@ pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Route
         engine: Engine::new(server),
         sessions: SessionStore::new(config.session_idle_timeout, config.max_sessions),
         config,
+        hub: crate::server::input::Hub::default(),
     });
     let mut router = axum::Router::new().route(
         &path,

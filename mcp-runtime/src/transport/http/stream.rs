@@ -1,4 +1,4 @@
-//! The answer to one POSTed request: plain JSON when the result comes first, an SSE stream
+//! The answer to one `POST`ed request: plain JSON when the result comes first, an SSE stream
 //! when a notification or a server-to-client request comes first.
 //!
 //! The choice is made by what the handler does, not guessed from the request: a tool that
@@ -83,6 +83,8 @@ impl Drop for Continue {
     }
 }
 
+// `Result` because that is the item type `Sse` streams.
+#[allow(clippy::unnecessary_wraps)]
 fn event(bytes: Vec<u8>) -> Result<Event, Infallible> {
     Ok(Event::default()
         .event("message")
@@ -102,11 +104,11 @@ impl Stream for Continue {
         if let Some(message) = this.pending.take() {
             return Poll::Ready(Some(event(message)));
         }
-        if let Some(work) = &mut this.work {
-            if let Poll::Ready((_, body)) = work.as_mut().poll(cx) {
-                this.work = None;
-                this.last = Some(body);
-            }
+        if let Some(work) = &mut this.work
+            && let Poll::Ready((_, body)) = work.as_mut().poll(cx)
+        {
+            this.work = None;
+            this.last = Some(body);
         }
         if let Poll::Ready(Some(message)) = this.rx.poll_recv(cx) {
             return Poll::Ready(Some(event(message)));

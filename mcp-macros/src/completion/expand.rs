@@ -1,0 +1,106 @@
+//! The generated parts of completions: the `CompletionDef`s of the descriptor and
+//! `__complete`, a `match` on the index the runtime resolved from the reference.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::{Completion, Role, Target};
+use crate::rt::rt;
+use crate::tool::param::ParamKind;
+
+/// The descriptor's `completions`.
+pub(crate) fn defs(completions: &[Completion]) -> TokenStream {
+    let rt = rt();
+    let defs = completions.iter().map(|c| {
+        let target = match &c.target {
+            Target::Prompt(p) => quote!(#rt::CompletionTarget::Prompt(#p)),
+            Target::Resource(r) => quote!(#rt::CompletionTarget::Resource(#r)),
+        };
+        let argument = &c.argument;
+        quote!(#rt::CompletionDef { target: #target, argument: #argument })
+    });
+    quote!(#rt::std::vec![#(#defs),*])
+}
+
+/// `fn __complete`, or nothing when the server has no completions.
+pub(crate) fn complete_method(completions: &[Completion]) -> TokenStream {
+    if completions.is_empty() {
+        return TokenStream::new();
+    }
+    let rt = rt();
+    let arms = completions.iter().enumerate().map(|(i, c)| arm(i, c));
+    quote! {
+        fn __complete<'a>(
+            &'a self,
+            index: usize,
+            value: #rt::std::string::String,
+            context: #rt::CompletionContext,
+            ctx: #rt::RequestContext,
+        ) -> #rt::CompletionFuture<'a>
+        where
+            for<'__mcp> Self: ::core::marker::Sync,
+        {
+            #rt::boxed_completion(async move {
+                let __mcp_value = value;
+                let __mcp_context = context;
+                let __mcp_ctx = ctx;
+                match index {
+                    #(#arms)*
+                    _ => ::core::result::Result::Ok(::core::default::Default::default()),
+                }
+            })
+        }
+    }
+}
+
+/// `index => { read; call; convert }`.
+fn arm(index: usize, c: &Completion) -> TokenStream {
+    let rt = rt();
+    let mut reads = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, (p, role)) in c.params.iter().enumerate() {
+        let var = format_ident!("__mcp_a{}", i);
+        let ty = &p.ty;
+        match (role, &p.kind) {
+            (Role::Value, _) => call_args.push(quote!(__mcp_value)),
+            (Role::Context, _) => call_args.push(quote!(__mcp_context)),
+            (Role::Injected, ParamKind::Auth) => {
+                let read =
+                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
+                reads.push(quote!(let #var: #ty = #read?;));
+                call_args.push(quote!(#var));
+            }
+            (Role::Injected, _) => {
+                call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
+            }
+        }
+    }
+    let call = crate::server::call_expr(&c.ident, c.is_async, &call_args);
+    let method = c.ident.to_string();
+    let ok_ty = &c.returns.ok;
+    let into = |value: TokenStream| {
+        let into = quote_spanned!(ok_ty.span()=> <#ok_ty as #rt::IntoCompletion>::into_completion);
+        quote!(#into(#value))
+    };
+    let result = if let Some(error_span) = c.returns.error {
+        let ok = into(quote!(__mcp_ok));
+        let err = quote_spanned!(error_span=> #rt::completion_error(#method, &__mcp_err));
+        quote! {
+            match __mcp_out {
+                ::core::result::Result::Ok(__mcp_ok) => ::core::result::Result::Ok(#ok),
+                ::core::result::Result::Err(__mcp_err) => ::core::result::Result::Err(#err),
+            }
+        }
+    } else {
+        let ok = into(quote!(__mcp_out));
+        quote!(::core::result::Result::Ok(#ok))
+    };
+    quote! {
+        #index => {
+            #(#reads)*
+            let __mcp_out = #call;
+            #result
+        }
+    }
+}

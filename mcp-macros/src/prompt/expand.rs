@@ -1,0 +1,139 @@
+//! The generated parts of prompts: the `PromptDef`s of the descriptor and `__get_prompt`, a
+//! `match` on the prompt name.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned as _;
+
+use super::Prompt;
+use crate::rt::{is_string, option_lit, option_string, rt};
+use crate::tool::param::ParamKind;
+
+/// The descriptor's `prompts`.
+pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
+    let rt = rt();
+    let defs = prompts.iter().map(|p| {
+        let name = &p.name;
+        let title = option_lit(p.title.as_ref());
+        let description = option_string(p.description.as_ref());
+        let arguments = p.params.iter().filter_map(|param| match &param.kind {
+            ParamKind::Input {
+                name, description, ..
+            } => {
+                let description = option_lit(description.as_ref());
+                let required = is_string(&param.ty);
+                Some(quote! {
+                    #rt::PromptArgumentDef {
+                        name: #name,
+                        description: #description,
+                        required: #required,
+                    }
+                })
+            }
+            _ => None,
+        });
+        quote! {
+            #rt::PromptDef {
+                name: #name,
+                title: #title,
+                description: #description,
+                arguments: &[#(#arguments),*],
+            }
+        }
+    });
+    quote!(#rt::std::vec![#(#defs),*])
+}
+
+/// `fn __get_prompt`, or nothing when the server has no prompts.
+pub(crate) fn get_method(prompts: &[Prompt]) -> TokenStream {
+    if prompts.is_empty() {
+        return TokenStream::new();
+    }
+    let rt = rt();
+    let arms = prompts.iter().map(arm);
+    quote! {
+        fn __get_prompt<'a>(
+            &'a self,
+            name: &'a str,
+            arguments: #rt::PromptArguments,
+            ctx: #rt::RequestContext,
+        ) -> #rt::PromptFuture<'a>
+        where
+            for<'__mcp> Self: ::core::marker::Sync,
+        {
+            #rt::boxed_prompt(async move {
+                let mut __mcp_args = arguments;
+                let __mcp_ctx = ctx;
+                match name {
+                    #(#arms)*
+                    _ => ::core::result::Result::Err(#rt::unknown_prompt(name)),
+                }
+            })
+        }
+    }
+}
+
+/// `"name" => { read arguments; call; convert }`.
+fn arm(prompt: &Prompt) -> TokenStream {
+    let rt = rt();
+    let name = &prompt.name;
+    let mut reads = Vec::new();
+    let mut call_args = Vec::new();
+    for (i, p) in prompt.params.iter().enumerate() {
+        let var = format_ident!("__mcp_a{}", i);
+        let ty = &p.ty;
+        match &p.kind {
+            ParamKind::Context => {
+                call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
+            }
+            ParamKind::Auth => {
+                let read =
+                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
+                reads.push(quote!(let #var: #ty = #read?;));
+                call_args.push(quote!(#var));
+            }
+            ParamKind::Input { name, .. } => {
+                let read = quote_spanned!(ty.span()=>
+                    <#ty as #rt::PromptArgument>::from_prompt_args(&mut __mcp_args, #name));
+                reads.push(quote!(let #var: #ty = #read?;));
+                call_args.push(quote!(#var));
+            }
+            ParamKind::Args { .. } => {}
+        }
+    }
+    let call = crate::server::call_expr(&prompt.ident, prompt.is_async, &call_args);
+    let ok_ty = &prompt.returns.ok;
+    let into = |value: TokenStream| {
+        let into = quote_spanned!(ok_ty.span()=>
+            <#ok_ty as #rt::IntoGetPromptResult>::into_get_prompt_result);
+        quote!(#into(#value))
+    };
+    let result = if let Some(error_span) = prompt.returns.error {
+        let ok = into(quote!(__mcp_ok));
+        let err = quote_spanned!(error_span=> {
+            #[allow(unused_imports)]
+            use #rt::{ProbeDisplay as _, ProbeInto as _};
+            (&#rt::ErrProbe::<_, #rt::PromptError>::new(&__mcp_err))
+                .__mcp_tag()
+                .convert(__mcp_err)
+        });
+        quote! {
+            match __mcp_out {
+                ::core::result::Result::Ok(__mcp_ok) => ::core::result::Result::Ok(#ok),
+                ::core::result::Result::Err(__mcp_err) => {
+                    ::core::result::Result::Err(#rt::prompt_error(#name, #err))
+                }
+            }
+        }
+    } else {
+        let ok = into(quote!(__mcp_out));
+        quote!(::core::result::Result::Ok(#ok))
+    };
+    quote! {
+        #name => {
+            #(#reads)*
+            let __mcp_out = #call;
+            #result
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! `#[prompt]`: one prompt, whose arguments are its `String` and `Option<String>`
+//! parameters.
+
+pub(crate) mod expand;
+
+use syn::LitStr;
+
+use crate::ctxt::Ctxt;
+use crate::options::StrOptions;
+use crate::rt::{ReturnSpans, is_option_string, is_string, return_spans};
+use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+
+const KEYS: &[&str] = &["name", "title", "description"];
+
+/// One `#[prompt]` method.
+pub(crate) struct Prompt {
+    pub(crate) ident: syn::Ident,
+    /// `name` (default: the method name).
+    pub(crate) name: String,
+    /// The `name = "…"` literal or the method name, for errors about the name.
+    pub(crate) name_span: proc_macro2::Span,
+    pub(crate) title: Option<LitStr>,
+    pub(crate) description: Option<String>,
+    pub(crate) is_async: bool,
+    pub(crate) params: Vec<Param>,
+    pub(crate) returns: ReturnSpans,
+}
+
+impl Prompt {
+    /// The argument names, in parameter order.
+    pub(crate) fn arguments(&self) -> Vec<&str> {
+        self.params
+            .iter()
+            .filter_map(|p| match &p.kind {
+                ParamKind::Input { name, .. } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Reads a method marked `#[prompt(..)]`.
+    pub(crate) fn from_method(
+        cx: &mut Ctxt,
+        attr: &syn::Attribute,
+        method: &mut syn::ImplItemFn,
+    ) -> Option<Self> {
+        let options = StrOptions::of_attr(cx, attr, "prompt", KEYS);
+        let (name, name_span) = match options.get("name") {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (
+                crate::server::method_name(&method.sig.ident),
+                method.sig.ident.span(),
+            ),
+        };
+        if let Some(lit) = options.get("name")
+            && lit.value().trim().is_empty()
+        {
+            cx.error_at(lit, "a prompt name cannot be empty");
+        }
+        let owner = Owner {
+            kind: Kind::Prompt,
+            name: &name,
+        };
+        let params = param::params(cx, owner, &mut method.sig);
+        for p in &params {
+            match &p.kind {
+                ParamKind::Input { name: arg, .. } => {
+                    if !is_string(&p.ty) && !is_option_string(&p.ty) {
+                        cx.error_at(
+                            &p.ty,
+                            format!(
+                                "prompt arguments are strings; take `{arg}: String` (required) or `{arg}: Option<String>` (optional) and parse it in the method"
+                            ),
+                        );
+                    }
+                }
+                ParamKind::Args { .. } => cx.error_at(
+                    &p.ty,
+                    "prompt arguments are strings, each its own parameter; take `String` or `Option<String>` parameters instead of `Args<T>`",
+                ),
+                ParamKind::Context | ParamKind::Auth => {}
+            }
+        }
+        let Some(returns) = return_spans(&method.sig.output) else {
+            cx.error_at(
+                &method.sig.ident,
+                format!(
+                    "prompt `{name}` returns nothing; return `String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`"
+                ),
+            );
+            return None;
+        };
+        Some(Self {
+            ident: method.sig.ident.clone(),
+            description: options
+                .get("description")
+                .map(LitStr::value)
+                .or_else(|| crate::server::doc_text(&method.attrs)),
+            title: options.get("title").cloned(),
+            name,
+            name_span,
+            is_async: method.sig.asyncness.is_some(),
+            params,
+            returns,
+        })
+    }
+}

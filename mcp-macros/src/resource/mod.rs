@@ -1,0 +1,226 @@
+//! `#[resource(uri = "…")]` and `#[resource(uri_template = "…")]`: one resource or resource
+//! template, its URI checked and its template variables matched to the method's parameters.
+
+pub(crate) mod expand;
+pub(crate) mod uri;
+
+use syn::LitStr;
+
+use crate::ctxt::Ctxt;
+use crate::options::StrOptions;
+use crate::rt::{ReturnSpans, is_string, listed, return_spans};
+use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+
+const KEYS: &[&str] = &[
+    "uri",
+    "uri_template",
+    "name",
+    "title",
+    "description",
+    "mime_type",
+];
+
+/// One `#[resource]` method.
+pub(crate) struct Resource {
+    pub(crate) ident: syn::Ident,
+    /// `name` (default: the method name).
+    pub(crate) name: String,
+    pub(crate) title: Option<LitStr>,
+    pub(crate) description: Option<String>,
+    pub(crate) mime_type: Option<LitStr>,
+    /// The `uri` or `uri_template` literal.
+    pub(crate) lit: LitStr,
+    pub(crate) address: Address,
+    pub(crate) is_async: bool,
+    pub(crate) params: Vec<Param>,
+    pub(crate) returns: ReturnSpans,
+}
+
+/// Where a resource is.
+pub(crate) enum Address {
+    /// `uri = "…"`.
+    Fixed(String),
+    /// `uri_template = "…"`, split into literals and variables.
+    Template(String, Vec<uri::Part>),
+}
+
+impl Resource {
+    /// The URI or template as written.
+    pub(crate) fn uri(&self) -> &str {
+        match &self.address {
+            Address::Fixed(u) | Address::Template(u, _) => u,
+        }
+    }
+
+    /// The template's variables, in order (none for a fixed URI).
+    pub(crate) fn variables(&self) -> Vec<&str> {
+        match &self.address {
+            Address::Fixed(_) => Vec::new(),
+            Address::Template(_, parts) => parts
+                .iter()
+                .filter_map(|p| match p {
+                    uri::Part::Variable(v) => Some(v.as_str()),
+                    uri::Part::Literal(_) => None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Reads a method marked `#[resource(..)]`; `None` after an error that leaves nothing to
+    /// check further.
+    pub(crate) fn from_method(
+        cx: &mut Ctxt,
+        attr: &syn::Attribute,
+        method: &mut syn::ImplItemFn,
+    ) -> Option<Self> {
+        let options = StrOptions::of_attr(cx, attr, "resource", KEYS);
+        let name = options.get("name").map_or_else(
+            || crate::server::method_name(&method.sig.ident),
+            LitStr::value,
+        );
+        if let Some(lit) = options.get("name")
+            && lit.value().trim().is_empty()
+        {
+            cx.error_at(lit, "a resource name cannot be empty");
+        }
+        let owner = Owner {
+            kind: Kind::Resource,
+            name: &name,
+        };
+        let params = param::params(cx, owner, &mut method.sig);
+        let (lit, address) = match (options.get("uri"), options.get("uri_template")) {
+            (Some(lit), None) => {
+                let value = lit.value();
+                if let Err(why) = uri::check_uri(&value) {
+                    cx.error_at(lit, why);
+                }
+                (lit.clone(), Address::Fixed(value))
+            }
+            (None, Some(lit)) => {
+                let value = lit.value();
+                let parts = uri::parse_template(&value).unwrap_or_else(|why| {
+                    cx.error_at(lit, why);
+                    Vec::new()
+                });
+                (lit.clone(), Address::Template(value, parts))
+            }
+            (Some(_), Some(second)) => {
+                cx.error_at(
+                    second,
+                    format!("resource `{name}` has both `uri` and `uri_template`; keep one"),
+                );
+                return None;
+            }
+            (None, None) => {
+                cx.error_at(
+                    attr,
+                    format!(
+                        "resource `{name}` needs an address: `uri = \"myapp://…\"`, or `uri_template = \"myapp://…/{{id}}\"` to read values from it"
+                    ),
+                );
+                return None;
+            }
+        };
+        let Some(returns) = return_spans(&method.sig.output) else {
+            cx.error_at(
+                &method.sig.ident,
+                format!(
+                    "resource `{name}` returns nothing; return its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`"
+                ),
+            );
+            return None;
+        };
+        let resource = Self {
+            ident: method.sig.ident.clone(),
+            description: options
+                .get("description")
+                .map(LitStr::value)
+                .or_else(|| crate::server::doc_text(&method.attrs)),
+            title: options.get("title").cloned(),
+            mime_type: options.get("mime_type").cloned(),
+            name,
+            lit,
+            address,
+            is_async: method.sig.asyncness.is_some(),
+            params,
+            returns,
+        };
+        resource.check_params(cx, &method.sig.ident);
+        Some(resource)
+    }
+
+    /// Every template variable is a `String` parameter of the same name, and every other
+    /// parameter is injected.
+    fn check_params(&self, cx: &mut Ctxt, method: &syn::Ident) {
+        let variables = self.variables();
+        let template_is_valid = match &self.address {
+            Address::Fixed(_) => true,
+            Address::Template(_, parts) => !parts.is_empty(),
+        };
+        for p in &self.params {
+            match &p.kind {
+                ParamKind::Input {
+                    name, description, ..
+                } => {
+                    if let Some(description) = description {
+                        cx.error_at(
+                            description,
+                            format!(
+                                "resource `{}` is read by URI, so its parameters take no `#[arg(description)]`; describe the resource instead",
+                                self.name
+                            ),
+                        );
+                    }
+                    if let Address::Fixed(uri) = &self.address {
+                        cx.error_at(
+                            &p.pat,
+                            format!(
+                                "resource `{}` has a fixed URI, so it takes no `{name}`; to read `{name}` from the URI, write `uri_template = \"{uri}/{{{name}}}\"`",
+                                self.name
+                            ),
+                        );
+                    } else if template_is_valid && !variables.contains(&name.as_str()) {
+                        cx.error_at(
+                            &p.pat,
+                            format!(
+                                "parameter `{name}` of resource `{}` is not a variable of its template `{}`; its variables are {}; add `{{{name}}}` to the template, or remove the parameter",
+                                self.name,
+                                self.uri(),
+                                listed(&variables, "none")
+                            ),
+                        );
+                    } else if !is_string(&p.ty) {
+                        cx.error_at(
+                            &p.ty,
+                            format!(
+                                "template variable `{name}` is read from the URI as text; take `{name}: String` and parse it in the method"
+                            ),
+                        );
+                    }
+                }
+                ParamKind::Args { .. } => cx.error_at(
+                    &p.ty,
+                    format!(
+                        "resource `{}` reads its parameters from its URI template; `Args<T>` is for tools",
+                        self.name
+                    ),
+                ),
+                ParamKind::Context | ParamKind::Auth => {}
+            }
+        }
+        for variable in variables {
+            let taken = self.params.iter().any(
+                |p| matches!(&p.kind, ParamKind::Input { name, .. } if name.as_str() == variable),
+            );
+            if !taken {
+                cx.error_at(
+                    &self.lit,
+                    format!(
+                        "template variable `{variable}` of resource `{}` has no parameter; add `{variable}: String` to `fn {method}`",
+                        self.name
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! Asking the client for input, one API for both revisions.
+//!
+//! In a 2025-11-25 session, [`RequestContext::ask`](super::RequestContext::ask) sends a real
+//! server-to-client request (`elicitation/create`, `sampling/createMessage`, `roots/list`) on
+//! the request's SSE stream and waits for the client to POST its answer. In 2026-07-28 (and
+//! in stateless servers) there are no such requests: the first call records what is needed
+//! and fails with [`InputRequired`]; the server answers with an `input_required` result
+//! (SEP-2322) carrying the requests and a sealed `requestState`, and the client retries
+//! with `inputResponses`, where the second call finds its answer.
+//!
+//! `requestState` is HMAC-SHA256-sealed and bound to the method, a digest of the params, the
+//! caller and an expiry, so a tampered or replayed state is refused with -32602.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac as _};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::protocol::RequestId;
+
+/// One thing the server asks of the client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputRequest {
+    method: &'static str,
+    params: Value,
+}
+
+impl InputRequest {
+    /// `elicitation/create` in form mode: `message` for the user, and the flat object schema
+    /// (string, number, integer, boolean and enum properties) of what to fill in. Never for
+    /// passwords or other secrets.
+    pub fn elicit(message: impl Into<String>, requested_schema: impl Into<Value>) -> Self {
+        Self {
+            method: "elicitation/create",
+            params: json!({"mode": "form", "message": message.into(), "requestedSchema": requested_schema.into()}),
+        }
+    }
+
+    /// `elicitation/create` in URL mode: the user completes a step at `url` out of band.
+    pub fn elicit_url(message: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            method: "elicitation/create",
+            params: json!({"mode": "url", "message": message.into(), "url": url.into()}),
+        }
+    }
+
+    /// `sampling/createMessage` with the given params (`messages`, `maxTokens`, …).
+    pub fn sample(params: Value) -> Self {
+        Self {
+            method: "sampling/createMessage",
+            params,
+        }
+    }
+
+    /// `sampling/createMessage` for one user text and a token budget.
+    pub fn sample_text(text: impl Into<String>, max_tokens: u32) -> Self {
+        Self::sample(json!({
+            "messages": [{"role": "user", "content": {"type": "text", "text": text.into()}}],
+            "maxTokens": max_tokens,
+        }))
+    }
+
+    /// `roots/list`.
+    pub fn list_roots() -> Self {
+        Self {
+            method: "roots/list",
+            params: json!({}),
+        }
+    }
+
+    /// The JSON-RPC method.
+    pub fn method(&self) -> &'static str {
+        self.method
+    }
+
+    /// The params.
+    pub fn params(&self) -> &Value {
+        &self.params
+    }
+
+    /// The client capability the request needs.
+    pub fn capability(&self) -> &'static str {
+        match self.method {
+            "elicitation/create" => "elicitation",
+            "sampling/createMessage" => "sampling",
+            _ => "roots",
+        }
+    }
+
+    pub(crate) fn to_json(&self) -> Value {
+        json!({"method": self.method, "params": self.params})
+    }
+}
+
+/// The client must answer before the tool can go on; return it (with `?`) from the tool.
+///
+/// In 2026-07-28 the server then answers with an `input_required` result; in a 2025-11-25
+/// session it means the client could not be asked (it did not declare the capability, or
+/// the request has no stream to ask on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputRequired {
+    pub(crate) reason: &'static str,
+}
+
+impl fmt::Display for InputRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason)
+    }
+}
+
+impl std::error::Error for InputRequired {}
+
+/// Log levels of `notifications/message` (RFC 5424 severities, least severe first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// `debug`.
+    Debug,
+    /// `info`.
+    Info,
+    /// `notice`.
+    Notice,
+    /// `warning`.
+    Warning,
+    /// `error`.
+    Error,
+    /// `critical`.
+    Critical,
+    /// `alert`.
+    Alert,
+    /// `emergency`.
+    Emergency,
+}
+
+impl LogLevel {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Notice => "notice",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+            Self::Alert => "alert",
+            Self::Emergency => "emergency",
+        }
+    }
+
+    /// Reads a wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "debug" => Self::Debug,
+            "info" => Self::Info,
+            "notice" => Self::Notice,
+            "warning" => Self::Warning,
+            "error" => Self::Error,
+            "critical" => Self::Critical,
+            "alert" => Self::Alert,
+            "emergency" => Self::Emergency,
+            _ => return None,
+        })
+    }
+
+    pub(crate) fn to_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub(crate) fn from_u8(n: u8) -> Option<Self> {
+        [
+            Self::Debug,
+            Self::Info,
+            Self::Notice,
+            Self::Warning,
+            Self::Error,
+            Self::Critical,
+            Self::Alert,
+            Self::Emergency,
+        ]
+        .get(usize::from(n))
+        .copied()
+    }
+}
+
+/// Server-to-client requests awaiting the client's answer (2025-11-25 sessions, stdio).
+#[derive(Debug, Default)]
+pub(crate) struct PendingRequests {
+    next: AtomicU64,
+    waiting: Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, Value>>>>,
+}
+
+impl PendingRequests {
+    pub(crate) fn register(&self) -> (RequestId, oneshot::Receiver<Result<Value, Value>>) {
+        let id = RequestId::String(format!("s-{}", self.next.fetch_add(1, Ordering::Relaxed)));
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id.clone(), tx);
+        (id, rx)
+    }
+
+    /// Delivers the client's answer; unknown ids are ignored.
+    pub(crate) fn resolve(&self, id: &RequestId, outcome: Result<Value, Value>) {
+        if let Some(tx) = self.lock().remove(id) {
+            let _ = tx.send(outcome);
+        }
+    }
+
+    pub(crate) fn forget(&self, id: &RequestId) {
+        self.lock().remove(id);
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<RequestId, oneshot::Sender<Result<Value, Value>>>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// What changed on the server, for list-changed and resource-updated notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The tool list changed.
+    Tools,
+    /// The prompt list changed.
+    Prompts,
+    /// The resource list changed.
+    Resources,
+    /// A resource's contents changed.
+    Resource(String),
+}
+
+/// Fans changes out to every open stream that asked for them.
+#[derive(Debug, Clone)]
+pub(crate) struct Hub {
+    tx: broadcast::Sender<Change>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            tx: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl Hub {
+    pub(crate) fn publish(&self, change: Change) {
+        // No subscriber is not an error: nobody is listening.
+        let _ = self.tx.send(change);
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.tx.subscribe()
+    }
+}
+
+/// Seals and opens `requestState` (HMAC-SHA256).
+#[derive(Clone)]
+pub(crate) struct Sealer {
+    key: Arc<[u8; 32]>,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sealer")
+    }
+}
+
+/// How long a sealed state stays valid.
+const STATE_TTL_SECS: u64 = 15 * 60;
+
+impl Sealer {
+    pub(crate) fn new(key: Option<[u8; 32]>) -> Self {
+        let key = key.unwrap_or_else(rand::random);
+        Self { key: Arc::new(key) }
+    }
+
+    fn mac(&self, payload: &[u8]) -> Vec<u8> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&*self.key).expect("HMAC takes keys of any length");
+        mac.update(payload);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// `base64url(json).base64url(hmac)` binding `binding` (method, params digest, caller).
+    pub(crate) fn seal(&self, binding: &str, round: u64, app: Option<&Value>) -> String {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let payload = json!({"b": binding, "r": round, "e": now() + STATE_TTL_SECS, "a": app, "n": rand::random::<u64>()});
+        let payload = engine.encode(payload.to_string());
+        let mac = engine.encode(self.mac(payload.as_bytes()));
+        format!("{payload}.{mac}")
+    }
+
+    /// The round and app state of a state sealed for `binding`; `None` when it was not
+    /// sealed here, was changed, has expired, or belongs to another request or caller.
+    pub(crate) fn open(&self, binding: &str, state: &str) -> Option<(u64, Option<Value>)> {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (payload, mac) = state.split_once('.')?;
+        let mac = engine.decode(mac).ok()?;
+        let mut check = Hmac::<Sha256>::new_from_slice(&*self.key).ok()?;
+        check.update(payload.as_bytes());
+        check.verify_slice(&mac).ok()?;
+        let payload: Value = serde_json::from_slice(&engine.decode(payload).ok()?).ok()?;
+        if payload.get("b")?.as_str()? != binding || payload.get("e")?.as_u64()? < now() {
+            return None;
+        }
+        let app = payload.get("a").filter(|a| !a.is_null()).cloned();
+        Some((payload.get("r")?.as_u64()?, app))
+    }
+}
+
+/// What a `requestState` is bound to: the method, the params (without the retry fields and
+/// `_meta`) and the caller.
+pub(crate) fn binding(method: &str, params: &Map<String, Value>, caller: Option<&str>) -> String {
+    let mut digest = Sha256::new();
+    digest.update(method.as_bytes());
+    digest.update([0]);
+    for (k, v) in params {
+        if matches!(k.as_str(), "inputResponses" | "requestState" | "_meta") {
+            continue;
+        }
+        digest.update(k.as_bytes());
+        digest.update([0]);
+        digest.update(v.to_string().as_bytes());
+        digest.update([0]);
+    }
+    digest.update(caller.unwrap_or_default().as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.finalize())
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_state_opens_only_unchanged_and_for_its_request() {
+        let sealer = Sealer::new(None);
+        let params = json!({"name": "t", "arguments": {"x": 1}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let b = binding("tools/call", &params, Some("alice"));
+        let state = sealer.seal(&b, 2, Some(&json!({"step": 1})));
+        assert_eq!(sealer.open(&b, &state), Some((2, Some(json!({"step": 1})))));
+        assert_eq!(sealer.open(&b, &format!("{state}-TAMPERED")), None);
+        let other = binding("tools/call", &params, Some("bob"));
+        assert_eq!(sealer.open(&other, &state), None, "bound to the caller");
+        assert_eq!(Sealer::new(None).open(&b, &state), None, "bound to the key");
+        let mut retry = params.clone();
+        retry.insert("inputResponses".into(), json!({"k": {}}));
+        retry.insert("requestState".into(), json!(state));
+        assert_eq!(
+            binding("tools/call", &retry, Some("alice")),
+            b,
+            "retry fields are not part of it"
+        );
+    }
+
+    #[test]
+    fn log_levels_order_and_parse() {
+        assert!(LogLevel::Debug < LogLevel::Error);
+        assert_eq!(LogLevel::parse("warning"), Some(LogLevel::Warning));
+        assert_eq!(LogLevel::parse("loud"), None);
+        assert_eq!(
+            LogLevel::from_u8(LogLevel::Alert.to_u8()),
+            Some(LogLevel::Alert)
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! 2026-07-28 input rounds around one handler call (SEP-2322): open the `requestState` of a
+//! retry before the handler runs, and after it returns turn what it asked for into an
+//! `input_required` result, or a missing capability into -32021.
+
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value, json};
+
+use super::context::ClientLink;
+use super::input::{Sealer, binding};
+use crate::protocol::{ErrorCode, RpcError};
+
+/// The process's sealing key: `MCP_REQUEST_STATE_KEY` (64 hex digits) when set, so that
+/// every replica behind a load balancer accepts the others' states; random otherwise.
+fn sealer() -> &'static Sealer {
+    static SEALER: OnceLock<Sealer> = OnceLock::new();
+    SEALER.get_or_init(|| {
+        let key = std::env::var("MCP_REQUEST_STATE_KEY").ok().and_then(|hex| {
+            let bytes: Option<Vec<u8>> = (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                })
+                .collect();
+            bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
+        });
+        if key.is_none() && std::env::var_os("MCP_REQUEST_STATE_KEY").is_some() {
+            tracing::warn!("MCP_REQUEST_STATE_KEY is not 64 hex digits; using a random key");
+        }
+        Sealer::new(key)
+    })
+}
+
+/// One round's binding and number.
+pub(crate) struct Round {
+    binding: String,
+    number: u64,
+}
+
+/// Opens the retry's `requestState` into `link`. A state that was not sealed here, was
+/// changed, expired, or belongs to another request or caller is refused (-32602).
+pub(crate) fn open(
+    method: &str,
+    params: &Map<String, Value>,
+    caller: Option<&str>,
+    link: &mut ClientLink,
+) -> Result<Round, RpcError> {
+    let binding = binding(method, params, caller);
+    let number = match params.get("requestState") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(state)) => {
+            let (number, app) = sealer()
+                .open(&binding, state)
+                .ok_or_else(|| RpcError::invalid_params("invalid `requestState`"))?;
+            link.request_state = app;
+            number
+        }
+        Some(_) => return Err(RpcError::invalid_params("`requestState` must be a string")),
+    };
+    if params
+        .get("inputResponses")
+        .is_some_and(|r| !r.is_null() && !r.is_object())
+    {
+        return Err(RpcError::invalid_params(
+            "`inputResponses` must be an object",
+        ));
+    }
+    Ok(Round { binding, number })
+}
+
+/// What the handler's return turns into, when it asked for input or lacked a capability.
+pub(crate) fn close(round: &Round, link: &ClientLink) -> Option<Result<Value, RpcError>> {
+    let outcome = std::mem::take(
+        &mut *link
+            .outcome
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    if let Some(capability) = outcome.missing_capability {
+        return Some(Err(RpcError::new(
+            ErrorCode::MissingRequiredClientCapability,
+            format!("this request needs the client capability `{capability}`"),
+        )
+        .with_data(json!({"requiredCapabilities": {capability: {}}}))));
+    }
+    if outcome.needed.is_empty() {
+        return None;
+    }
+    let state = sealer().seal(
+        &round.binding,
+        round.number + 1,
+        outcome.next_state.as_ref(),
+    );
+    Some(Ok(json!({
+        "resultType": "input_required",
+        "inputRequests": outcome.needed,
+        "requestState": state,
+    })))
+}
