@@ -153,3 +153,33 @@ run_logged "$logs/smoke-as.log" "$tools/bin/node" --input-type=module -e \
     "await import('$as_dir/node_modules/oidc-provider/lib/index.js')"
 as_version="$("$tools/bin/node" -p "require('$as_dir/node_modules/oidc-provider/package.json').version")"
 echo "install-test-tools: oidc-provider $as_version in .tools/as $as_status"
+
+# ====================================================================================
+# The official MCP conformance suite for scripts/conformance.sh, with the Node.js 22 it
+# needs (npm package `node`), exactly as pinned by tests/conformance/package.json +
+# package-lock.json, into .tools/conformance/. Skipped when its stamp matches.
+# ====================================================================================
+cf_src="$root/tests/conformance"
+cf_dir="$tools/conformance"
+cf_stamp="$cf_dir/.stamp"
+cf_started=$SECONDS
+cf_want="$(hash_files "$cf_src/package.json" "$cf_src/package-lock.json")"
+if [[ ! -f "$cf_stamp" || "$(cat "$cf_stamp")" != "$cf_want" ||
+    ! -x "$cf_dir/node_modules/.bin/node" ]]; then
+    rm -rf "$cf_dir"
+    mkdir -p "$cf_dir"
+    cp "$cf_src/package.json" "$cf_src/package-lock.json" "$cf_dir/"
+    # The `node` package installs its platform binary from the registry in a preinstall
+    # script, so scripts run here.
+    run_logged "$logs/npm-ci-conformance.log" \
+        npm ci --prefix "$cf_dir" --no-audit --no-fund --loglevel=warn
+    echo "$cf_want" >"$cf_stamp"
+    cf_status="installed in $((SECONDS - cf_started))s"
+else
+    cf_status="up to date"
+fi
+run_logged "$logs/smoke-conformance.log" "$cf_dir/node_modules/.bin/node" --version
+cf_node_version="$(cat "$logs/smoke-conformance.log")"
+[[ "$cf_node_version" == v22.* ]] || die "the conformance suite needs Node.js 22, got '$cf_node_version'"
+cf_version="$("$cf_dir/node_modules/.bin/node" -p "require('$cf_dir/node_modules/@modelcontextprotocol/conformance/package.json').version")"
+echo "install-test-tools: conformance $cf_version on node $cf_node_version in .tools/conformance $cf_status"

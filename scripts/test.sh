@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs the real MCP clients the
 # tests drive (pinned, into .tools/), then the unit, integration, compile-fail and doc tests,
-# then builds the docs with warnings denied.
+# builds the docs with warnings denied, and runs the official MCP conformance suite on both
+# protocol revisions.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-test-tools.sh
 cargo test --workspace --all-features
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features --quiet
+bash scripts/conformance.sh
 echo "all tests passed"
