@@ -21,8 +21,8 @@ pub use server::input;
 pub use server::schema::{Args, ToolInput, ToolOutput};
 pub use server::{
     Blob, CompletionContext, IntoCallToolResult, IntoCompletion, IntoGetPromptResult,
-    IntoResourceContents, McpServer, PromptError, RequestContext, ResourceError, ToolError,
-    Unprotected,
+    IntoResourceContents, McpServer, PromptError, RequestContext, ResourceError, Session,
+    ToolError, Unprotected,
 };
 #[cfg(feature = "http")]
 pub use transport::http::{HttpConfig, ServeConfig};
@@ -56,7 +56,8 @@ pub mod __private {
     };
 
     #[cfg(feature = "http")]
-    pub use crate::auth::{Auth, AuthClaims, FromCaller, Protected};
+    pub use crate::auth::{Auth, AuthClaims, Protected};
+    pub use crate::server::context::FromCaller;
 
     /// Boxes a tool future.
     pub fn boxed<'a, F>(future: F) -> ToolFuture<'a>

@@ -8,7 +8,8 @@ pub use crate::protocol::{
 pub use crate::server::input::{Change, InputRequest, InputRequired, LogLevel};
 pub use crate::server::schema::Args;
 pub use crate::server::{
-    Blob, CompletionContext, McpServer as _, PromptError, RequestContext, ResourceError, ToolError,
+    Blob, CompletionContext, McpServer as _, PromptError, RequestContext, ResourceError, Session,
+    ToolError,
 };
 #[cfg(feature = "http")]
 pub use crate::transport::http::HttpConfig;

@@ -65,7 +65,7 @@ fn arm(index: usize, c: &Completion) -> TokenStream {
         match (role, &p.kind) {
             (Role::Value, _) => call_args.push(quote!(__mcp_value)),
             (Role::Context, _) => call_args.push(quote!(__mcp_context)),
-            (Role::Injected, ParamKind::Auth) => {
+            (Role::Injected, ParamKind::Auth | ParamKind::Session) => {
                 let read =
                     quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
                 reads.push(quote!(let #var: #ty = #read?;));

@@ -98,7 +98,7 @@ impl Completion {
                     value_seen = true;
                     Role::Value
                 }
-                ParamKind::Context | ParamKind::Auth => Role::Injected,
+                ParamKind::Context | ParamKind::Auth | ParamKind::Session => Role::Injected,
                 _ => {
                     cx.error_at(
                         &p.ty,

@@ -86,7 +86,7 @@ fn arm(prompt: &Prompt) -> TokenStream {
             ParamKind::Context => {
                 call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
             }
-            ParamKind::Auth => {
+            ParamKind::Auth | ParamKind::Session => {
                 let read =
                     quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
                 reads.push(quote!(let #var: #ty = #read?;));

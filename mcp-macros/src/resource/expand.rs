@@ -129,7 +129,7 @@ fn read_body(r: &Resource) -> TokenStream {
             ParamKind::Context => {
                 call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
             }
-            ParamKind::Auth => {
+            ParamKind::Auth | ParamKind::Session => {
                 let read =
                     quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
                 reads.push(quote! {

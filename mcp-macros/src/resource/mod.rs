@@ -205,7 +205,7 @@ impl Resource {
                         self.name
                     ),
                 ),
-                ParamKind::Context | ParamKind::Auth => {}
+                ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
             }
         }
         for variable in variables {

@@ -223,7 +223,7 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
         let ty = &p.ty;
         match &p.kind {
             ParamKind::Context => call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx))),
-            ParamKind::Auth => {
+            ParamKind::Auth | ParamKind::Session => {
                 let read =
                     quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
                 reads.push(quote!(let #var: #ty = #read?;));

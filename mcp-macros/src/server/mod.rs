@@ -34,6 +34,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
     validate::check(&mut cx, &server);
     validate::check_features(&mut cx, &server);
     validate::check_oauth(&mut cx, &server);
+    validate::check_sessions(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {
             let generated = expand::expand(&server);

@@ -189,6 +189,53 @@ fn near(message: &mut String, value: &str, names: &[&str], what: &str) {
     }
 }
 
+/// A `stateless` server has no sessions: a handler that takes `Session` is an error.
+pub(crate) fn check_sessions(cx: &mut Ctxt, server: &Server) {
+    if !server.args.stateless {
+        return;
+    }
+    let params = server
+        .tools
+        .iter()
+        .map(|t| {
+            (
+                format!("tool `{}`", t.name),
+                t.params.iter().collect::<Vec<_>>(),
+            )
+        })
+        .chain(
+            server
+                .resources
+                .iter()
+                .map(|r| (format!("resource `{}`", r.name), r.params.iter().collect())),
+        )
+        .chain(
+            server
+                .prompts
+                .iter()
+                .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
+        )
+        .chain(server.completions.iter().map(|c| {
+            (
+                format!("completion `{}`", c.ident),
+                c.params.iter().map(|(p, _)| p).collect(),
+            )
+        }));
+    for (owner, params) in params {
+        for p in params
+            .into_iter()
+            .filter(|p| matches!(p.kind, ParamKind::Session))
+        {
+            cx.error_at(
+                &p.ty,
+                format!(
+                    "{owner} takes a `Session`, but the server is declared `stateless` and keeps none; remove `stateless`, or keep state elsewhere (`RequestContext::ask` works without a session)"
+                ),
+            );
+        }
+    }
+}
+
 /// Checks of the `oauth` declaration: `Auth` and `scopes` need it; every scope a tool or
 /// `required` names must be declared (typos never ship).
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {

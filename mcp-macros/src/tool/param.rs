@@ -63,6 +63,8 @@ pub(crate) enum ParamKind {
     Context,
     /// `Auth` or `Auth<C>`, the verified caller; needs `oauth` on the server.
     Auth,
+    /// `Session`, the 2025-11-25 session; a `stateless` server has none.
+    Session,
 }
 
 /// Reads the parameters of a method, removing the `#[arg(..)]` attributes it consumes.
@@ -140,6 +142,7 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
             Some("RequestContext") => ParamKind::Context,
             Some("Auth") => ParamKind::Auth,
+            Some("Session") => ParamKind::Session,
             Some("Args") => {
                 let Some(inner) = segment.and_then(first_type_arg) else {
                     cx.error_at(

@@ -26,6 +26,7 @@ pub(crate) use metadata::protected_resource_metadata;
 
 use crate::protocol::RpcError;
 use crate::server::RequestContext;
+use crate::server::context::FromCaller;
 
 /// The verified caller of a request: who, with which scopes, from which issuer.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,13 +169,6 @@ impl<C: DeserializeOwned + Send + Sync + 'static> AuthClaims for C {
     fn from_claims(claims: &Value) -> Result<Self, String> {
         C::deserialize(claims).map_err(|e| e.to_string())
     }
-}
-
-/// Parameters injected from the verified caller: `Auth` and `Auth<C>`.
-#[doc(hidden)]
-pub trait FromCaller: Sized {
-    /// The caller of the request in `ctx`.
-    fn from_context(ctx: &RequestContext) -> Result<Self, RpcError>;
 }
 
 impl<C: AuthClaims> FromCaller for Auth<C> {

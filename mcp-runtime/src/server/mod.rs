@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 pub use completion::{
     CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IntoCompletion,
 };
-pub use context::RequestContext;
+pub use context::{RequestContext, Session};
 pub use output::{IntoCallToolResult, ToolError};
 pub use prompt::{
     IntoGetPromptResult, PromptArgumentDef, PromptArguments, PromptDef, PromptError, PromptFuture,

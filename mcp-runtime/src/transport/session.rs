@@ -17,6 +17,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{RequestId, notification_json};
+use crate::server::context::SessionData;
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests};
 
 /// One session.
@@ -37,9 +38,19 @@ pub(crate) struct Session {
     log_level: AtomicU8,
     /// URIs of `resources/subscribe`.
     subscriptions: Mutex<HashSet<String>>,
+    /// What handlers store on the session.
+    data: Arc<SessionData>,
 }
 
 impl Session {
+    /// The handle a handler receives as its `Session` parameter.
+    pub(crate) fn handle(&self) -> crate::server::Session {
+        crate::server::Session {
+            id: Arc::clone(&self.id),
+            data: Arc::clone(&self.data),
+        }
+    }
+
     /// Whether `principal` (`(iss, sub)`, or none on unprotected servers) opened it.
     pub(crate) fn is_owned_by(&self, principal: Option<(&str, &str)>) -> bool {
         self.owner.as_ref().map(|(i, s)| (i.as_str(), s.as_str())) == principal
@@ -202,6 +213,7 @@ impl SessionStore {
             pending: Arc::default(),
             log_level: AtomicU8::new(u8::MAX),
             subscriptions: Mutex::default(),
+            data: Arc::default(),
         });
         let mut map = write(&self.map);
         if map.len() >= self.max {

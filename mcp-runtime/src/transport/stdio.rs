@@ -20,17 +20,22 @@ use crate::protocol::{
     META_PREFIX, META_PROTOCOL_VERSION, Message, RequestId, RpcError,
 };
 use crate::server::McpServer;
-use crate::server::context::ClientLink;
+use crate::server::context::{ClientLink, Session};
 use crate::server::dispatch::{Call, Engine, Era};
+use crate::server::input::{LogLevel, PendingRequests};
 
 /// The largest line read from stdin; a longer one is answered with -32600 and skipped.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// The one client of the process: what `initialize` said, its log level, its session.
 #[derive(Default)]
 struct Client {
     version: Option<&'static str>,
     info: Option<Value>,
     capabilities: Option<Value>,
+    log_level: Option<LogLevel>,
+    pending: Arc<PendingRequests>,
+    session: Option<Session>,
 }
 
 pub(crate) async fn serve<S, R, W>(server: S, input: R, output: W) -> Result<(), ServeError>
@@ -91,7 +96,29 @@ where
                     token.cancel();
                 }
             }
-            Message::Response { .. } => {}
+            Message::Response { id, outcome } => {
+                let pending = Arc::clone(&lock(&client).pending);
+                pending.resolve(&id, outcome);
+            }
+            Message::Request { id, method, params }
+                if method == "logging/setLevel" && !has_modern_meta(&params) =>
+            {
+                let reply = match params
+                    .get("level")
+                    .and_then(Value::as_str)
+                    .and_then(LogLevel::parse)
+                {
+                    Some(level) => {
+                        lock(&client).log_level = Some(level);
+                        protocol::response_json(&id, &Value::Object(Map::new()))
+                    }
+                    None => protocol::error_json(
+                        Some(&id),
+                        &RpcError::invalid_params("unknown `level`"),
+                    ),
+                };
+                let _ = tx.send(reply).await;
+            }
             Message::Request { id, method, params } => {
                 if method == "initialize" && !has_modern_meta(&params) {
                     let (version, result) = engine.initialize(&params);
@@ -100,6 +127,10 @@ where
                         c.version = Some(version);
                         c.info = params.get("clientInfo").cloned();
                         c.capabilities = params.get("capabilities").cloned();
+                        c.session = Some(Session {
+                            id: "stdio".into(),
+                            data: Arc::default(),
+                        });
                     }
                     let _ = tx.send(protocol::response_json(&id, &result)).await;
                     continue;
@@ -195,7 +226,14 @@ fn prepare(
         .capabilities
         .clone()
         .unwrap_or_else(|| Value::Object(Map::new()));
-    Ok(new_call(Era::Legacy(version), c.info.clone(), capabilities))
+    let mut call = new_call(Era::Legacy(version), c.info.clone(), capabilities);
+    call.link = ClientLink {
+        log_level: c.log_level,
+        pending: Some(Arc::clone(&c.pending)),
+        session: c.session.clone(),
+        ..ClientLink::default()
+    };
+    Ok(call)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -333,6 +333,7 @@ async fn legacy<S: McpServer>(
                 link: ClientLink {
                     log_level: session.as_ref().and_then(|s| s.log_level()),
                     pending: session.as_ref().map(|s| Arc::clone(&s.pending)),
+                    session: session.as_ref().map(|s| s.handle()),
                     hub: Some(shared.hub.clone()),
                     ..ClientLink::default()
                 },
