@@ -83,7 +83,13 @@ struct Everything;
 #[mcp_server(
     name = "mcp-runtime-everything",
     title = "Conformance fixture",
-    instructions = "The fixture server of the MCP conformance suite."
+    instructions = "The fixture server of the MCP conformance suite.",
+    // `PNG` as a `data:` URI: an attribute takes literals only.
+    icon(
+        src = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+        mime_type = "image/png",
+        sizes = ["1x1"]
+    )
 )]
 impl Everything {
     /// Returns a simple text response.

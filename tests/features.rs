@@ -1,5 +1,5 @@
-//! Resources, resource templates, prompts, completions, capabilities, caching hints and
-//! pagination over real HTTP on 127.0.0.1, in both protocol eras.
+//! Resources, resource templates, prompts, completions, capabilities, caching hints,
+//! pagination and icons over real HTTP on 127.0.0.1, in both protocol eras.
 
 // A failed `unwrap` in a helper is a failed test, as in the tests themselves; clippy's
 // `allow-unwrap-in-tests` only reaches `#[test]` functions.
@@ -196,6 +196,52 @@ impl Private {
     #[prompt]
     fn hello(&self, caller: Auth) -> String {
         format!("Say hello to {}.", caller.subject())
+    }
+}
+
+/// A 1×1 PNG as a `data:` URI.
+const DOT: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
+
+struct Iconic;
+
+#[mcp_server(
+    name = "iconic",
+    icon = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==",
+    icon(src = "https://example.com/logo-dark.svg", mime_type = "image/svg+xml", sizes = ["any"], theme = "dark")
+)]
+impl Iconic {
+    /// Adds.
+    #[tool(icon(src = "https://example.com/add.png", sizes = ["48x48", "96x96"]), read_only)]
+    fn add(&self, a: i64, b: i64) -> String {
+        (a + b).to_string()
+    }
+
+    /// No icon.
+    #[tool]
+    fn plain(&self) -> String {
+        String::new()
+    }
+
+    /// The readme.
+    #[resource(uri = "docs://readme", icon = "https://example.com/readme.webp")]
+    fn readme(&self) -> String {
+        String::new()
+    }
+
+    /// One page.
+    #[resource(
+        uri_template = "docs://pages/{page}",
+        icon(src = "https://example.com/page.png", theme = "light"),
+        icon(src = "https://example.com/page-dark.png", theme = "dark")
+    )]
+    fn page(&self, page: String) -> String {
+        page
+    }
+
+    /// Summarizes.
+    #[prompt(icon(src = "https://example.com/summary.jpg", mime_type = "image/jpeg"))]
+    fn summarize(&self) -> String {
+        "Summarize.".into()
     }
 }
 
@@ -944,4 +990,67 @@ async fn lists_come_in_pages_of_one_hundred() {
     assert_eq!(page["nextCursor"], second["nextCursor"]);
     assert_eq!(page["cacheScope"], "public");
     assert!(page["ttlMs"].is_u64());
+}
+
+#[tokio::test]
+async fn icons_are_listed_and_in_server_info_in_both_eras() {
+    let url = spawn(Iconic.router(HttpConfig::new())).await;
+    let server_icons = json!([
+        {"src": DOT},
+        {"src": "https://example.com/logo-dark.svg", "mimeType": "image/svg+xml",
+         "sizes": ["any"], "theme": "dark"},
+    ]);
+    let tool_icons = json!([{"src": "https://example.com/add.png", "sizes": ["48x48", "96x96"]}]);
+    let resource_icons = json!([{"src": "https://example.com/readme.webp"}]);
+    let template_icons = json!([
+        {"src": "https://example.com/page.png", "theme": "light"},
+        {"src": "https://example.com/page-dark.png", "theme": "dark"},
+    ]);
+    let prompt_icons =
+        json!([{"src": "https://example.com/summary.jpg", "mimeType": "image/jpeg"}]);
+    // Each list: its key, the icons of its first entry.
+    let lists = [
+        ("tools/list", "tools", &tool_icons),
+        ("resources/list", "resources", &resource_icons),
+        (
+            "resources/templates/list",
+            "resourceTemplates",
+            &template_icons,
+        ),
+        ("prompts/list", "prompts", &prompt_icons),
+    ];
+
+    // 2025-11-25: `initialize` and each list.
+    let s = Session::open(&url).await;
+    assert_eq!(
+        s.initialize["serverInfo"],
+        json!({"name": "iconic", "version": env!("CARGO_PKG_VERSION"), "icons": server_icons})
+    );
+    for (method, key, icons) in lists {
+        let body = s.call(method, json!({})).await;
+        assert_eq!(body["result"][key][0]["icons"], *icons, "{method}: {body}");
+    }
+    let body = s.call("tools/list", json!({})).await;
+    assert!(
+        body["result"]["tools"][1].get("icons").is_none(),
+        "a tool without icons has no `icons`: {body}"
+    );
+
+    // 2026-07-28: `server/discover`, and each list with the server info in `_meta`.
+    let (status, body) = modern(&url, "server/discover", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["icons"], server_icons,
+        "{body}"
+    );
+    for (method, key, icons) in lists {
+        let (status, body) = modern(&url, method, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{method}");
+        let result = &body["result"];
+        assert_eq!(result[key][0]["icons"], *icons, "{method}: {body}");
+        assert_eq!(
+            result["_meta"]["io.modelcontextprotocol/serverInfo"]["icons"], server_icons,
+            "{method}: {body}"
+        );
+    }
 }

@@ -8,6 +8,7 @@
 mod alone;
 mod completion;
 mod ctxt;
+mod icon;
 mod options;
 mod prompt;
 mod resource;

@@ -1,5 +1,6 @@
 //! `key = "…"` options shared by `#[resource]`, `#[prompt]` and `#[completion]`: every value
-//! a string literal kept with its tokens, each key at most once.
+//! a string literal kept with its tokens, each key at most once, except the repeatable `icon`
+//! where the attribute accepts it.
 
 use syn::LitStr;
 use syn::parse::Parser as _;
@@ -8,10 +9,13 @@ use syn::parse::Parser as _;
 #[derive(Default)]
 pub(crate) struct StrOptions {
     given: Vec<(&'static str, LitStr)>,
+    /// The `icon` options, in order, when `icon` is one of the keys.
+    pub(crate) icons: Vec<crate::icon::Icon>,
 }
 
 impl StrOptions {
-    /// Parses `key = "…", …` for `#[attr(..)]`, accepting only `keys`.
+    /// Parses `key = "…", …` for `#[attr(..)]`, accepting only `keys` (`icon` among them
+    /// takes the icon syntax and repeats).
     pub(crate) fn parse(
         tokens: proc_macro2::TokenStream,
         attr: &str,
@@ -38,6 +42,10 @@ impl StrOptions {
                     "unknown `#[{attr}]` option {shown}; expected one of {expected}"
                 )));
             };
+            if key == "icon" {
+                options.icons.push(crate::icon::parse(&meta)?);
+                return Ok(());
+            }
             if options.get(key).is_some() {
                 return Err(meta.error(format!("`{key}` is given twice; keep one")));
             }

@@ -48,7 +48,7 @@ pub mod __private {
         Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
     };
     pub use crate::server::{
-        Blob, CompletionContext, CompletionDef, CompletionFuture, CompletionTarget,
+        Blob, CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IconDef,
         IntoCallToolResult, IntoCompletion, IntoGetPromptResult, IntoResourceContents, McpServer,
         PromptArgumentDef, PromptArguments, PromptDef, PromptError, PromptFuture, RequestContext,
         ResourceDef, ResourceError, ResourceFuture, ResourceTemplateDef, ServerDescriptor,

@@ -16,6 +16,7 @@ pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
         let name = &p.name;
         let title = option_lit(p.title.as_ref());
         let description = option_string(p.description.as_ref());
+        let icons = crate::icon::expand(&p.icons);
         let arguments = p.params.iter().filter_map(|param| match &param.kind {
             ParamKind::Input {
                 name, description, ..
@@ -37,6 +38,7 @@ pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
                 name: #name,
                 title: #title,
                 description: #description,
+                icons: #icons,
                 arguments: &[#(#arguments),*],
             }
         }

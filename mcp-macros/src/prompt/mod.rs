@@ -10,7 +10,7 @@ use crate::options::StrOptions;
 use crate::rt::{ReturnSpans, is_option_string, is_string, return_spans};
 use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
 
-const KEYS: &[&str] = &["name", "title", "description"];
+const KEYS: &[&str] = &["name", "title", "description", "icon"];
 
 /// One `#[prompt]` method.
 pub(crate) struct Prompt {
@@ -21,6 +21,7 @@ pub(crate) struct Prompt {
     pub(crate) name_span: proc_macro2::Span,
     pub(crate) title: Option<LitStr>,
     pub(crate) description: Option<String>,
+    pub(crate) icons: Vec<crate::icon::Icon>,
     pub(crate) is_async: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) returns: ReturnSpans,
@@ -44,7 +45,8 @@ impl Prompt {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let options = StrOptions::of_attr(cx, attr, "prompt", KEYS);
+        let mut options = StrOptions::of_attr(cx, attr, "prompt", KEYS);
+        crate::icon::check(cx, &options.icons, "prompt");
         let (name, name_span) = match options.get("name") {
             Some(lit) => (lit.value(), lit.span()),
             None => (
@@ -97,6 +99,7 @@ impl Prompt {
                 .map(LitStr::value)
                 .or_else(|| crate::server::doc_text(&method.attrs)),
             title: options.get("title").cloned(),
+            icons: std::mem::take(&mut options.icons),
             name,
             name_span,
             is_async: method.sig.asyncness.is_some(),

@@ -20,6 +20,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
         let title = option_lit(r.title.as_ref());
         let description = option_string(r.description.as_ref());
         let mime_type = option_lit(r.mime_type.as_ref());
+        let icons = crate::icon::expand(&r.icons);
         match &r.address {
             Address::Fixed(uri) => fixed.push(quote! {
                 #rt::ResourceDef {
@@ -28,6 +29,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
                     title: #title,
                     description: #description,
                     mime_type: #mime_type,
+                    icons: #icons,
                 }
             }),
             Address::Template(template, parts) => {
@@ -42,6 +44,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
                         title: #title,
                         description: #description,
                         mime_type: #mime_type,
+                        icons: #icons,
                         matcher: #rt::UriTemplate::new(&[#(#parts),*]),
                     }
                 });

@@ -18,6 +18,7 @@ const KEYS: &[&str] = &[
     "title",
     "description",
     "mime_type",
+    "icon",
 ];
 
 /// One `#[resource]` method.
@@ -28,6 +29,7 @@ pub(crate) struct Resource {
     pub(crate) title: Option<LitStr>,
     pub(crate) description: Option<String>,
     pub(crate) mime_type: Option<LitStr>,
+    pub(crate) icons: Vec<crate::icon::Icon>,
     /// The `uri` or `uri_template` literal.
     pub(crate) lit: LitStr,
     pub(crate) address: Address,
@@ -73,7 +75,13 @@ impl Resource {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let options = StrOptions::of_attr(cx, attr, "resource", KEYS);
+        let mut options = StrOptions::of_attr(cx, attr, "resource", KEYS);
+        let what = if options.get("uri_template").is_some() {
+            "resource template"
+        } else {
+            "resource"
+        };
+        crate::icon::check(cx, &options.icons, what);
         let name = options.get("name").map_or_else(
             || crate::server::method_name(&method.sig.ident),
             LitStr::value,
@@ -138,6 +146,7 @@ impl Resource {
                 .or_else(|| crate::server::doc_text(&method.attrs)),
             title: options.get("title").cloned(),
             mime_type: options.get("mime_type").cloned(),
+            icons: std::mem::take(&mut options.icons),
             name,
             lit,
             address,

@@ -3,14 +3,16 @@
 use syn::LitStr;
 use syn::parse::Parser as _;
 
-/// `#[mcp_server(name = "…", version = "…", title = "…", instructions = "…", stateless,
-/// oauth(scopes = [..], required = [..]))]`.
+/// `#[mcp_server(name = "…", version = "…", title = "…", instructions = "…", icon = "…",
+/// stateless, oauth(scopes = [..], required = [..]))]`.
 #[derive(Default)]
 pub(crate) struct ServerArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) version: Option<LitStr>,
     pub(crate) title: Option<LitStr>,
     pub(crate) instructions: Option<LitStr>,
+    /// `icon = "…"` or `icon(..)`, repeatable.
+    pub(crate) icons: Vec<crate::icon::Icon>,
     pub(crate) stateless: bool,
     pub(crate) oauth: Option<OAuthArgs>,
 }
@@ -23,7 +25,7 @@ pub(crate) struct OAuthArgs {
     pub(crate) required: Vec<LitStr>,
 }
 
-const OPTIONS: &str = "`name`, `version`, `title`, `instructions`, `stateless`, `oauth`";
+const OPTIONS: &str = "`name`, `version`, `title`, `instructions`, `icon`, `stateless`, `oauth`";
 
 /// `["a", "b"]`.
 pub(crate) fn parse_scope_list(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<LitStr>> {
@@ -86,6 +88,7 @@ impl ServerArgs {
                     }
                     *slot = Some(lit);
                 }
+                "icon" => args.icons.push(crate::icon::parse(&meta)?),
                 "oauth" => {
                     if args.oauth.is_some() {
                         return Err(meta.error("`oauth` is given twice; keep one"));

@@ -23,6 +23,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
         .map_or_else(|| quote!(::core::env!("CARGO_PKG_VERSION")), |v| quote!(#v));
     let title = option_lit(args.title.as_ref());
     let instructions = option_lit(args.instructions.as_ref());
+    let icons = crate::icon::expand(&args.icons);
     let stateless = args.stateless;
     let protected = args.oauth.is_some();
     let defs = server.tools.iter().map(tool_def);
@@ -54,6 +55,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                     version: #version,
                     title: #title,
                     instructions: #instructions,
+                    icons: #icons,
                     stateless: #stateless,
                     protected: #protected,
                     tools: #rt::std::vec![#(#defs),*],
@@ -148,6 +150,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
     } else {
         quote!(::core::option::Option::None)
     };
+    let icons = crate::icon::expand(&tool.args.icons);
     let input_schema = input_schema(tool);
     let output = match &tool.returns.output {
         Output::Structured(ty) => {
@@ -172,6 +175,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
             name: #name,
             title: #title,
             description: #description,
+            icons: #icons,
             input_schema: #input_schema,
             output_schema,
             wraps_output,

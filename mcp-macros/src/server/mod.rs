@@ -30,6 +30,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
         cx.push(e);
         args::ServerArgs::default()
     });
+    crate::icon::check(&mut cx, &args.icons, "server");
     let server = model::Server::from_impl(&mut cx, args, &mut item);
     validate::check(&mut cx, &server);
     validate::check_features(&mut cx, &server);

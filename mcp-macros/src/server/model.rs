@@ -139,6 +139,7 @@ impl Tool {
                 ToolArgs::default()
             }
         };
+        crate::icon::check(cx, &tool_args.icons, "tool");
         let (name, name_span) = match &tool_args.name {
             Some(lit) => (lit.value(), lit.span()),
             None => (method_name(&method.sig.ident), method.sig.ident.span()),

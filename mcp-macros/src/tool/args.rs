@@ -9,12 +9,15 @@ pub(crate) struct Hint {
     pub(crate) value: bool,
 }
 
-/// `#[tool(name = "…", title = "…", description = "…", read_only, destructive, …)]`.
+/// `#[tool(name = "…", title = "…", description = "…", icon = "…", read_only, destructive,
+/// …)]`.
 #[derive(Default)]
 pub(crate) struct ToolArgs {
     pub(crate) name: Option<LitStr>,
     pub(crate) title: Option<LitStr>,
     pub(crate) description: Option<LitStr>,
+    /// `icon = "…"` or `icon(..)`, repeatable.
+    pub(crate) icons: Vec<crate::icon::Icon>,
     pub(crate) read_only: Option<Hint>,
     pub(crate) destructive: Option<Hint>,
     pub(crate) idempotent: Option<Hint>,
@@ -25,7 +28,7 @@ pub(crate) struct ToolArgs {
     pub(crate) scopes_key: Option<syn::Path>,
 }
 
-const OPTIONS: &str = "`name`, `title`, `description`, `scopes`, `read_only`, `destructive`, `idempotent`, `open_world`";
+const OPTIONS: &str = "`name`, `title`, `description`, `icon`, `scopes`, `read_only`, `destructive`, `idempotent`, `open_world`";
 
 impl ToolArgs {
     /// Parses the tokens inside `#[tool(...)]`.
@@ -68,6 +71,7 @@ impl ToolArgs {
                     }
                     *slot = Some(Hint { value });
                 }
+                "icon" => args.icons.push(crate::icon::parse(&meta)?),
                 "scopes" => {
                     if args.scopes_key.is_some() {
                         return Err(meta.error("`scopes` is given twice; keep one"));

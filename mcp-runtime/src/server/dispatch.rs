@@ -104,6 +104,9 @@ impl<S: McpServer> Engine<S> {
         if let Some(title) = desc.title {
             server_info["title"] = title.into();
         }
+        if let Some(icons) = super::icons_json(desc.icons) {
+            server_info["icons"] = icons;
+        }
         let capabilities = capabilities(desc);
         let meta = json!({ META_SERVER_INFO: server_info });
         let mut cacheable = Map::new();

@@ -161,6 +161,8 @@ pub struct ServerDescriptor {
     pub title: Option<&'static str>,
     /// The `instructions` in `initialize` and `server/discover`.
     pub instructions: Option<&'static str>,
+    /// `serverInfo.icons`.
+    pub icons: &'static [IconDef],
     /// Whether the server refuses sessions.
     pub stateless: bool,
     /// Whether the server is declared with `oauth` (its reads may depend on the caller).
@@ -187,6 +189,8 @@ pub struct ToolDef {
     pub title: Option<&'static str>,
     /// What the tool does (from the doc comment unless given).
     pub description: Option<String>,
+    /// Its icons.
+    pub icons: &'static [IconDef],
     /// The JSON Schema of the arguments (an object).
     pub input_schema: Value,
     /// The JSON Schema of `structuredContent`, when the tool returns structured output.
@@ -197,6 +201,44 @@ pub struct ToolDef {
     pub annotations: ToolAnnotations,
     /// Scopes a caller needs for this tool, besides the server's required ones.
     pub scopes: &'static [&'static str],
+}
+
+/// One icon of the server, a tool, a resource or a prompt (2025-11-25 and 2026-07-28
+/// `Icon`), checked by the macros: an `https:` or `data:` image.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct IconDef {
+    /// `src`: an `https:` URL or a `data:` URI.
+    pub src: &'static str,
+    /// `mimeType`.
+    pub mime_type: Option<&'static str>,
+    /// `sizes`: each `WxH` or `any`.
+    pub sizes: &'static [&'static str],
+    /// `theme`: `light` or `dark`.
+    pub theme: Option<&'static str>,
+}
+
+impl IconDef {
+    /// The icon as JSON.
+    pub(crate) fn to_json(&self) -> Value {
+        let mut icon = Map::new();
+        icon.insert("src".into(), self.src.into());
+        if let Some(mime_type) = self.mime_type {
+            icon.insert("mimeType".into(), mime_type.into());
+        }
+        if !self.sizes.is_empty() {
+            icon.insert("sizes".into(), self.sizes.into());
+        }
+        if let Some(theme) = self.theme {
+            icon.insert("theme".into(), theme.into());
+        }
+        Value::Object(icon)
+    }
+}
+
+/// The `icons` array, or `None` when there are none (the key is then left out).
+pub(crate) fn icons_json(icons: &[IconDef]) -> Option<Value> {
+    (!icons.is_empty()).then(|| icons.iter().map(IconDef::to_json).collect())
 }
 
 /// Behaviour hints for clients; untrusted by definition, so never a security boundary.
@@ -223,6 +265,9 @@ impl ToolDef {
         }
         if let Some(description) = &self.description {
             tool.insert("description".into(), description.as_str().into());
+        }
+        if let Some(icons) = icons_json(self.icons) {
+            tool.insert("icons".into(), icons);
         }
         tool.insert("inputSchema".into(), self.input_schema.clone());
         if let Some(output) = &self.output_schema {

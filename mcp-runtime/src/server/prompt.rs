@@ -188,6 +188,8 @@ pub struct PromptDef {
     pub title: Option<&'static str>,
     /// What the prompt is for (from the doc comment unless given).
     pub description: Option<String>,
+    /// Its icons.
+    pub icons: &'static [super::IconDef],
     /// Its arguments, in parameter order.
     pub arguments: &'static [PromptArgumentDef],
 }
@@ -214,6 +216,9 @@ impl PromptDef {
         }
         if let Some(description) = &self.description {
             obj.insert("description".into(), description.as_str().into());
+        }
+        if let Some(icons) = super::icons_json(self.icons) {
+            obj.insert("icons".into(), icons);
         }
         let arguments = self
             .arguments

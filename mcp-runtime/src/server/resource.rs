@@ -145,6 +145,8 @@ pub struct ResourceDef {
     pub description: Option<String>,
     /// Its media type.
     pub mime_type: Option<&'static str>,
+    /// Its icons.
+    pub icons: &'static [super::IconDef],
 }
 
 impl ResourceDef {
@@ -156,6 +158,7 @@ impl ResourceDef {
             self.title,
             self.description.as_deref(),
             self.mime_type,
+            self.icons,
         )
     }
 }
@@ -174,6 +177,8 @@ pub struct ResourceTemplateDef {
     pub description: Option<String>,
     /// The media type of every resource it names.
     pub mime_type: Option<&'static str>,
+    /// Its icons.
+    pub icons: &'static [super::IconDef],
     /// The template, ready to match URIs.
     pub matcher: UriTemplate,
 }
@@ -187,6 +192,7 @@ impl ResourceTemplateDef {
             self.title,
             self.description.as_deref(),
             self.mime_type,
+            self.icons,
         )
     }
 }
@@ -197,6 +203,7 @@ fn entry(
     title: Option<&str>,
     description: Option<&str>,
     mime_type: Option<&str>,
+    icons: &[super::IconDef],
 ) -> Value {
     let mut obj = Map::new();
     obj.insert(key.into(), uri.into());
@@ -209,6 +216,9 @@ fn entry(
         if let Some(v) = value {
             obj.insert(key.into(), v.into());
         }
+    }
+    if let Some(icons) = super::icons_json(icons) {
+        obj.insert("icons".into(), icons);
     }
     Value::Object(obj)
 }

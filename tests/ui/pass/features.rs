@@ -79,7 +79,7 @@ impl Shop {
     }
 
     /// A product.
-    #[resource(uri_template = "shop://products/{sku}")]
+    #[resource(uri_template = "shop://products/{sku}", icon = "https://example.com/product.ico")]
     fn product(&self, sku: String) -> Result<String, ResourceError> {
         Err(if sku.is_empty() {
             ResourceError::NotFound
@@ -97,7 +97,8 @@ impl Shop {
     #[prompt(
         name = "recommend",
         title = "Recommend",
-        description = "Recommends a product"
+        description = "Recommends a product",
+        icon(src = "https://example.com/recommend.webp", mime_type = "image/webp")
     )]
     async fn recommend_product(
         &self,

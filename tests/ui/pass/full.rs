@@ -32,6 +32,13 @@ struct Library {
     version = "1.2.3",
     title = "Library",
     instructions = "Search the catalogue before asking for a title.",
+    icon = "https://example.com/library.svg",
+    icon(
+        src = "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A%2F%2Fwww.w3.org%2F2000%2Fsvg%22%2F%3E",
+        mime_type = "image/svg+xml",
+        sizes = ["any"],
+        theme = "dark"
+    ),
     stateless
 )]
 impl Library {
@@ -48,7 +55,8 @@ impl Library {
         read_only,
         idempotent,
         destructive = false,
-        open_world = false
+        open_world = false,
+        icon(src = "https://example.com/search.png", mime_type = "image/png", sizes = ["16x16", "32x32"], theme = "light")
     )]
     async fn search(&self, ctx: RequestContext, Args(query): Args<Query>) -> Vec<Hit> {
         ctx.progress(0.0, None, None).await;
