@@ -5,10 +5,14 @@
 // `allow-unwrap-in-tests` only reaches `#[test]` functions.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use base64::Engine as _;
 use mcp_runtime::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use support::{MODERN, Session, json_of, post, spawn};
 
 const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 1, 2, 3];
 
@@ -298,109 +302,19 @@ many_tools!(
     t240 t241 t242 t243 t244 t245 t246 t247 t248 t249
 );
 
-async fn spawn(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/mcp")
-}
-
 async fn everything() -> String {
     spawn(Everything.router(HttpConfig::new())).await
 }
 
-fn post(url: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-}
-
-async fn json_of(resp: reqwest::Response) -> Value {
-    let text = resp.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// A 2025-11-25 session: `initialize` (whose result it returns) then
-/// `notifications/initialized`.
-struct Session {
-    url: String,
-    id: Option<String>,
-    initialize: Value,
-}
-
-impl Session {
-    async fn open(url: &str) -> Self {
-        let resp = post(url)
-            .json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-                "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let id = resp
-            .headers()
-            .get("mcp-session-id")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let initialize = json_of(resp).await["result"].clone();
-        let session = Self {
-            url: url.to_owned(),
-            id,
-            initialize,
-        };
-        let resp = session
-            .request()
-            .json(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::ACCEPTED);
-        session
-    }
-
-    fn request(&self) -> reqwest::RequestBuilder {
-        let mut req = post(&self.url).header("mcp-protocol-version", "2025-11-25");
-        if let Some(id) = &self.id {
-            req = req.header("mcp-session-id", id);
-        }
-        req
-    }
-
-    /// The whole response body of `method` with `params`.
-    async fn call(&self, method: &str, params: Value) -> Value {
-        let resp = self
-            .request()
-            .json(&json!({"jsonrpc":"2.0","id":2,"method":method,"params":params}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "{method}");
-        json_of(resp).await
-    }
-}
-
-const MODERN: &str = "2026-07-28";
-
 /// One 2026-07-28 request: status and body.
-async fn modern(url: &str, method: &str, mut params: Value) -> (StatusCode, Value) {
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}
-    });
-    let mut req = post(url)
-        .header("mcp-protocol-version", MODERN)
-        .header("mcp-method", method);
+async fn modern(url: &str, method: &str, params: Value) -> (StatusCode, Value) {
     let name = match method {
         "prompts/get" => params["name"].as_str(),
         "resources/read" => params["uri"].as_str(),
         _ => None,
-    };
-    if let Some(name) = name {
-        req = req.header("mcp-name", name);
     }
-    let resp = req
-        .json(&json!({"jsonrpc":"2.0","id":7,"method":method,"params":params}))
+    .map(str::to_owned);
+    let resp = support::modern(url, method, name.as_deref(), params)
         .send()
         .await
         .unwrap();

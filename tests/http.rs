@@ -4,6 +4,8 @@
 // `allow-unwrap-in-tests` only reaches `#[test]` functions.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -12,6 +14,10 @@ use reqwest::StatusCode;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use support::{
+    MODERN, frames, in_session, init_body, json_of, modern, modern_meta, open_session, post, spawn,
+};
 
 #[derive(Serialize, JsonSchema)]
 struct Sum {
@@ -84,13 +90,6 @@ impl Stateless {
     }
 }
 
-async fn spawn(app: axum::Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/mcp")
-}
-
 async fn calc() -> String {
     spawn(Calc.router(HttpConfig::new().body_limit(64 * 1024))).await
 }
@@ -99,80 +98,9 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
-fn post(url: &str) -> reqwest::RequestBuilder {
-    client()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-}
-
-async fn json_of(resp: reqwest::Response) -> Value {
-    let text = resp.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
-
-/// `initialize` then `notifications/initialized`; returns the session id.
-async fn open_session(url: &str) -> String {
-    let resp = post(url)
-        .json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let sid = resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let body = json_of(resp).await;
-    assert_eq!(body["result"]["protocolVersion"], "2025-11-25");
-    let resp = post(url)
-        .header("mcp-session-id", &sid)
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    assert!(resp.text().await.unwrap().is_empty());
-    sid
-}
-
 async fn legacy_call(url: &str, sid: &str, body: Value) -> (StatusCode, Value) {
-    let resp = post(url)
-        .header("mcp-session-id", sid)
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let resp = in_session(url, sid).json(&body).send().await.unwrap();
     (resp.status(), json_of(resp).await)
-}
-
-const MODERN: &str = "2026-07-28";
-
-fn modern_meta() -> Value {
-    json!({
-        "io.modelcontextprotocol/protocolVersion": MODERN,
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}
-    })
-}
-
-fn modern(
-    url: &str,
-    method: &str,
-    name: Option<&str>,
-    mut params: Value,
-) -> reqwest::RequestBuilder {
-    params["_meta"] = modern_meta();
-    let mut req = post(url)
-        .header("mcp-protocol-version", MODERN)
-        .header("mcp-method", method);
-    if let Some(name) = name {
-        req = req.header("mcp-name", name);
-    }
-    req.json(&json!({"jsonrpc":"2.0","id":7,"method":method,"params":params}))
 }
 
 #[tokio::test]
@@ -349,8 +277,7 @@ async fn the_get_stream_of_a_session_is_sse() {
 async fn a_stateless_server_keeps_no_sessions() {
     let url = spawn(Stateless.router(HttpConfig::new())).await;
     let resp = post(&url)
-        .json(&json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}))
+        .json(&init_body(1, json!({})))
         .send()
         .await
         .unwrap();
@@ -626,12 +553,7 @@ async fn the_2026_revision_has_no_legacy_methods() {
 async fn malformed_messages_get_json_rpc_errors() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    let raw = |body: &'static str| {
-        post(&url)
-            .header("mcp-session-id", &sid)
-            .header("mcp-protocol-version", "2025-11-25")
-            .body(body)
-    };
+    let raw = |body: &'static str| in_session(&url, &sid).body(body);
     let cases: [(&str, StatusCode, Value, i64); 6] = [
         (
             "{\"jsonrpc\":\"2.0\",\"id\":1,",
@@ -808,20 +730,14 @@ async fn tool_failures_and_panics_are_results_and_leak_nothing() {
 async fn progress_is_streamed_before_the_result() {
     let url = calc().await;
     let sid = open_session(&url).await;
-    let resp = post(&url)
-        .header("mcp-session-id", &sid)
-        .header("mcp-protocol-version", "2025-11-25")
+    let resp = in_session(&url, &sid)
         .json(&json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"steps","_meta":{"progressToken":"tok"}}}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let text = resp.text().await.unwrap();
-    let messages: Vec<Value> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let messages = frames(&text);
     assert_eq!(messages.len(), 4, "{text}");
     for (i, m) in messages[..3].iter().enumerate() {
         assert_eq!(m["method"], "notifications/progress");
@@ -851,9 +767,7 @@ async fn notifications_cancelled_stops_a_request() {
     let pending = tokio::spawn({
         let (url, sid) = (url.clone(), sid.clone());
         async move {
-            post(&url)
-                .header("mcp-session-id", &sid)
-                .header("mcp-protocol-version", "2025-11-25")
+            in_session(&url, &sid)
                 .json(&json!({"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"wait"}}))
                 .send()
                 .await
@@ -861,9 +775,7 @@ async fn notifications_cancelled_stops_a_request() {
         }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let resp = post(&url)
-        .header("mcp-session-id", &sid)
-        .header("mcp-protocol-version", "2025-11-25")
+    let resp = in_session(&url, &sid)
         .json(&json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"slow","reason":"user"}}))
         .send()
         .await
@@ -890,8 +802,7 @@ async fn notifications_cancelled_stops_a_request() {
 #[tokio::test]
 async fn foreign_hosts_and_origins_are_refused() {
     let url = calc().await;
-    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let init = init_body(1, json!({}));
     let resp = post(&url)
         .header("host", "evil.example.com")
         .header("origin", "http://evil.example.com")

@@ -5,12 +5,16 @@
 // `allow-unwrap-in-tests` only reaches `#[test]` functions.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use mcp_runtime::prelude::*;
 use mcp_runtime::testing::TestIssuer;
 use reqwest::StatusCode;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+use support::{init_body, listen, serve, session_id};
 
 #[derive(Deserialize)]
 struct Claims {
@@ -85,9 +89,7 @@ impl Server {
 
 async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
     let issuer = TestIssuer::start().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let resource = format!("http://{addr}/mcp");
+    let (listener, resource) = listen().await;
     let config = OAuthConfig::builder()
         .resource(&resource)
         .authorization_server(issuer.url())
@@ -95,7 +97,7 @@ async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
         .await
         .unwrap();
     let app = server.router(config);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    serve(listener, app);
     Server {
         url: resource.clone(),
         resource,
@@ -104,19 +106,11 @@ async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
 }
 
 fn post(url: &str, token: Option<&str>) -> reqwest::RequestBuilder {
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
+    let mut req = support::post(url);
     if let Some(token) = token {
         req = req.header("authorization", format!("Bearer {token}"));
     }
     req
-}
-
-fn init_body() -> Value {
-    json!({"jsonrpc":"2.0","id":41,"method":"initialize","params":{
-        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}})
 }
 
 fn challenge(resp: &reqwest::Response) -> String {
@@ -130,15 +124,12 @@ fn challenge(resp: &reqwest::Response) -> String {
 
 async fn session(server: &Server, token: &str) -> String {
     let resp = post(&server.url, Some(token))
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned()
+    session_id(&resp)
 }
 
 async fn call(
@@ -161,7 +152,7 @@ async fn call(
 async fn no_token_gets_a_challenge_that_leads_to_the_metadata() {
     let server = start(Notes).await;
     let resp = post(&server.url, None)
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -208,7 +199,7 @@ async fn a_valid_token_reaches_the_tool_as_typed_claims() {
     // The scheme is case-insensitive.
     let resp = post(&server.url, None)
         .header("authorization", format!("bEaReR {token}"))
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -240,7 +231,7 @@ async fn missing_scopes_are_refused_before_the_tool_runs() {
     // A token without the server's required scope is refused on every request.
     let nothing = server.token(&[]);
     let resp = post(&server.url, Some(&nothing))
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -307,7 +298,7 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
     ];
     for (what, token) in cases {
         let resp = post(&server.url, Some(&token))
-            .json(&init_body())
+            .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();
@@ -332,7 +323,7 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
     }
     // The good token of the same shape passes, so each failure above is the forgery's.
     let resp = post(&server.url, Some(&good))
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -345,7 +336,7 @@ async fn malformed_authorization_headers_are_bad_requests() {
     for value in ["Bearer ", "Bearer a b", "Bearer tok\u{e9}n"] {
         let resp = post(&server.url, None)
             .header("authorization", value)
-            .json(&init_body())
+            .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();
@@ -355,7 +346,7 @@ async fn malformed_authorization_headers_are_bad_requests() {
     // Another scheme is no bearer credential at all.
     let resp = post(&server.url, None)
         .header("authorization", "Basic YTpi")
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -364,7 +355,7 @@ async fn malformed_authorization_headers_are_bad_requests() {
     // A token in the query string is never read.
     let token = server.token(&["notes:read"]);
     let resp = post(&format!("{}?access_token={token}", server.url), None)
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -461,7 +452,7 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
     }
     let resp = post(&server.url, None)
         .header("origin", &origin)
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -477,7 +468,7 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
     // A foreign origin gets no CORS grant and is refused.
     let resp = post(&server.url, None)
         .header("origin", "http://evil.example.com")
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -497,7 +488,7 @@ async fn rotated_keys_are_fetched_once_for_many_requests() {
     let token = server.token(&["notes:read"]);
     for _ in 0..3 {
         let resp = post(&server.url, Some(&token))
-            .json(&init_body())
+            .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();
@@ -519,7 +510,7 @@ async fn rotated_keys_are_fetched_once_for_many_requests() {
     // Many requests with the new `kid` at once: one fetch serves them all.
     let requests = (0..16).map(|n| {
         let token = rotated(n);
-        let req = post(&server.url, Some(&token)).json(&init_body());
+        let req = post(&server.url, Some(&token)).json(&init_body(41, json!({})));
         async move { req.send().await.unwrap().status() }
     });
     let statuses = futures_util::future::join_all(requests).await;
@@ -543,7 +534,7 @@ async fn rotated_keys_are_fetched_once_for_many_requests() {
             .kid(&format!("ghost-{n}"))
             .sign();
         let resp = post(&server.url, Some(&token))
-            .json(&init_body())
+            .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();
@@ -589,7 +580,7 @@ async fn opaque_tokens_are_introspected() {
     let good = opaque(&resource, 600);
     assert!(!good.contains('.'), "an opaque token is not a JWT");
     let resp = post(&resource, Some(&good))
-        .json(&init_body())
+        .json(&init_body(41, json!({})))
         .send()
         .await
         .unwrap();
@@ -615,7 +606,7 @@ async fn opaque_tokens_are_introspected() {
         ("unknown", "opaque-unknown-token".to_owned()),
     ] {
         let resp = post(&resource, Some(&token))
-            .json(&init_body())
+            .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();

@@ -3,11 +3,15 @@
 // Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use mcp_runtime::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use support::{MODERN, frames, init_body, modern_request, post, session_id, spawn};
 
 struct Desk;
 
@@ -61,46 +65,20 @@ impl Desk {
 }
 
 async fn serve() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = Desk.router(HttpConfig::new());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/mcp")
-}
-
-fn post(url: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-}
-
-/// The JSON-RPC messages of an SSE body.
-fn frames(body: &str) -> Vec<Value> {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
+    spawn(Desk.router(HttpConfig::new())).await
 }
 
 async fn session(url: &str, capabilities: Value) -> String {
     let resp = post(url)
-        .json(&json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
-            "protocolVersion":"2025-11-25","capabilities":capabilities,"clientInfo":{"name":"t","version":"1"}}}))
+        .json(&init_body(0, capabilities))
         .send()
         .await
         .unwrap();
-    resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned()
+    session_id(&resp)
 }
 
 fn in_session(url: &str, sid: &str, body: &Value) -> reqwest::RequestBuilder {
-    post(url)
-        .header("mcp-session-id", sid)
-        .header("mcp-protocol-version", "2025-11-25")
-        .json(body)
+    support::in_session(url, sid).json(body)
 }
 
 fn modern_call(
@@ -110,7 +88,7 @@ fn modern_call(
     capabilities: &Value,
 ) -> reqwest::RequestBuilder {
     let mut params = json!({"name": tool, "arguments": {"greeting": "Hi"}, "_meta": {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/protocolVersion": MODERN,
         "io.modelcontextprotocol/clientCapabilities": capabilities}});
     for (k, v) in extra.as_object().unwrap() {
         if k == "_meta" {
@@ -121,11 +99,7 @@ fn modern_call(
             params[k] = v.clone();
         }
     }
-    post(url)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .json(&json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":params}))
+    modern_request(url, 1, "tools/call", Some(tool), &params)
 }
 
 #[tokio::test]

@@ -22,13 +22,13 @@
 //! `scripts/install-test-tools.sh`, which these tests run themselves (a no-op when
 //! the pins are already installed). A missing tool fails the tests; they never skip.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,6 +39,11 @@ use reqwest::blocking::Client as HttpClient;
 use reqwest::header::{AUTHORIZATION, COOKIE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
+
+use support::{
+    ChildGuard, e2e_script, example_binary, free_port, install_tools, node, python, repo_root,
+    run_bounded, tools_dir,
+};
 
 /// How long a server may take to print its address / accept connections.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -56,169 +61,11 @@ const USER: &str = "alice";
 
 // ------------------------------------------------------------------ paths, tools
 
-/// The workspace root (the parent of this package's `tests/` directory).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("CARGO_MANIFEST_DIR has a parent")
-        .to_path_buf()
-}
-
-fn tools_dir() -> PathBuf {
-    repo_root().join(".tools")
-}
-
-/// `target/<profile>/`: test binaries live in `target/<profile>/deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a parent directory");
-    let dir = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().expect("deps/ has a parent")
-    } else {
-        deps
-    };
-    dir.to_path_buf()
-}
-
 fn log_dir() -> PathBuf {
-    let dir = profile_dir().join("oauth-e2e-logs");
-    std::fs::create_dir_all(&dir).expect("create log dir");
-    dir
-}
-
-/// Runs `scripts/install-test-tools.sh` once per test process.
-fn install_tools() {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
-        let script = repo_root().join("scripts").join("install-test-tools.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed ({}):\n--- stderr ---\n{}\n--- stdout ---\n{}",
-                script.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout),
-            ))
-        }
-    });
-    if let Err(message) = result {
-        panic!("installing the test tools failed; the OAuth tests need them:\n{message}");
-    }
-}
-
-fn node() -> PathBuf {
-    let node = tools_dir().join("bin").join("node");
-    assert!(
-        node.exists(),
-        "{} is missing after scripts/install-test-tools.sh",
-        node.display()
-    );
-    node
-}
-
-fn python() -> PathBuf {
-    let python = tools_dir().join("py").join("bin").join("python");
-    assert!(
-        python.exists(),
-        "{} is missing after scripts/install-test-tools.sh",
-        python.display()
-    );
-    python
-}
-
-/// Builds (if needed) and returns `target/<profile>/examples/oauth`.
-fn oauth_binary() -> &'static Path {
-    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let result = BINARY.get_or_init(|| {
-        let profile_dir = profile_dir();
-        let binary = profile_dir
-            .join("examples")
-            .join(format!("oauth{}", std::env::consts::EXE_SUFFIX));
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_owned();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--quiet", "-p", "mcp-tests", "--example", "oauth"])
-            .args([
-                "--profile",
-                if profile == "debug" { "dev" } else { &profile },
-            ])
-            .current_dir(repo_root())
-            .stdin(Stdio::null());
-        if let Some(target_dir) = profile_dir.parent() {
-            cargo.arg("--target-dir").arg(target_dir);
-        }
-        let out = cargo
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`cargo build -p mcp-tests --example oauth` failed ({}):\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        if binary.is_file() {
-            Ok(binary)
-        } else {
-            Err(format!("{} is missing after building it", binary.display()))
-        }
-    });
-    match result {
-        Ok(path) => path,
-        Err(message) => panic!("{message}"),
-    }
-}
-
-/// A free loopback port (bind to port 0, read it, release it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
-
-fn read_log(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| format!("<cannot read {}: {e}>", path.display()))
+    support::log_dir("oauth-e2e-logs")
 }
 
 // ------------------------------------------------------------------ processes
-
-/// A child process that is killed (and reaped) when dropped.
-struct ChildGuard {
-    child: Child,
-    what: String,
-    log: PathBuf,
-}
-
-impl ChildGuard {
-    fn log_text(&self) -> String {
-        read_log(&self.log)
-    }
-
-    fn exited(&mut self) -> Option<ExitStatus> {
-        self.child
-            .try_wait()
-            .unwrap_or_else(|e| panic!("try_wait on {}: {e}", self.what))
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The running authorization server (`tests/e2e/as/server.mjs`).
 struct AuthServer {
@@ -323,43 +170,18 @@ struct McpServer {
 
 impl McpServer {
     fn start(test_name: &str, port: u16, issuer: &str) -> Self {
-        let binary = oauth_binary();
+        let binary = example_binary("oauth");
         let log = log_dir().join(format!("{test_name}-mcp.log"));
-        let log_file = File::create(&log).expect("create MCP server log");
         let url = resource_url(port);
-        let child = Command::new(binary)
-            .env("MCP_BIND", format!("127.0.0.1:{port}"))
-            .env("MCP_RESOURCE_URL", &url)
-            .env("MCP_ISSUER", issuer)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone log handle"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut process = ChildGuard {
-            child,
-            what: "oauth example".to_owned(),
+        let mut process = ChildGuard::spawn_logged(
+            Command::new(binary)
+                .env("MCP_BIND", format!("127.0.0.1:{port}"))
+                .env("MCP_RESOURCE_URL", &url)
+                .env("MCP_ISSUER", issuer),
+            "the oauth example",
             log,
-        };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + SERVER_START_TIMEOUT;
-        loop {
-            if let Some(status) = process.exited() {
-                panic!(
-                    "the oauth example exited before listening ({status}); log:\n{}",
-                    process.log_text()
-                );
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the oauth example did not accept connections on {addr} within {SERVER_START_TIMEOUT:?}; log:\n{}",
-                process.log_text()
-            );
-            thread::sleep(Duration::from_millis(100));
-        }
+        );
+        process.wait_for_port(port, SERVER_START_TIMEOUT);
         McpServer { process, url, port }
     }
 
@@ -407,62 +229,14 @@ impl Stack {
     }
 }
 
-/// Output of one finished client process.
-struct ClientRun {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd` to completion (killing it after [`CLIENT_TIMEOUT`]).
-fn run_bounded(mut cmd: Command) -> ClientRun {
-    let description = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait on client") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = err_reader.join().unwrap_or_default();
-            panic!("{description} did not finish within {CLIENT_TIMEOUT:?}; stderr:\n{stderr}");
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    ClientRun {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
-    }
-}
-
 /// Runs a client script against the stack and parses its single JSON line.
 fn run_client(stack: &Stack, program: &Path, script: &str) -> Value {
-    let script = repo_root().join("tests").join("e2e").join(script);
+    let script = e2e_script(script);
     let mut cmd = Command::new(program);
     cmd.arg(&script)
         .arg(&stack.mcp.url)
         .current_dir(repo_root());
-    let run = run_bounded(cmd);
+    let run = run_bounded(cmd, CLIENT_TIMEOUT);
     assert!(
         run.status.success(),
         "{} failed ({}) against {}\n--- client stderr ---\n{}\n--- client stdout ---\n{}\n{}",
@@ -473,20 +247,7 @@ fn run_client(stack: &Stack, program: &Path, script: &str) -> Value {
         run.stdout,
         stack.logs()
     );
-    let line = run
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| {
-        panic!(
-            "{} printed no JSON line ({e}); stdout:\n{}\nstderr:\n{}",
-            script.display(),
-            run.stdout,
-            run.stderr
-        )
-    })
+    run.json_line(&script)
 }
 
 // ------------------------------------------------------------------ HTTP helpers

@@ -15,257 +15,60 @@
 //! which these tests run themselves (it is a no-op when the pins are already
 //! installed). A missing tool fails the tests; they never skip.
 
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
+
+use support::{ChildGuard, e2e_script, example_binary, free_port, install_tools, log_dir, python};
 
 /// How long the server may take to accept connections after it was spawned.
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one client run may take (the Python SDK alone needs ~1 s to import).
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// The workspace root (the parent of this package's `tests/` directory).
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("CARGO_MANIFEST_DIR has a parent")
-        .to_path_buf()
-}
-
-/// `target/<profile>/`: test binaries live in `target/<profile>/deps/`.
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current_exe");
-    let deps = exe.parent().expect("test binary has a parent directory");
-    let dir = if deps.file_name().is_some_and(|n| n == "deps") {
-        deps.parent().expect("deps/ has a parent")
-    } else {
-        deps
-    };
-    dir.to_path_buf()
-}
-
-/// Runs `scripts/install-test-tools.sh` once per test process.
-fn install_tools() {
-    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
-    let result = INSTALLED.get_or_init(|| {
-        let script = repo_root().join("scripts").join("install-test-tools.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .current_dir(repo_root())
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} failed ({}):\n--- stderr ---\n{}\n--- stdout ---\n{}",
-                script.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr),
-                String::from_utf8_lossy(&out.stdout),
-            ))
-        }
-    });
-    if let Err(message) = result {
-        panic!("installing the real MCP clients failed; the tests need them:\n{message}");
-    }
-}
-
-/// Builds (if needed) and returns `target/<profile>/examples/quickstart`.
-fn quickstart_binary() -> &'static Path {
-    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let result = BINARY.get_or_init(|| {
-        let profile_dir = profile_dir();
-        let binary = profile_dir
-            .join("examples")
-            .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
-        // `cargo test` already builds the examples; this makes sure the binary is
-        // present and fresh even when only this test target was built.
-        let profile = profile_dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_owned();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "mcp-tests",
-                "--example",
-                "quickstart",
-            ])
-            .args([
-                "--profile",
-                if profile == "debug" { "dev" } else { &profile },
-            ])
-            .current_dir(repo_root())
-            .stdin(Stdio::null());
-        if let Some(target_dir) = profile_dir.parent() {
-            cargo.arg("--target-dir").arg(target_dir);
-        }
-        let out = cargo
-            .output()
-            .map_err(|e| format!("cannot run cargo: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`cargo build -p mcp-tests --example quickstart` failed ({}):\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            ));
-        }
-        if binary.is_file() {
-            Ok(binary)
-        } else {
-            Err(format!(
-                "{} is missing after building it; run `cargo build -p mcp-tests --examples`",
-                binary.display()
-            ))
-        }
-    });
-    match result {
-        Ok(path) => path,
-        Err(message) => panic!("{message}"),
-    }
-}
-
-/// A free loopback port (bind to port 0, read it, release it).
-fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
-}
-
 /// The running quickstart example; killed on drop.
 struct Server {
-    child: Child,
+    process: ChildGuard,
     url: String,
-    log: PathBuf,
 }
 
 impl Server {
     fn start(test_name: &str) -> Self {
-        let binary = quickstart_binary();
+        let binary = example_binary("quickstart");
         let port = free_port();
-        let log_dir = profile_dir().join("real-clients-logs");
-        std::fs::create_dir_all(&log_dir).expect("create log dir");
-        let log = log_dir.join(format!("{test_name}-server.log"));
-        let log_file = std::fs::File::create(&log).expect("create server log");
-        let child = Command::new(binary)
-            .env("MCP_BIND", format!("127.0.0.1:{port}"))
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("clone log handle"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-        let mut server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}/mcp"),
+        let log = log_dir("real-clients-logs").join(format!("{test_name}-server.log"));
+        let mut process = ChildGuard::spawn_logged(
+            Command::new(binary)
+                .env("MCP_BIND", format!("127.0.0.1:{port}"))
+                .env("NO_COLOR", "1"),
+            "quickstart",
             log,
-        };
-        server.wait_until_listening(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
-        server
-    }
-
-    fn wait_until_listening(&mut self, addr: SocketAddr) {
-        let deadline = Instant::now() + SERVER_START_TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait on server") {
-                panic!(
-                    "quickstart exited before listening ({status}); log:\n{}",
-                    self.log_text()
-                );
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "quickstart did not accept connections on {addr} within {SERVER_START_TIMEOUT:?}; log:\n{}",
-                self.log_text()
-            );
-            thread::sleep(Duration::from_millis(100));
+        );
+        process.wait_for_port(port, SERVER_START_TIMEOUT);
+        Server {
+            process,
+            url: format!("http://127.0.0.1:{port}/mcp"),
         }
     }
 
     fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_else(|e| format!("<cannot read {}: {e}>", self.log.display()))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Output of one finished client process.
-struct ClientRun {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `cmd` to completion (killing it after [`CLIENT_TIMEOUT`]).
-fn run_bounded(mut cmd: Command) -> ClientRun {
-    let description = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {description}: {e}"));
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + CLIENT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait on client") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = err_reader.join().unwrap_or_default();
-            panic!("{description} did not finish within {CLIENT_TIMEOUT:?}; stderr:\n{stderr}");
-        }
-        thread::sleep(Duration::from_millis(50));
-    };
-    ClientRun {
-        status,
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+        self.process.log_text()
     }
 }
 
 /// Runs a client against `server` and parses its single JSON line.
 fn run_client(server: &Server, program: &Path, script: &str, extra_args: &[&str]) -> Value {
-    let script = repo_root().join("tests").join("e2e").join(script);
+    let script = e2e_script(script);
     let mut cmd = Command::new(program);
     cmd.arg(&script)
         .arg(&server.url)
         .args(extra_args)
-        .current_dir(repo_root());
-    let run = run_bounded(cmd);
+        .current_dir(support::repo_root());
+    let run = support::run_bounded(cmd, CLIENT_TIMEOUT);
     assert!(
         run.status.success(),
         "{} failed ({}) against {}\n--- client stderr ---\n{}\n--- client stdout ---\n{}\n--- server log ---\n{}",
@@ -276,20 +79,7 @@ fn run_client(server: &Server, program: &Path, script: &str, extra_args: &[&str]
         run.stdout,
         server.log_text()
     );
-    let line = run
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| {
-        panic!(
-            "{} printed no JSON line ({e}); stdout:\n{}\nstderr:\n{}",
-            script.display(),
-            run.stdout,
-            run.stderr
-        )
-    })
+    run.json_line(&script)
 }
 
 /// The assertions every client shares: tool listing, `add`, `divide` by zero.
@@ -356,19 +146,11 @@ fn http_exchanges(out: &Value) -> Vec<(String, u64, String)> {
         .unwrap_or_default()
 }
 
-fn python() -> PathBuf {
-    repo_root()
-        .join(".tools")
-        .join("py")
-        .join("bin")
-        .join("python")
-}
-
 #[test]
 fn typescript_sdk_client_initialize_session() {
     install_tools();
     let server = Server::start("typescript_sdk_client_initialize_session");
-    let node = repo_root().join(".tools").join("bin").join("node");
+    let node = support::node();
     let out = run_client(&server, &node, "ts_client.mjs", &[]);
     let report = serde_json::to_string_pretty(&out).unwrap_or_default();
     assert_common(&out);

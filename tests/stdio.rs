@@ -4,8 +4,9 @@
 // `allow-unwrap-in-tests` only reaches `#[test]` functions.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use serde_json::{Value, json};
@@ -23,29 +24,8 @@ impl Drop for Server {
     }
 }
 
-fn quickstart() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "mcp-tests",
-            "--example",
-            "quickstart",
-        ])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the quickstart example failed");
-    // Test binaries live in target/<profile>/deps; examples in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    profile
-        .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
-}
-
 fn start() -> Server {
-    let mut child = Command::new(quickstart())
+    let mut child = Command::new(support::example_binary("quickstart"))
         .env("MCP_STDIO", "1")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
