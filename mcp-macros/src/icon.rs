@@ -76,11 +76,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<Icon> {
     let mut sizes = None;
     let mut theme = None;
     meta.parse_nested_meta(|inner| {
-        let key = inner
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let key = crate::options::key(&inner.path);
         let duplicate = || inner.error(format!("`{key}` is given twice in this icon; keep one"));
         match key.as_str() {
             "src" | "mime_type" | "theme" => {
@@ -121,10 +117,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<Icon> {
                 sizes = Some((inner.path.clone(), list.into_iter().collect::<Vec<_>>()));
             }
             _ => {
-                let shown = inner
-                    .path
-                    .get_ident()
-                    .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                let shown = crate::options::shown(&inner.path);
                 return Err(inner.error(format!(
                     "unknown `icon` option {shown}; expected one of `src`, `mime_type`, `sizes`, `theme`"
                 )));
@@ -228,16 +221,7 @@ fn check_src(src: &str) -> Result<Option<Implied>, String> {
         );
     }
     let shown = shown(src);
-    let scheme = src.split(':').next().unwrap_or_default();
-    let has_scheme = src.contains(':')
-        && scheme
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !has_scheme {
+    let Some(scheme) = crate::resource::uri::scheme(src) else {
         let example = if src.starts_with("//") {
             format!("https:{src}")
         } else {
@@ -246,7 +230,7 @@ fn check_src(src: &str) -> Result<Option<Implied>, String> {
         return Err(format!(
             "icon `{shown}` is not an absolute URL; an icon's `src` is an `https:` URL, as in `{example}`, or a `data:` URI"
         ));
-    }
+    };
     let rest = &src[scheme.len() + 1..];
     match scheme.to_ascii_lowercase().as_str() {
         "https" => {
@@ -345,30 +329,7 @@ fn check_data<'a>(src: &str, rest: &'a str) -> Result<&'a str, String> {
 
 /// Characters a URI may hold, and `%` only as percent-encoding.
 fn check_chars(src: &str, shown: &str, alternative: &str) -> Result<(), String> {
-    let bytes = src.as_bytes();
-    for (i, c) in src.char_indices() {
-        let allowed = c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
-        if !allowed {
-            let mut buf = [0u8; 4];
-            let mut encoded = String::new();
-            for b in c.encode_utf8(&mut buf).bytes() {
-                // Writing to a `String` cannot fail.
-                let _ = write!(encoded, "%{b:02X}");
-            }
-            return Err(format!(
-                "icon `{shown}` contains {c:?}, which a URI cannot hold; percent-encode it as `{encoded}`{alternative}"
-            ));
-        }
-        if c == '%'
-            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-        {
-            return Err(format!(
-                "icon `{shown}` has a `%` that starts no percent-encoding; write a literal `%` as `%25`"
-            ));
-        }
-    }
-    Ok(())
+    crate::resource::uri::check_chars(src, &format!("icon `{shown}`"), alternative)
 }
 
 /// An image type clients display; `subject` starts the message.

@@ -5,6 +5,20 @@
 use syn::LitStr;
 use syn::parse::Parser as _;
 
+/// The name of an option: its identifier, or `""` for a longer path.
+pub(crate) fn key(path: &syn::Path) -> String {
+    path.get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+/// An option as an "unknown option" message names it: `` `key` ``, or `this` for a longer
+/// path.
+pub(crate) fn shown(path: &syn::Path) -> String {
+    path.get_ident()
+        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"))
+}
+
 /// The options given, in the order written.
 #[derive(Default)]
 pub(crate) struct StrOptions {
@@ -23,16 +37,9 @@ impl StrOptions {
     ) -> syn::Result<Self> {
         let mut options = Self::default();
         let parser = syn::meta::parser(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let key = key(&meta.path);
             let Some(&key) = keys.iter().find(|k| **k == key) else {
-                let shown = meta
-                    .path
-                    .get_ident()
-                    .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                let shown = shown(&meta.path);
                 let expected = keys
                     .iter()
                     .map(|k| format!("`{k}`"))
@@ -63,6 +70,23 @@ impl StrOptions {
     /// The value of `key`, if given.
     pub(crate) fn get(&self, key: &str) -> Option<&LitStr> {
         self.given.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// `name = "…"` (an error when blank), else the method's name, with where it is written;
+    /// `what` names the feature in the error.
+    pub(crate) fn name(
+        &self,
+        cx: &mut crate::ctxt::Ctxt,
+        method: &syn::Ident,
+        what: &str,
+    ) -> (String, proc_macro2::Span) {
+        let Some(lit) = self.get("name") else {
+            return (crate::server::method_name(method), method.span());
+        };
+        if lit.value().trim().is_empty() {
+            cx.error_at(lit, format!("a {what} name cannot be empty"));
+        }
+        (lit.value(), lit.span())
     }
 
     /// Reads the options of `attr`: `#[attr]` has none, `#[attr(..)]` some.

@@ -66,22 +66,7 @@ pub(crate) fn return_spans(output: &syn::ReturnType) -> Option<ReturnSpans> {
     if matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty()) {
         return None;
     }
-    if let Some(segment) = last_ident(ty)
-        && segment.ident == "Result"
-        && let Some(ok) = first_type_arg(segment)
-    {
-        let error = match &segment.arguments {
-            syn::PathArguments::AngleBracketed(args) => args
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    syn::GenericArgument::Type(t) => Some(t.span()),
-                    _ => None,
-                })
-                .nth(1),
-            _ => None,
-        }
-        .unwrap_or_else(|| ty.span());
+    if let Some((ok, error)) = result_parts(ty) {
         return Some(ReturnSpans {
             ok: ok.clone(),
             error: Some(error),
@@ -91,6 +76,25 @@ pub(crate) fn return_spans(output: &syn::ReturnType) -> Option<ReturnSpans> {
         ok: (**ty).clone(),
         error: None,
     })
+}
+
+/// For `Result<T, E>`: `T`, and where `E` is written (the whole type when it is an alias).
+pub(crate) fn result_parts(ty: &syn::Type) -> Option<(&syn::Type, Span)> {
+    let segment = last_ident(ty).filter(|s| s.ident == "Result")?;
+    let ok = first_type_arg(segment)?;
+    let error = match &segment.arguments {
+        syn::PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|a| match a {
+                syn::GenericArgument::Type(t) => Some(t.span()),
+                _ => None,
+            })
+            .nth(1),
+        _ => None,
+    }
+    .unwrap_or_else(|| ty.span());
+    Some((ok, error))
 }
 
 /// `Some(lit)` / `None` as tokens.

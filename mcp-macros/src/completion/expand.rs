@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 
 use super::{Completion, Role, Target};
 use crate::rt::rt;
-use crate::tool::param::ParamKind;
+use crate::tool::param::{Call, try_read};
 
 /// The descriptor's `completions`.
 pub(crate) fn defs(completions: &[Completion]) -> TokenStream {
@@ -57,26 +57,19 @@ pub(crate) fn complete_method(completions: &[Completion]) -> TokenStream {
 /// `index => { read; call; convert }`.
 fn arm(index: usize, c: &Completion) -> TokenStream {
     let rt = rt();
-    let mut reads = Vec::new();
-    let mut call_args = Vec::new();
+    let mut call = Call::default();
     for (i, (p, role)) in c.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
-        let ty = &p.ty;
-        match (role, &p.kind) {
-            (Role::Value, _) => call_args.push(quote!(__mcp_value)),
-            (Role::Context, _) => call_args.push(quote!(__mcp_context)),
-            (Role::Injected, ParamKind::Auth | ParamKind::Session) => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                reads.push(quote!(let #var: #ty = #read?;));
-                call_args.push(quote!(#var));
-            }
-            (Role::Injected, _) => {
-                call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
+        match role {
+            Role::Value => call.args.push(quote!(__mcp_value)),
+            Role::Context => call.args.push(quote!(__mcp_context)),
+            Role::Injected => {
+                call.inject(p, &var, try_read);
             }
         }
     }
-    let call = crate::server::call_expr(&c.ident, c.is_async, &call_args);
+    let Call { reads, args } = call;
+    let call = crate::server::call_expr(&c.ident, c.is_async, &args);
     let method = c.ident.to_string();
     let ok_ty = &c.returns.ok;
     let into = |value: TokenStream| {

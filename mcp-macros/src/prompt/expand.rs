@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 
 use super::Prompt;
 use crate::rt::{is_string, option_lit, option_string, rt};
-use crate::tool::param::ParamKind;
+use crate::tool::param::{Call, ParamKind, try_read};
 
 /// The descriptor's `prompts`.
 pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
@@ -79,31 +79,21 @@ pub(crate) fn get_method(prompts: &[Prompt]) -> TokenStream {
 fn arm(prompt: &Prompt) -> TokenStream {
     let rt = rt();
     let name = &prompt.name;
-    let mut reads = Vec::new();
-    let mut call_args = Vec::new();
+    let mut call = Call::default();
     for (i, p) in prompt.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
         let ty = &p.ty;
-        match &p.kind {
-            ParamKind::Context => {
-                call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
-            }
-            ParamKind::Auth | ParamKind::Session => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                reads.push(quote!(let #var: #ty = #read?;));
-                call_args.push(quote!(#var));
-            }
-            ParamKind::Input { name, .. } => {
-                let read = quote_spanned!(ty.span()=>
-                    <#ty as #rt::PromptArgument>::from_prompt_args(&mut __mcp_args, #name));
-                reads.push(quote!(let #var: #ty = #read?;));
-                call_args.push(quote!(#var));
-            }
-            ParamKind::Args { .. } => {}
+        if call.inject(p, &var, try_read) {
+            continue;
+        }
+        if let ParamKind::Input { name, .. } = &p.kind {
+            let read = quote_spanned!(ty.span()=>
+                <#ty as #rt::PromptArgument>::from_prompt_args(&mut __mcp_args, #name));
+            call.bind(&var, ty, &try_read(&read));
         }
     }
-    let call = crate::server::call_expr(&prompt.ident, prompt.is_async, &call_args);
+    let Call { reads, args } = call;
+    let call = crate::server::call_expr(&prompt.ident, prompt.is_async, &args);
     let ok_ty = &prompt.returns.ok;
     let into = |value: TokenStream| {
         let into = quote_spanned!(ok_ty.span()=>

@@ -47,18 +47,7 @@ impl Prompt {
     ) -> Option<Self> {
         let mut options = StrOptions::of_attr(cx, attr, "prompt", KEYS);
         crate::icon::check(cx, &options.icons, "prompt");
-        let (name, name_span) = match options.get("name") {
-            Some(lit) => (lit.value(), lit.span()),
-            None => (
-                crate::server::method_name(&method.sig.ident),
-                method.sig.ident.span(),
-            ),
-        };
-        if let Some(lit) = options.get("name")
-            && lit.value().trim().is_empty()
-        {
-            cx.error_at(lit, "a prompt name cannot be empty");
-        }
+        let (name, name_span) = options.name(cx, &method.sig.ident, "prompt");
         let owner = Owner {
             kind: Kind::Prompt,
             name: &name,
@@ -94,10 +83,7 @@ impl Prompt {
         };
         Some(Self {
             ident: method.sig.ident.clone(),
-            description: options
-                .get("description")
-                .map(LitStr::value)
-                .or_else(|| crate::server::doc_text(&method.attrs)),
+            description: crate::server::description(options.get("description"), &method.attrs),
             title: options.get("title").cloned(),
             icons: std::mem::take(&mut options.icons),
             name,

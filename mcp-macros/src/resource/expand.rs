@@ -8,7 +8,7 @@ use syn::spanned::Spanned as _;
 
 use super::{Address, Resource, uri};
 use crate::rt::{option_lit, option_string, rt};
-use crate::tool::param::ParamKind;
+use crate::tool::param::{Call, ParamKind};
 
 /// `(resources, resource_templates)`: the descriptor's two lists.
 pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
@@ -123,39 +123,31 @@ pub(crate) fn read_method(resources: &[Resource]) -> TokenStream {
 fn read_body(r: &Resource) -> TokenStream {
     let rt = rt();
     let variables = r.variables();
-    let mut reads = Vec::new();
-    let mut call_args = Vec::new();
+    let mut call = Call::default();
     for (i, p) in r.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
-        let ty = &p.ty;
-        match &p.kind {
-            ParamKind::Context => {
-                call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
+        let injected = call.inject(p, &var, |read| {
+            quote! {
+                match #read {
+                    ::core::result::Result::Ok(__mcp_v) => __mcp_v,
+                    ::core::result::Result::Err(__mcp_e) => {
+                        return ::core::result::Result::Err(
+                            #rt::ResourceError::Internal(__mcp_e.message),
+                        );
+                    }
+                }
             }
-            ParamKind::Auth | ParamKind::Session => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                reads.push(quote! {
-                    let #var: #ty = match #read {
-                        ::core::result::Result::Ok(__mcp_v) => __mcp_v,
-                        ::core::result::Result::Err(__mcp_e) => {
-                            return ::core::result::Result::Err(
-                                #rt::ResourceError::Internal(__mcp_e.message),
-                            );
-                        }
-                    };
-                });
-                call_args.push(quote!(#var));
-            }
-            ParamKind::Input { name, .. } => {
-                let k = variables.iter().position(|v| v == name).unwrap_or_default();
-                reads.push(quote!(let #var: #ty = ::core::mem::take(&mut __mcp_vars[#k]);));
-                call_args.push(quote!(#var));
-            }
-            ParamKind::Args { .. } => {}
+        });
+        if injected {
+            continue;
+        }
+        if let ParamKind::Input { name, .. } = &p.kind {
+            let k = variables.iter().position(|v| v == name).unwrap_or_default();
+            call.bind(&var, &p.ty, &quote!(::core::mem::take(&mut __mcp_vars[#k])));
         }
     }
-    let call = crate::server::call_expr(&r.ident, r.is_async, &call_args);
+    let Call { reads, args } = call;
+    let call = crate::server::call_expr(&r.ident, r.is_async, &args);
     let mime_type = option_lit(r.mime_type.as_ref());
     let ok_ty = &r.returns.ok;
     let into = |value: TokenStream| {

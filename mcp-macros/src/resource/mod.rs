@@ -82,15 +82,7 @@ impl Resource {
             "resource"
         };
         crate::icon::check(cx, &options.icons, what);
-        let name = options.get("name").map_or_else(
-            || crate::server::method_name(&method.sig.ident),
-            LitStr::value,
-        );
-        if let Some(lit) = options.get("name")
-            && lit.value().trim().is_empty()
-        {
-            cx.error_at(lit, "a resource name cannot be empty");
-        }
+        let (name, _) = options.name(cx, &method.sig.ident, "resource");
         let owner = Owner {
             kind: Kind::Resource,
             name: &name,
@@ -140,10 +132,7 @@ impl Resource {
         };
         let resource = Self {
             ident: method.sig.ident.clone(),
-            description: options
-                .get("description")
-                .map(LitStr::value)
-                .or_else(|| crate::server::doc_text(&method.attrs)),
+            description: crate::server::description(options.get("description"), &method.attrs),
             title: options.get("title").cloned(),
             mime_type: options.get("mime_type").cloned(),
             icons: std::mem::take(&mut options.icons),

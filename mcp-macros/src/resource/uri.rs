@@ -121,7 +121,9 @@ fn check_expression(expr: &str, template: &str) -> Result<String, String> {
     Ok(expr.to_owned())
 }
 
-fn check_scheme(uri: &str, what: &str) -> Result<(), String> {
+/// The scheme of an absolute URI (`ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` before its
+/// first `:`); `None` when `uri` does not start with one.
+pub(crate) fn scheme(uri: &str) -> Option<&str> {
     let scheme = uri.split(':').next().unwrap_or_default();
     let valid = uri.contains(':')
         && scheme
@@ -131,11 +133,15 @@ fn check_scheme(uri: &str, what: &str) -> Result<(), String> {
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !valid {
+    valid.then_some(scheme)
+}
+
+fn check_scheme(uri: &str, what: &str) -> Result<(), String> {
+    let Some(scheme) = scheme(uri) else {
         return Err(format!(
             "`{uri}` is not an absolute URI: a {what} starts with a scheme such as `file:` or `myapp:`, as in `myapp://docs/readme`"
         ));
-    }
+    };
     if uri.len() == scheme.len() + 1 {
         return Err(format!(
             "`{uri}` has a scheme and nothing else; add the rest, as in `{scheme}://path`"
@@ -146,34 +152,15 @@ fn check_scheme(uri: &str, what: &str) -> Result<(), String> {
 
 /// Checks the characters of text outside any `{…}`.
 fn check_literal(text: &str, whole: &str) -> Result<(), String> {
+    check_chars(text, &format!("`{whole}`"), "")
+}
+
+/// Characters a URI may hold, and `%` only as percent-encoding; the messages start with
+/// `subject` and suggest `alternative` after the encoding.
+pub(crate) fn check_chars(text: &str, subject: &str, alternative: &str) -> Result<(), String> {
     let bytes = text.as_bytes();
     for (i, c) in text.char_indices() {
-        let allowed = c.is_ascii_alphanumeric()
-            || matches!(
-                c,
-                '-' | '.'
-                    | '_'
-                    | '~'
-                    | ':'
-                    | '/'
-                    | '?'
-                    | '#'
-                    | '['
-                    | ']'
-                    | '@'
-                    | '!'
-                    | '$'
-                    | '&'
-                    | '\''
-                    | '('
-                    | ')'
-                    | '*'
-                    | '+'
-                    | ','
-                    | ';'
-                    | '='
-                    | '%'
-            );
+        let allowed = c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c);
         if !allowed {
             let mut buf = [0u8; 4];
             let mut encoded = String::new();
@@ -182,7 +169,7 @@ fn check_literal(text: &str, whole: &str) -> Result<(), String> {
                 let _ = write!(encoded, "%{b:02X}");
             }
             return Err(format!(
-                "`{whole}` contains {c:?}, which a URI cannot hold; percent-encode it as `{encoded}`"
+                "{subject} contains {c:?}, which a URI cannot hold; percent-encode it as `{encoded}`{alternative}"
             ));
         }
         if c == '%'
@@ -190,7 +177,7 @@ fn check_literal(text: &str, whole: &str) -> Result<(), String> {
                 && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
         {
             return Err(format!(
-                "`{whole}` has a `%` that starts no percent-encoding; write a literal `%` as `%25`"
+                "{subject} has a `%` that starts no percent-encoding; write a literal `%` as `%25`"
             ));
         }
     }

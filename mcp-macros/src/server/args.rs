@@ -63,11 +63,7 @@ impl ServerArgs {
     pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
         let mut args = Self::default();
         let parser = syn::meta::parser(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let key = crate::options::key(&meta.path);
             match key.as_str() {
                 "name" | "version" | "title" | "instructions" => {
                     let lit: LitStr = meta.value()?.parse()?;
@@ -96,7 +92,7 @@ impl ServerArgs {
                     let mut oauth = OAuthArgs::default();
                     if !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
                         meta.parse_nested_meta(|inner| {
-                            let key = inner.path.get_ident().map(ToString::to_string).unwrap_or_default();
+                            let key = crate::options::key(&inner.path);
                             let slot = match key.as_str() {
                                 "scopes" => &mut oauth.scopes,
                                 "required" => &mut oauth.required,
@@ -119,10 +115,7 @@ impl ServerArgs {
                     args.stateless = true;
                 }
                 _ => {
-                    let shown = meta
-                        .path
-                        .get_ident()
-                        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                    let shown = crate::options::shown(&meta.path);
                     return Err(meta.error(format!(
                         "unknown `#[mcp_server]` option {shown}; expected one of {OPTIONS}"
                     )));

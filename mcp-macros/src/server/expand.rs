@@ -7,7 +7,7 @@ use syn::spanned::Spanned as _;
 
 use super::model::{Output, Server, Tool};
 use crate::rt::{option_lit, rt};
-use crate::tool::param::ParamKind;
+use crate::tool::param::{Call, ParamKind, try_read};
 
 pub(crate) fn expand(server: &Server) -> TokenStream {
     let rt = rt();
@@ -220,33 +220,28 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
     let rt = rt();
     let name = &tool.name;
     let method = &tool.ident;
-    let mut reads = Vec::new();
-    let mut call_args = Vec::new();
+    let mut call = Call::default();
     for (i, p) in tool.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
         let ty = &p.ty;
+        if call.inject(p, &var, try_read) {
+            continue;
+        }
         match &p.kind {
-            ParamKind::Context => call_args.push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx))),
-            ParamKind::Auth | ParamKind::Session => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                reads.push(quote!(let #var: #ty = #read?;));
-                call_args.push(quote!(#var));
-            }
             ParamKind::Input { name, .. } => {
                 let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(&mut __mcp_args, #name));
-                reads.push(quote!(let #var: #ty = #read?;));
-                call_args.push(quote!(#var));
+                call.bind(&var, ty, &try_read(&read));
             }
             ParamKind::Args { inner } => {
                 let read = quote_spanned!(inner.span()=>
                     <#inner as #rt::ToolInput>::from_args(::core::mem::take(&mut __mcp_args)));
-                reads.push(quote!(let #var: #ty = #rt::Args(#read?);));
-                call_args.push(quote!(#var));
+                call.bind(&var, ty, &quote!(#rt::Args(#read?)));
             }
+            ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
         }
     }
-    let call = call_expr(method, tool.is_async, &call_args);
+    let Call { reads, args } = call;
+    let call = call_expr(method, tool.is_async, &args);
     let convert = |value: TokenStream| match &tool.returns.output {
         Output::Content => quote_spanned!(tool.returns.output_span=>
             #rt::IntoCallToolResult::into_call_tool_result(#value)),

@@ -9,7 +9,7 @@ mod validate;
 
 pub(crate) use args::parse_scope_list;
 pub(crate) use expand::call_expr;
-pub(crate) use model::{doc_text, method_name};
+pub(crate) use model::{description, method_name};
 
 use proc_macro2::TokenStream;
 use quote::quote;

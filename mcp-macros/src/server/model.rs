@@ -9,7 +9,7 @@ use crate::completion::Completion;
 use crate::ctxt::Ctxt;
 use crate::prompt::Prompt;
 use crate::resource::Resource;
-use crate::rt::{first_type_arg, last_ident};
+use crate::rt::{first_type_arg, last_ident, result_parts};
 use crate::tool::args::ToolArgs;
 use crate::tool::param::{self, Kind, Owner, Param};
 
@@ -150,11 +150,7 @@ impl Tool {
                 None => cx.error_at(&method.sig.ident, why),
             }
         }
-        let description = tool_args
-            .description
-            .as_ref()
-            .map(LitStr::value)
-            .or_else(|| doc_text(&method.attrs));
+        let description = description(tool_args.description.as_ref(), &method.attrs);
         let owner = Owner {
             kind: Kind::Tool,
             name: &name,
@@ -185,8 +181,13 @@ fn feature_of(attr: &Attribute) -> Option<&'static str> {
     FEATURES.iter().copied().find(|f| last.ident == f)
 }
 
+/// The `description = "…"` given, else the doc comment.
+pub(crate) fn description(given: Option<&LitStr>, attrs: &[Attribute]) -> Option<String> {
+    given.map(LitStr::value).or_else(|| doc_text(attrs))
+}
+
 /// The doc comment: each line without its leading space, trimmed as a whole.
-pub(crate) fn doc_text(attrs: &[Attribute]) -> Option<String> {
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
     let lines: Vec<String> = attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))
@@ -221,22 +222,7 @@ fn returns(output: &ReturnType) -> Returns {
         };
     };
     let ty = (**ty).clone();
-    if let Some(segment) = last_ident(&ty)
-        && segment.ident == "Result"
-        && let Some(ok) = first_type_arg(segment)
-    {
-        let error_span = match &segment.arguments {
-            syn::PathArguments::AngleBracketed(args) => args
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    syn::GenericArgument::Type(t) => Some(t.span()),
-                    _ => None,
-                })
-                .nth(1),
-            _ => None,
-        }
-        .unwrap_or_else(|| ty.span());
+    if let Some((ok, error_span)) = result_parts(&ty) {
         return Returns {
             output_span: ok.span(),
             output: classify(ok.clone()),

@@ -69,41 +69,35 @@ pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
     let mut completed: HashMap<(bool, String, String), &syn::Ident> = HashMap::new();
     for c in &server.completions {
         let argument = c.argument.value();
-        let (is_prompt, target) = match &c.target {
+        let (is_prompt, lit, names, missing, what) = match &c.target {
             Target::Prompt(lit) => {
                 let Some(arguments) = prompt_arguments(cx, server, lit) else {
                     continue;
                 };
-                if !arguments.contains(&argument.as_str()) {
-                    let mut message = format!(
-                        "prompt `{}` has no argument `{argument}`; its arguments are {}",
-                        lit.value(),
-                        listed(&arguments, "none")
-                    );
-                    near(&mut message, &argument, &arguments, "an argument");
-                    cx.error_at(&c.argument, message);
-                    continue;
-                }
-                (true, lit.value())
+                let missing = format!(
+                    "prompt `{}` has no argument `{argument}`; its arguments are",
+                    lit.value()
+                );
+                (true, lit, arguments, missing, "an argument")
             }
             Target::Resource(lit) => {
                 let Some(variables) = template_variables(cx, server, lit) else {
                     continue;
                 };
-                if !variables.contains(&argument.as_str()) {
-                    let mut message = format!(
-                        "resource template `{}` has no variable `{argument}`; its variables are {}",
-                        lit.value(),
-                        listed(&variables, "none")
-                    );
-                    near(&mut message, &argument, &variables, "a variable");
-                    cx.error_at(&c.argument, message);
-                    continue;
-                }
-                (false, lit.value())
+                let missing = format!(
+                    "resource template `{}` has no variable `{argument}`; its variables are",
+                    lit.value()
+                );
+                (false, lit, variables, missing, "a variable")
             }
         };
-        let key = (is_prompt, target, argument);
+        if !names.contains(&argument.as_str()) {
+            let mut message = format!("{missing} {}", listed(&names, "none"));
+            near(&mut message, &argument, &names, what);
+            cx.error_at(&c.argument, message);
+            continue;
+        }
+        let key = (is_prompt, lit.value(), argument);
         if let Some(earlier) = completed.get(&key) {
             cx.error_at(
                 &c.argument,
@@ -182,7 +176,7 @@ fn template_variables<'s>(
 }
 
 /// Appends "; {what} has a similar name: `x`" for a near miss.
-fn near(message: &mut String, value: &str, names: &[&str], what: &str) {
+fn near<S: AsRef<str>>(message: &mut String, value: &str, names: &[S], what: &str) {
     if let Some(n) = nearest(value, names) {
         // Writing to a `String` cannot fail.
         let _ = write!(message, "; {what} has a similar name: `{n}`");
@@ -203,24 +197,7 @@ pub(crate) fn check_sessions(cx: &mut Ctxt, server: &Server) {
                 t.params.iter().collect::<Vec<_>>(),
             )
         })
-        .chain(
-            server
-                .resources
-                .iter()
-                .map(|r| (format!("resource `{}`", r.name), r.params.iter().collect())),
-        )
-        .chain(
-            server
-                .prompts
-                .iter()
-                .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
-        )
-        .chain(server.completions.iter().map(|c| {
-            (
-                format!("completion `{}`", c.ident),
-                c.params.iter().map(|(p, _)| p).collect(),
-            )
-        }));
+        .chain(feature_params(server));
     for (owner, params) in params {
         for p in params
             .into_iter()
@@ -240,28 +217,7 @@ pub(crate) fn check_sessions(cx: &mut Ctxt, server: &Server) {
 /// `required` names must be declared (typos never ship).
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     let Some(oauth) = &server.args.oauth else {
-        let others = server
-            .resources
-            .iter()
-            .map(|r| {
-                (
-                    format!("resource `{}`", r.name),
-                    r.params.iter().collect::<Vec<_>>(),
-                )
-            })
-            .chain(
-                server
-                    .prompts
-                    .iter()
-                    .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
-            )
-            .chain(server.completions.iter().map(|c| {
-                (
-                    format!("completion `{}`", c.ident),
-                    c.params.iter().map(|(p, _)| p).collect(),
-                )
-            }));
-        for (owner, params) in others {
+        for (owner, params) in feature_params(server) {
             for p in params {
                 auth_without_oauth(cx, &owner, p);
             }
@@ -283,28 +239,18 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
         return;
     };
     let declared: Vec<String> = oauth.scopes.iter().map(syn::LitStr::value).collect();
-    let listed = if declared.is_empty() {
+    let known = if declared.is_empty() {
         "the server declares none; add them to `oauth(scopes = [..])`".to_owned()
     } else {
-        format!(
-            "declared scopes are {}",
-            declared
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("declared scopes are {}", listed(&declared, ""))
     };
     let mut undeclared = |lit: &syn::LitStr, what: &str| {
         let value = lit.value();
         if declared.contains(&value) {
             return;
         }
-        let mut message = format!("{what} `{value}` is not declared on the server; {listed}");
-        if let Some(near) = nearest(&value, &declared) {
-            // Writing to a `String` cannot fail.
-            let _ = write!(message, "; a declared scope has a similar name: `{near}`");
-        }
+        let mut message = format!("{what} `{value}` is not declared on the server; {known}");
+        near(&mut message, &value, &declared, "a declared scope");
         cx.error_at(lit, message);
     };
     for lit in &oauth.required {
@@ -315,6 +261,27 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
             undeclared(lit, "scope");
         }
     }
+}
+
+/// The parameters of each resource, prompt and completion, with their owner as messages name
+/// it.
+fn feature_params(server: &Server) -> impl Iterator<Item = (String, Vec<&Param>)> {
+    server
+        .resources
+        .iter()
+        .map(|r| (format!("resource `{}`", r.name), r.params.iter().collect()))
+        .chain(
+            server
+                .prompts
+                .iter()
+                .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
+        )
+        .chain(server.completions.iter().map(|c| {
+            (
+                format!("completion `{}`", c.ident),
+                c.params.iter().map(|(p, _)| p).collect(),
+            )
+        }))
 }
 
 /// `Auth` on a server without `oauth`.

@@ -35,11 +35,7 @@ impl ToolArgs {
     pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
         let mut args = Self::default();
         let parser = syn::meta::parser(|meta| {
-            let key = meta
-                .path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let key = crate::options::key(&meta.path);
             let duplicate = || meta.error(format!("`{key}` is given twice; keep one"));
             match key.as_str() {
                 "name" | "title" | "description" => {
@@ -80,10 +76,7 @@ impl ToolArgs {
                     args.scopes_key = Some(meta.path.clone());
                 }
                 _ => {
-                    let shown = meta
-                        .path
-                        .get_ident()
-                        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                    let shown = crate::options::shown(&meta.path);
                     return Err(meta.error(format!(
                         "unknown `#[tool]` option {shown}; expected one of {OPTIONS}"
                     )));

@@ -1,11 +1,13 @@
 //! The parameters of a tool, resource, prompt or completion method: read from the request,
 //! or injected by type.
 
-use quote::quote;
-use syn::{FnArg, LitStr, Pat, Type};
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{FnArg, Ident, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
-use crate::rt::{first_type_arg, last_ident};
+use crate::rt::{first_type_arg, last_ident, rt};
 
 /// What a method is, for messages about its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,53 @@ pub(crate) enum ParamKind {
     Session,
 }
 
+/// The generated reads of a method's parameters (`let` statements) and the arguments of its
+/// call, in parameter order.
+#[derive(Default)]
+pub(crate) struct Call {
+    pub(crate) reads: Vec<TokenStream>,
+    pub(crate) args: Vec<TokenStream>,
+}
+
+impl Call {
+    /// Binds `let #var: #ty = #value;` and passes `#var`.
+    pub(crate) fn bind(&mut self, var: &Ident, ty: &Type, value: &TokenStream) {
+        self.reads.push(quote!(let #var: #ty = #value;));
+        self.args.push(quote!(#var));
+    }
+
+    /// Passes an injected parameter, taken from `__mcp_ctx`: `RequestContext` cloned, `Auth`
+    /// and `Session` read through `FromCaller`, whose `Result` `unwrap` turns into the value.
+    /// False, passing nothing, for a parameter read from the request.
+    pub(crate) fn inject(
+        &mut self,
+        p: &Param,
+        var: &Ident,
+        unwrap: impl FnOnce(&TokenStream) -> TokenStream,
+    ) -> bool {
+        let rt = rt();
+        let ty = &p.ty;
+        match p.kind {
+            ParamKind::Context => {
+                self.args
+                    .push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
+            }
+            ParamKind::Auth | ParamKind::Session => {
+                let read =
+                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
+                self.bind(var, ty, &unwrap(&read));
+            }
+            ParamKind::Input { .. } | ParamKind::Args { .. } => return false,
+        }
+        true
+    }
+}
+
+/// `#read?`: a failed read of an injected parameter ends the call with its error.
+pub(crate) fn try_read(read: &TokenStream) -> TokenStream {
+    quote!(#read?)
+}
+
 /// Reads the parameters of a method, removing the `#[arg(..)]` attributes it consumes.
 pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) -> Vec<Param> {
     let mut out = Vec::new();
@@ -100,10 +149,7 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
                         description = Some(meta.value()?.parse::<LitStr>()?);
                         Ok(())
                     } else {
-                        let shown = meta
-                            .path
-                            .get_ident()
-                            .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+                        let shown = crate::options::shown(&meta.path);
                         Err(meta.error(format!(
                             "unknown `#[arg]` option {shown}; expected `description = \"…\"`"
                         )))
