@@ -1,0 +1,1554 @@
+//! `cargo run --release --manifest-path bench/Cargo.toml [-- options]`: compares mcp-runtime
+//! (O) with rmcp (R) and a bare axum + serde_json handler (B, the baseline) in one run.
+//!
+//! Each server is a child process of this binary (`bench server <kind> --port P`) pinned to
+//! one core; the load generator is this process, pinned to another core, on a single-threaded
+//! tokio runtime with keep-alive connections. See `bench --help` and README.md
+//! ("Performance") for the workloads and what each figure means.
+
+mod bare;
+mod client;
+mod ours;
+mod rmcp_srv;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use client::Conn;
+use serde_json::Value;
+
+const MODERN: &str = "2026-07-28";
+const LEGACY: &str = "2025-11-25";
+const A: i64 = 1234;
+const B: i64 = 4321;
+const RMCP_VERSION: &str = "3.11.0";
+
+const USAGE: &str = "\
+usage: bench [options]                       run every workload, print the tables
+       bench server <kind> --port P [--issuer URL]
+       bench load <W1|W3|W4|W5> --port P [--style 2026|2025] [--duration S] [--concurrency N]
+
+options (defaults in brackets):
+  --duration S          seconds per timed run [3]
+  --runs N              interleaved runs per server and workload [5]
+  --warmup S            seconds of load before each timed run [0.3]
+  --concurrency N       connections for W1-W5 [32]
+  --workloads LIST      comma-separated from W1,W2,W3,W4,W5,sweep,cold,idle [all]
+  --sweep LIST          W1 concurrencies for the sweep [1,8,32,128,256]
+  --sweep-duration S    seconds per sweep point [2]
+  --sessions N          idle sessions opened for the memory figure [10000]
+  --cold-starts N       spawns per kind for the cold-start median [10]
+  --server-core N       core the servers are pinned to [0]
+  --client-core N       core the load generator is pinned to [1]
+  --quick               2 runs of 1 s, 1 s sweep points, 2000 sessions, 5 cold starts
+
+server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-list (O);
+              rmcp, rmcp-stateless, rmcp-list (R)";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("server") => server_main(&args[1..]),
+        Some("load") => {
+            let opts = Opts::parse(&args[2..]);
+            pin_self(opts.client_core);
+            runtime().block_on(load_main(&args[1..], &opts));
+        }
+        Some("-h" | "--help" | "help") => println!("{USAGE}"),
+        _ => {
+            let opts = Opts::parse(&args);
+            pin_self(opts.client_core);
+            runtime().block_on(orchestrate(opts));
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+#[derive(Debug, Clone)]
+struct Opts {
+    duration: f64,
+    runs: usize,
+    warmup: f64,
+    concurrency: usize,
+    workloads: Vec<String>,
+    sweep: Vec<usize>,
+    sweep_duration: f64,
+    sessions: usize,
+    cold_starts: usize,
+    server_core: usize,
+    client_core: usize,
+    port: u16,
+    style: Style,
+}
+
+impl Opts {
+    fn parse(args: &[String]) -> Self {
+        let mut o = Opts {
+            duration: 3.0,
+            runs: 5,
+            warmup: 0.3,
+            concurrency: 32,
+            workloads: ["W1", "W2", "W3", "W4", "W5", "sweep", "cold", "idle"]
+                .map(String::from)
+                .to_vec(),
+            sweep: vec![1, 8, 32, 128, 256],
+            sweep_duration: 2.0,
+            sessions: 10_000,
+            cold_starts: 10,
+            server_core: 0,
+            client_core: 1,
+            port: 0,
+            style: Style::Modern,
+        };
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let mut value = || {
+                it.next()
+                    .unwrap_or_else(|| die(&format!("{flag} needs a value\n\n{USAGE}")))
+                    .clone()
+            };
+            let num = |v: String| -> f64 {
+                v.parse()
+                    .unwrap_or_else(|_| die(&format!("{flag}: `{v}` is not a number")))
+            };
+            match flag.as_str() {
+                "--duration" => o.duration = num(value()),
+                "--runs" => o.runs = num(value()) as usize,
+                "--warmup" => o.warmup = num(value()),
+                "--concurrency" => o.concurrency = num(value()) as usize,
+                "--workloads" => {
+                    o.workloads = value().split(',').map(|s| s.trim().to_owned()).collect();
+                }
+                "--sweep" => {
+                    o.sweep = value()
+                        .split(',')
+                        .map(|s| num(s.trim().to_owned()) as usize)
+                        .collect();
+                }
+                "--sweep-duration" => o.sweep_duration = num(value()),
+                "--sessions" => o.sessions = num(value()) as usize,
+                "--cold-starts" => o.cold_starts = num(value()) as usize,
+                "--server-core" => o.server_core = num(value()) as usize,
+                "--client-core" => o.client_core = num(value()) as usize,
+                "--port" => o.port = num(value()) as u16,
+                "--style" => {
+                    o.style = match value().as_str() {
+                        "2026" | "modern" => Style::Modern,
+                        "2025" | "legacy" => Style::Legacy,
+                        v => die(&format!("--style: `{v}` is neither 2026 nor 2025")),
+                    }
+                }
+                "--quick" => {
+                    o.runs = 2;
+                    o.duration = 1.0;
+                    o.sweep_duration = 1.0;
+                    o.sessions = 2000;
+                    o.cold_starts = 5;
+                }
+                _ => die(&format!("unknown option `{flag}`\n\n{USAGE}")),
+            }
+        }
+        if o.runs == 0 || o.duration <= 0.0 || o.concurrency == 0 {
+            die("--runs, --duration and --concurrency must be positive");
+        }
+        o
+    }
+
+    fn wants(&self, w: &str) -> bool {
+        self.workloads.iter().any(|x| x.eq_ignore_ascii_case(w))
+    }
+}
+
+fn die(msg: &str) -> ! {
+    eprintln!("bench: {msg}");
+    std::process::exit(2)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers (child processes)
+
+fn server_main(args: &[String]) {
+    let kind = args.first().unwrap_or_else(|| die(USAGE)).clone();
+    let mut port = 0u16;
+    let mut issuer = None;
+    let mut it = args[1..].iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--port" => port = it.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+            "--issuer" => issuer = it.next().cloned(),
+            _ => die(&format!("unknown server option `{flag}`")),
+        }
+    }
+    // The default multi-threaded runtime, as `#[tokio::main]` builds it: one worker per core
+    // this process may use, so one worker when pinned to one core.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async move {
+        use axum::serve::ListenerExt as _;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap_or_else(|e| die(&format!("{kind}: cannot bind port {port}: {e}")));
+        let port = listener.local_addr().expect("a local address").port();
+        let issuer = issuer.as_deref();
+        let router = match kind.as_str() {
+            "bare" | "bare-jwt" => bare::router(&kind, port, issuer).await,
+            "ours" | "ours-stateless" | "ours-oauth" | "ours-list" => {
+                ours::router(&kind, port, issuer).await
+            }
+            "rmcp" | "rmcp-stateless" | "rmcp-list" => rmcp_srv::router(&kind),
+            _ => die(&format!("unknown server kind `{kind}`\n\n{USAGE}")),
+        };
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, router).await.expect("serving");
+    });
+}
+
+fn pin_self(core: usize) {
+    if let Err(e) = pin(core) {
+        eprintln!("bench: cannot pin the load generator to core {core}: {e}");
+    }
+}
+
+fn pin(core: usize) -> io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET stays within its bounds for
+    // core < CPU_SETSIZE, which sched_setaffinity then reads.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+struct Running {
+    kind: &'static str,
+    port: u16,
+    pid: u32,
+    child: tokio::process::Child,
+}
+
+impl Running {
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+fn spawn_server(kind: &'static str, port: u16, ctx: &Ctx) -> tokio::process::Child {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.arg("server")
+        .arg(kind)
+        .arg("--port")
+        .arg(port.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if kind.ends_with("-jwt") || kind.ends_with("-oauth") {
+        cmd.arg("--issuer").arg(ctx.issuer.url());
+    }
+    let core = ctx.opts.server_core;
+    // SAFETY: the closure only calls sched_setaffinity and prctl, which are async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            // The server dies with the benchmark, however the benchmark ends.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            pin(core)
+        });
+    }
+    cmd.spawn()
+        .unwrap_or_else(|e| die(&format!("cannot start server {kind}: {e}")))
+}
+
+/// Starts a server and waits until it accepts connections.
+async fn start(kind: &'static str, ctx: &Ctx) -> Running {
+    let port = free_port();
+    let child = spawn_server(kind, port, ctx);
+    let pid = child.id().expect("a running child");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        if Instant::now() > deadline {
+            die(&format!("server {kind} did not listen on {addr} within 20 s"));
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Running {
+        kind,
+        port,
+        pid,
+        child,
+    }
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim_start_matches(':').trim().split(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) the process has used.
+fn proc_cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields
+        .get(11..13)
+        .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+    ticks as f64 / hz as f64
+}
+
+/// CPU seconds this process (the load generator) has used.
+fn self_cpu() -> f64 {
+    // SAFETY: getrusage fills the zeroed struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// CPU ticks (user + system) used so far by every process on the machine except this one and
+/// its children (the servers). A process that starts and ends between two snapshots is missed;
+/// one that starts between them counts with all its time.
+fn others_ticks() -> std::collections::HashMap<u32, u64> {
+    let me = std::process::id();
+    let mut out = std::collections::HashMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(me) {
+            continue; // one of our servers
+        }
+        if f.first() == Some(&"Z") {
+            continue; // a zombie keeps the times it had
+        }
+        let ticks: u64 = f
+            .get(11..13)
+            .map_or(0, |f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum());
+        out.insert(pid, ticks);
+    }
+    out
+}
+
+/// Cores' worth of CPU that other processes used between two [`others_ticks`] snapshots, and
+/// the busiest of them (`pid name`).
+fn others_cores(before: &std::collections::HashMap<u32, u64>, secs: f64) -> (f64, String) {
+    let after = others_ticks();
+    let mut busiest = (0, 0);
+    let mut ticks = 0;
+    for (pid, t) in &after {
+        let used = t.saturating_sub(before.get(pid).copied().unwrap_or(0));
+        ticks += used;
+        if used > busiest.1 {
+            busiest = (*pid, used);
+        }
+    }
+    let name = std::fs::read_to_string(format!("/proc/{}/comm", busiest.0)).unwrap_or_default();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
+    (ticks as f64 / hz as f64 / secs, format!("{} {}", busiest.0, name.trim()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    /// 2026-07-28: `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` headers and `_meta`.
+    Modern,
+    /// 2025-11-25 without a session (a stateless server).
+    Legacy,
+}
+
+impl Style {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Modern => "2026-07-28",
+            Self::Legacy => "2025-11-25 stateless",
+        }
+    }
+}
+
+const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+fn call_request(port: u16, style: Style, token: Option<&str>) -> Vec<u8> {
+    let args = format!(r#""name":"add","arguments":{{"a":{A},"b":{B}}}"#);
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    let body = match style {
+        Style::Modern => {
+            headers.extend([
+                ("MCP-Protocol-Version", MODERN),
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "add"),
+            ]);
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{{args},{META}}}}}"#)
+        }
+        Style::Legacy => {
+            headers.push(("MCP-Protocol-Version", LEGACY));
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{{args}}}}}"#)
+        }
+    };
+    if let Some(auth) = &auth {
+        headers.push(("Authorization", auth));
+    }
+    client::post(port, &headers, &body)
+}
+
+fn list_request(port: u16, style: Style) -> Vec<u8> {
+    match style {
+        Style::Modern => client::post(
+            port,
+            &[("MCP-Protocol-Version", MODERN), ("Mcp-Method", "tools/list")],
+            &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{{META}}}}}"#),
+        ),
+        Style::Legacy => client::post(
+            port,
+            &[("MCP-Protocol-Version", LEGACY)],
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+        ),
+    }
+}
+
+fn init_request(port: u16) -> Vec<u8> {
+    client::post(
+        port,
+        &[],
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0.0.0"}}}"#,
+    )
+}
+
+fn session_headers(sid: &str) -> [(&str, &str); 2] {
+    [("MCP-Protocol-Version", LEGACY), ("Mcp-Session-Id", sid)]
+}
+
+fn initialized_request(port: u16, sid: &str) -> Vec<u8> {
+    client::post(
+        port,
+        &session_headers(sid),
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    )
+}
+
+fn session_call_request(port: u16, sid: &str) -> Vec<u8> {
+    client::post(
+        port,
+        &session_headers(sid),
+        &format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"add","arguments":{{"a":{A},"b":{B}}}}}}}"#
+        ),
+    )
+}
+
+fn delete_request(port: u16, sid: &str) -> Vec<u8> {
+    client::delete(port, &session_headers(sid))
+}
+
+fn status_error(what: &str, status: u16, conn: &Conn) -> io::Error {
+    let body = String::from_utf8_lossy(&conn.body);
+    let body: String = body.chars().take(300).collect();
+    io::Error::other(format!("{what}: HTTP {status}: {body}"))
+}
+
+async fn expect(conn: &mut Conn, req: &[u8], what: &str, ok: fn(u16) -> bool) -> io::Result<()> {
+    let status = conn.request(req).await?;
+    if ok(status) {
+        Ok(())
+    } else {
+        Err(status_error(what, status, conn))
+    }
+}
+
+fn is_200(s: u16) -> bool {
+    s == 200
+}
+fn is_202(s: u16) -> bool {
+    s == 202
+}
+fn is_2xx(s: u16) -> bool {
+    (200..300).contains(&s)
+}
+
+/// `initialize` then `notifications/initialized`; the session id.
+async fn open_session(conn: &mut Conn, port: u16) -> io::Result<String> {
+    expect(conn, &init_request(port), "initialize", is_200).await?;
+    let sid = conn
+        .session
+        .take()
+        .ok_or_else(|| io::Error::other("initialize answered without Mcp-Session-Id"))?;
+    expect(
+        conn,
+        &initialized_request(port, &sid),
+        "notifications/initialized",
+        is_202,
+    )
+    .await?;
+    Ok(sid)
+}
+
+/// W4's unit: a whole session.
+async fn session_cycle(conn: &mut Conn, port: u16) -> io::Result<()> {
+    let sid = open_session(conn, port).await?;
+    expect(conn, &session_call_request(port, &sid), "tools/call", is_200).await?;
+    expect(conn, &delete_request(port, &sid), "DELETE", is_2xx).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks made before anything is timed
+
+fn check_call(msg: Option<Value>) -> Result<(), String> {
+    let msg = msg.ok_or("the answer is not a JSON-RPC message")?;
+    let result = &msg["result"];
+    let want = A + B;
+    if result["structuredContent"]["sum"].as_i64() != Some(want) {
+        return Err(format!("structuredContent.sum is not {want}: {msg}"));
+    }
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    let parsed: Value = serde_json::from_str(text).unwrap_or_default();
+    if parsed["sum"].as_i64() != Some(want) || result["isError"] == true {
+        return Err(format!("content[0].text is not {{\"sum\":{want}}}: {msg}"));
+    }
+    Ok(())
+}
+
+fn check_list(msg: Option<Value>) -> Result<(), String> {
+    let msg = msg.ok_or("the answer is not a JSON-RPC message")?;
+    let tools = msg["result"]["tools"]
+        .as_array()
+        .ok_or_else(|| format!("no result.tools: {msg}"))?;
+    let mut names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let schemas = tools
+        .iter()
+        .filter(|t| t["inputSchema"]["properties"]["a"].is_object())
+        .count();
+    if tools.len() != 100 || names.len() != 100 || schemas != 100 {
+        return Err(format!(
+            "{} tools, {} distinct names, {} input schemas; expected 100 of each",
+            tools.len(),
+            names.len(),
+            schemas
+        ));
+    }
+    Ok(())
+}
+
+fn fail(what: &str, why: impl std::fmt::Display) -> ! {
+    eprintln!("\nbench: ABORTED: {what}: {why}");
+    std::process::exit(1)
+}
+
+/// One correct answer from the variant's server, or abort; returns the answer's body size.
+async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
+    let what = format!("{} ({}) on `{}`", v.label, v.workload, server.kind);
+    let result: Result<usize, String> = async {
+        let mut conn = Conn::connect(server.addr()).await.map_err(|e| e.to_string())?;
+        let port = server.port;
+        match v.workload {
+            "W1" | "W2" => {
+                let token = (v.workload == "W2").then(|| ctx.token(port));
+                if let Some(_) = &token {
+                    // Without a token: refused.
+                    let req = call_request(port, v.style, None);
+                    let status = conn.request(&req).await.map_err(|e| e.to_string())?;
+                    if status != 401 {
+                        return Err(format!("a request without a token got HTTP {status}, not 401"));
+                    }
+                }
+                let req = call_request(port, v.style, token.as_deref());
+                let status = conn.request(&req).await.map_err(|e| e.to_string())?;
+                if status != 200 {
+                    return Err(status_error("tools/call", status, &conn).to_string());
+                }
+                check_call(conn.message())?;
+                Ok(conn.body.len())
+            }
+            "W3" => {
+                let status = conn
+                    .request(&list_request(port, v.style))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if status != 200 {
+                    return Err(status_error("tools/list", status, &conn).to_string());
+                }
+                check_list(conn.message())?;
+                Ok(conn.body.len())
+            }
+            _ => {
+                // W4, W5: a whole session, and the session is gone after DELETE.
+                expect(&mut conn, &init_request(port), "initialize", is_200)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let msg = conn.message().ok_or("initialize: not a JSON-RPC message")?;
+                if !msg["result"]["protocolVersion"].is_string() {
+                    return Err(format!("initialize: no protocolVersion: {msg}"));
+                }
+                let sid = conn.session.take().ok_or("initialize: no Mcp-Session-Id")?;
+                expect(&mut conn, &initialized_request(port, &sid), "initialized", is_202)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let call = session_call_request(port, &sid);
+                expect(&mut conn, &call, "tools/call", is_200)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                check_call(conn.message())?;
+                let size = conn.body.len();
+                expect(&mut conn, &delete_request(port, &sid), "DELETE", is_2xx)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = conn.request(&call).await.map_err(|e| e.to_string())?;
+                if status != 404 {
+                    return Err(format!("a call in a deleted session got HTTP {status}, not 404"));
+                }
+                Ok(size)
+            }
+        }
+    }
+    .await;
+    result.unwrap_or_else(|why| fail(&what, why))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load
+
+#[derive(Clone)]
+enum Op {
+    /// The same request again and again, answered 200.
+    Repeat(Arc<Vec<u8>>),
+    /// W4: initialize, notifications/initialized, tools/call, DELETE.
+    Session,
+    /// W5: tools/call in a session each connection opens before timing.
+    InSession,
+}
+
+struct RunStats {
+    ops: u64,
+    secs: f64,
+    lats: Vec<u64>,
+    server_cpu: f64,
+    client_cpu: f64,
+    /// Cores used by other processes on the machine meanwhile.
+    others: f64,
+    /// The busiest of them.
+    busiest: String,
+}
+
+async fn worker(
+    addr: SocketAddr,
+    op: Op,
+    measure_from: Instant,
+    end: Instant,
+) -> io::Result<(u64, Vec<u64>)> {
+    let mut conn = Conn::connect(addr).await?;
+    let port = addr.port();
+    let req = match &op {
+        Op::Repeat(req) => Arc::clone(req),
+        Op::InSession => {
+            let sid = open_session(&mut conn, port).await?;
+            Arc::new(session_call_request(port, &sid))
+        }
+        Op::Session => Arc::new(Vec::new()),
+    };
+    let mut ops = 0;
+    let mut lats = Vec::with_capacity(16 * 1024);
+    loop {
+        let t0 = Instant::now();
+        if t0 >= end {
+            break;
+        }
+        match &op {
+            Op::Repeat(_) | Op::InSession => {
+                let status = conn.request(&req).await?;
+                if status != 200 {
+                    return Err(status_error("request", status, &conn));
+                }
+            }
+            Op::Session => session_cycle(&mut conn, port).await?,
+        }
+        if t0 >= measure_from {
+            ops += 1;
+            lats.push(t0.elapsed().as_nanos() as u64);
+        }
+    }
+    Ok((ops, lats))
+}
+
+async fn run_load(
+    server: &Running,
+    op: &Op,
+    concurrency: usize,
+    warmup: f64,
+    secs: f64,
+    what: &str,
+) -> RunStats {
+    let others0 = others_ticks();
+    let (srv0, cli0, t0) = (proc_cpu(server.pid), self_cpu(), Instant::now());
+    let measure_from = t0 + Duration::from_secs_f64(warmup);
+    let end = measure_from + Duration::from_secs_f64(secs);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| tokio::spawn(worker(server.addr(), op.clone(), measure_from, end)))
+        .collect();
+    let mut ops = 0;
+    let mut lats = Vec::new();
+    for task in tasks {
+        match task.await.expect("a load task") {
+            Ok((n, l)) => {
+                ops += n;
+                lats.extend(l);
+            }
+            Err(e) => fail(&format!("{what} on `{}` under load", server.kind), e),
+        }
+    }
+    let wall = t0.elapsed().as_secs_f64();
+    let (others, busiest) = others_cores(&others0, wall);
+    RunStats {
+        ops,
+        secs,
+        lats,
+        server_cpu: (proc_cpu(server.pid) - srv0) / wall,
+        client_cpu: (self_cpu() - cli0) / wall,
+        others,
+        busiest,
+    }
+}
+
+/// Other processes may use at most this many cores during a timed run; a run that saw more
+/// is repeated (see [`measured`]).
+const QUIET: f64 = 0.10;
+/// Repeats of disturbed runs allowed in one benchmark, so that a busy machine still ends.
+const MAX_REPEATS: usize = 40;
+
+/// [`run_load`], repeated up to twice when other processes disturbed it.
+async fn measured(
+    server: &Running,
+    op: &Op,
+    concurrency: usize,
+    warmup: f64,
+    secs: f64,
+    what: &str,
+    repeats: &std::cell::Cell<usize>,
+) -> RunStats {
+    let mut attempt = 0;
+    loop {
+        let stats = run_load(server, op, concurrency, warmup, secs, what).await;
+        if stats.others <= QUIET || attempt == 2 || repeats.get() >= MAX_REPEATS {
+            return stats;
+        }
+        attempt += 1;
+        repeats.set(repeats.get() + 1);
+        eprintln!(
+            "  {what}: other processes used {:.0}% of a core (busiest: {}); repeating the run",
+            stats.others * 100.0,
+            stats.busiest
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Orchestration
+
+struct Ctx {
+    opts: Opts,
+    issuer: mcp_runtime::testing::TestIssuer,
+    /// Runs repeated because other processes disturbed them.
+    repeats: std::cell::Cell<usize>,
+}
+
+impl Ctx {
+    fn token(&self, port: u16) -> String {
+        self.issuer
+            .token()
+            .subject("bench")
+            .audience(&format!("http://127.0.0.1:{port}/mcp"))
+            .scopes(["mcp:tools"])
+            .sign()
+    }
+}
+
+#[derive(Clone)]
+struct Variant {
+    workload: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    style: Style,
+    /// The label of the baseline variant this one is compared with (itself for baselines).
+    baseline: &'static str,
+}
+
+impl Variant {
+    fn op(&self, port: u16, ctx: &Ctx) -> Op {
+        match self.workload {
+            "W1" => Op::Repeat(Arc::new(call_request(port, self.style, None))),
+            "W2" => Op::Repeat(Arc::new(call_request(
+                port,
+                self.style,
+                Some(&ctx.token(port)),
+            ))),
+            "W3" => Op::Repeat(Arc::new(list_request(port, self.style))),
+            "W4" => Op::Session,
+            "W5" => Op::InSession,
+            w => unreachable!("{w}"),
+        }
+    }
+}
+
+fn v(
+    workload: &'static str,
+    label: &'static str,
+    kind: &'static str,
+    style: Style,
+    baseline: &'static str,
+) -> Variant {
+    Variant {
+        workload,
+        label,
+        kind,
+        style,
+        baseline,
+    }
+}
+
+fn variants(workload: &str) -> Vec<Variant> {
+    use Style::{Legacy, Modern};
+    match workload {
+        "W1" => vec![
+            v("W1", "B 2026", "bare", Modern, "B 2026"),
+            v("W1", "B 2025", "bare", Legacy, "B 2025"),
+            v("W1", "O 2026", "ours", Modern, "B 2026"),
+            v("W1", "O 2025 stateless", "ours-stateless", Legacy, "B 2025"),
+            v("W1", "R 2026", "rmcp", Modern, "B 2026"),
+            v("W1", "R 2025 stateless", "rmcp-stateless", Legacy, "B 2025"),
+        ],
+        "W2" => vec![
+            v("W2", "B-jwt 2026", "bare-jwt", Modern, "B-jwt 2026"),
+            v("W2", "O-oauth 2026", "ours-oauth", Modern, "B-jwt 2026"),
+        ],
+        "W3" => vec![
+            v("W3", "B 2026", "bare", Modern, "B 2026"),
+            v("W3", "B 2025", "bare", Legacy, "B 2025"),
+            v("W3", "O 2026", "ours-list", Modern, "B 2026"),
+            v("W3", "O 2025 stateless", "ours-list", Legacy, "B 2025"),
+            v("W3", "R 2026", "rmcp-list", Modern, "B 2026"),
+            v("W3", "R 2025 stateless", "rmcp-list", Legacy, "B 2025"),
+        ],
+        "W4" | "W5" => {
+            let w = if workload == "W4" { "W4" } else { "W5" };
+            vec![
+                v(w, "B", "bare", Legacy, "B"),
+                v(w, "O", "ours", Legacy, "B"),
+                v(w, "R", "rmcp", Legacy, "B"),
+            ]
+        }
+        _ => unreachable!(),
+    }
+}
+
+const TITLES: [(&str, &str); 5] = [
+    ("W1", "tools/call add, stateless, no auth (req/s)"),
+    ("W2", "tools/call add + Bearer RS256 JWT (req/s)"),
+    ("W3", "tools/list, 100 tools (req/s)"),
+    ("W4", "whole 2025-11-25 session: initialize, initialized, tools/call, DELETE (sessions/s)"),
+    ("W5", "tools/call inside established 2025-11-25 sessions (req/s)"),
+];
+
+struct Outcome {
+    label: &'static str,
+    baseline: &'static str,
+    kind: &'static str,
+    throughput: Vec<f64>,
+    lats: Vec<u64>,
+    server_cpu: Vec<f64>,
+    client_cpu: Vec<f64>,
+    others: Vec<f64>,
+    peak_rss_kib: u64,
+    body_bytes: usize,
+}
+
+impl Outcome {
+    fn median(&self) -> f64 {
+        median(&self.throughput)
+    }
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64
+}
+
+/// One untimed second of load on each fresh server: the first seconds of a new process
+/// (page faults, allocator growth, caches) are slower than the rest, for every server alike.
+async fn warm_up(vs: &[Variant], servers: &[Running], ctx: &Ctx) {
+    for (v, server) in vs.iter().zip(servers) {
+        let op = v.op(server.port, ctx);
+        let what = format!("{} {} (warm-up)", v.workload, v.label);
+        run_load(server, &op, ctx.opts.concurrency, 0.0, WARM_UP_SECS, &what).await;
+    }
+}
+
+const WARM_UP_SECS: f64 = 1.0;
+
+/// Runs one workload: its servers start, each answers correctly once, then `runs` timed runs
+/// alternate between them (in reverse order every other run).
+async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
+    let o = &ctx.opts;
+    let vs = variants(name);
+    let mut servers = Vec::new();
+    let mut outcomes = Vec::new();
+    for v in &vs {
+        let server = start(v.kind, ctx).await;
+        let body_bytes = verify(v, &server, ctx).await;
+        outcomes.push(Outcome {
+            label: v.label,
+            baseline: v.baseline,
+            kind: v.kind,
+            throughput: Vec::new(),
+            lats: Vec::new(),
+            server_cpu: Vec::new(),
+            client_cpu: Vec::new(),
+            others: Vec::new(),
+            peak_rss_kib: 0,
+            body_bytes,
+        });
+        servers.push(server);
+    }
+    eprintln!(
+        "[{name}] {} servers answer correctly; {} runs of {} s at concurrency {}",
+        vs.len(),
+        o.runs,
+        o.duration,
+        o.concurrency
+    );
+    warm_up(&vs, &servers, ctx).await;
+    for run in 0..o.runs {
+        let order: Vec<usize> = if run % 2 == 0 {
+            (0..vs.len()).collect()
+        } else {
+            (0..vs.len()).rev().collect()
+        };
+        for i in order {
+            let op = vs[i].op(servers[i].port, ctx);
+            let what = format!("{name} {}", vs[i].label);
+            let stats = measured(
+                &servers[i],
+                &op,
+                o.concurrency,
+                o.warmup,
+                o.duration,
+                &what,
+                &ctx.repeats,
+            )
+            .await;
+            let out = &mut outcomes[i];
+            eprintln!(
+                "  {what}: {:.0} ops/s (server CPU {:.0}%, others {:.0}%)",
+                stats.ops as f64 / stats.secs,
+                stats.server_cpu * 100.0,
+                stats.others * 100.0
+            );
+            out.throughput.push(stats.ops as f64 / stats.secs);
+            out.lats.extend(stats.lats);
+            out.server_cpu.push(stats.server_cpu);
+            out.client_cpu.push(stats.client_cpu);
+            out.others.push(stats.others);
+        }
+        eprintln!("[{name}] run {}/{} done", run + 1, o.runs);
+    }
+    for (out, server) in outcomes.iter_mut().zip(servers) {
+        out.peak_rss_kib = proc_status_kib(server.pid, "VmHWM");
+        out.lats.sort_unstable();
+        server.stop().await;
+    }
+    outcomes
+}
+
+fn ratio(x: f64, base: f64) -> String {
+    if base > 0.0 && x.is_finite() && base.is_finite() {
+        format!("{:.2}×", x / base)
+    } else {
+        "–".into()
+    }
+}
+
+fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
+    let o = &ctx.opts;
+    let title = TITLES.iter().find(|(w, _)| *w == name).map_or("", |t| t.1);
+    println!("\n### {name}: {title}\n");
+    println!(
+        "concurrency {}, {} interleaved runs of {} s after 1 s of untimed load per server; \
+         ops/s median, spread = (max − min) / median; latency over all timed requests; \
+         × = ratio to the baseline row named in `vs`; CPU in % of one core: server and load \
+         generator (medians), other processes (worst run)",
+        o.concurrency, o.runs, o.duration
+    );
+    println!();
+    println!(
+        "| server | vs | ops/s | spread | × | p50 µs | × | p99 µs | × | peak RSS MiB | × | CPU server / client / other | body B |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for out in outs {
+        let base = outs.iter().find(|b| b.label == out.baseline).unwrap_or(out);
+        let (p50, p99) = (percentile(&out.lats, 0.5) / 1e3, percentile(&out.lats, 0.99) / 1e3);
+        let (bp50, bp99) = (percentile(&base.lats, 0.5) / 1e3, percentile(&base.lats, 0.99) / 1e3);
+        let med = out.median();
+        let min = out.throughput.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = out.throughput.iter().copied().fold(0.0, f64::max);
+        let rss = out.peak_rss_kib as f64 / 1024.0;
+        let base_rss = base.peak_rss_kib as f64 / 1024.0;
+        println!(
+            "| {} `{}` | {} | {:.0} | {:.1}% | {} | {:.0} | {} | {:.0} | {} | {:.1} | {} | {:.0}% / {:.0}% / {:.0}% | {} |",
+            out.label,
+            out.kind,
+            if out.label == out.baseline { "–" } else { out.baseline },
+            med,
+            (max - min) / med * 100.0,
+            ratio(med, base.median()),
+            p50,
+            ratio(p50, bp50),
+            p99,
+            ratio(p99, bp99),
+            rss,
+            ratio(rss, base_rss),
+            median(&out.server_cpu) * 100.0,
+            median(&out.client_cpu) * 100.0,
+            out.others.iter().copied().fold(0.0, f64::max) * 100.0,
+            out.body_bytes,
+        );
+    }
+}
+
+async fn cold_starts(ctx: &Ctx) -> Vec<(&'static str, Vec<f64>)> {
+    let kinds: [&'static str; 9] = [
+        "bare",
+        "bare-jwt",
+        "ours",
+        "ours-stateless",
+        "ours-oauth",
+        "ours-list",
+        "rmcp",
+        "rmcp-stateless",
+        "rmcp-list",
+    ];
+    let mut out: Vec<(&'static str, Vec<f64>)> = kinds.iter().map(|k| (*k, Vec::new())).collect();
+    for i in 0..ctx.opts.cold_starts {
+        for (kind, times) in &mut out {
+            let port = free_port();
+            let kind: &'static str = kind;
+            let (req, list) = match kind {
+                "ours-list" | "rmcp-list" => (list_request(port, Style::Modern), true),
+                "ours-stateless" | "rmcp-stateless" => (call_request(port, Style::Legacy, None), false),
+                "bare-jwt" | "ours-oauth" => {
+                    (call_request(port, Style::Modern, Some(&ctx.token(port))), false)
+                }
+                _ => (call_request(port, Style::Modern, None), false),
+            };
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            let t0 = Instant::now();
+            let mut child = spawn_server(kind, port, ctx);
+            let deadline = t0 + Duration::from_secs(20);
+            let elapsed = loop {
+                if Instant::now() > deadline {
+                    fail(&format!("cold start of `{kind}`"), "no answer within 20 s");
+                }
+                let Ok(mut conn) = Conn::connect(addr).await else {
+                    tokio::task::yield_now().await;
+                    continue;
+                };
+                match conn.request(&req).await {
+                    Ok(200) => {
+                        let elapsed = t0.elapsed();
+                        let check = if list {
+                            check_list(conn.message())
+                        } else {
+                            check_call(conn.message())
+                        };
+                        if let Err(why) = check {
+                            fail(&format!("cold start of `{kind}`"), why);
+                        }
+                        break elapsed;
+                    }
+                    _ => tokio::task::yield_now().await,
+                }
+            };
+            let _ = child.kill().await;
+            times.push(elapsed.as_secs_f64() * 1e3);
+        }
+        eprintln!("[cold] round {}/{} done", i + 1, ctx.opts.cold_starts);
+    }
+    out
+}
+
+/// RSS growth per open idle 2025-11-25 session.
+async fn idle_sessions(kind: &'static str, ctx: &Ctx) -> (f64, f64, f64, f64) {
+    let n = ctx.opts.sessions;
+    let server = start(kind, ctx).await;
+    let conc = ctx.opts.concurrency.min(n.max(1));
+    // Connections (and one session each) first, so that their buffers are not counted.
+    let mut conns = Vec::new();
+    for _ in 0..conc {
+        let mut conn = Conn::connect(server.addr())
+            .await
+            .unwrap_or_else(|e| fail(kind, e));
+        open_session(&mut conn, server.port)
+            .await
+            .unwrap_or_else(|e| fail(&format!("idle sessions on `{kind}`"), e));
+        conns.push(conn);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = proc_status_kib(server.pid, "VmRSS");
+    let t0 = Instant::now();
+    let per = n / conc;
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut conn)| {
+            let port = server.port;
+            let count = per + usize::from(i < n % conc);
+            tokio::spawn(async move {
+                for _ in 0..count {
+                    open_session(&mut conn, port).await?;
+                }
+                Ok::<_, io::Error>(conn)
+            })
+        })
+        .collect();
+    let mut keep = Vec::new();
+    for task in tasks {
+        keep.push(
+            task.await
+                .expect("a session task")
+                .unwrap_or_else(|e| fail(&format!("idle sessions on `{kind}`"), e)),
+        );
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = proc_status_kib(server.pid, "VmRSS");
+    drop(keep);
+    server.stop().await;
+    let per_session = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
+    (before as f64 / 1024.0, after as f64 / 1024.0, per_session, n as f64 / secs)
+}
+
+async fn sweep(ctx: &Ctx) -> (Vec<(&'static str, &'static str, Vec<f64>)>, f64) {
+    let vs = variants("W1");
+    let mut servers = Vec::new();
+    for v in &vs {
+        let s = start(v.kind, ctx).await;
+        verify(v, &s, ctx).await;
+        servers.push(s);
+    }
+    warm_up(&vs, &servers, ctx).await;
+    let mut table: Vec<(&'static str, &'static str, Vec<f64>)> =
+        vs.iter().map(|v| (v.label, v.baseline, Vec::new())).collect();
+    let mut table_others = Vec::new();
+    for &c in &ctx.opts.sweep {
+        for (i, v) in vs.iter().enumerate() {
+            let op = v.op(servers[i].port, ctx);
+            let what = format!("sweep c={c} {}", v.label);
+            let stats = measured(
+                &servers[i],
+                &op,
+                c,
+                ctx.opts.warmup,
+                ctx.opts.sweep_duration,
+                &what,
+                &ctx.repeats,
+            )
+            .await;
+            table[i].2.push(stats.ops as f64 / stats.secs);
+            table_others.push(stats.others);
+        }
+        eprintln!("[sweep] concurrency {c} done");
+    }
+    for s in servers {
+        s.stop().await;
+    }
+    let worst = table_others.iter().copied().fold(0.0, f64::max);
+    (table, worst)
+}
+
+fn environment() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    // SAFETY: sysconf has no preconditions.
+    let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or(0, |kib| kib / 1024 / 1024);
+    format!("{cpu}, {cores} cores, {mem} GiB, Linux {}", kernel.trim())
+}
+
+async fn orchestrate(opts: Opts) {
+    let started = Instant::now();
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if online < 2 || opts.server_core == opts.client_core {
+        eprintln!(
+            "bench: warning: servers and load generator share a core; figures will mostly measure the client"
+        );
+    }
+    let issuer = mcp_runtime::testing::TestIssuer::start()
+        .await
+        .unwrap_or_else(|e| fail("the test issuer", e));
+    let ctx = Ctx {
+        opts,
+        issuer,
+        repeats: std::cell::Cell::new(0),
+    };
+    let o = &ctx.opts;
+
+    let mut results: Vec<(&'static str, Vec<Outcome>)> = Vec::new();
+    for (name, _) in TITLES {
+        if o.wants(name) {
+            results.push((name, workload(name, &ctx).await));
+        }
+    }
+    let sweep_table = if o.wants("sweep") { Some(sweep(&ctx).await) } else { None };
+    let cold = if o.wants("cold") { Some(cold_starts(&ctx).await) } else { None };
+    let mut idle = Vec::new();
+    if o.wants("idle") {
+        for (label, kind) in [("B", "bare"), ("O", "ours"), ("R", "rmcp")] {
+            idle.push((label, kind, idle_sessions(kind, &ctx).await));
+            eprintln!("[idle] {kind} done");
+        }
+    }
+
+    // ---- Report ----
+    println!("## mcp-runtime benchmark\n");
+    println!(
+        "B = bare axum + serde_json handler (baseline), O = mcp-runtime (this repository), \
+         R = rmcp {RMCP_VERSION}. Servers pinned to core {}, load generator to core {} \
+         (single-threaded tokio, keep-alive HTTP/1.1). {}.",
+        o.server_core,
+        o.client_core,
+        environment()
+    );
+    for (name, outs) in &results {
+        print_workload(name, outs, &ctx);
+        match *name {
+            "W1" => println!(
+                "\n`2026` rows send 2026-07-28 requests (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `_meta` with \
+                 protocolVersion and clientCapabilities); `2025 stateless` rows send 2025-11-25 `tools/call` without a \
+                 session to a stateless server. B gets the same bytes as the rows compared with it. R 2026 runs on rmcp \
+                 with sessions enabled: rmcp serves 2026-07-28 requests statelessly whatever its mode."
+            ),
+            "W2" => println!(
+                "\nR: not measured. rmcp {RMCP_VERSION} has no resource-server token verification (its `auth` feature is \
+                 the OAuth client side), so an rmcp row would measure whatever middleware the benchmark added. \
+                 B-jwt verifies the RS256 signature, iss, aud, exp and sub on every request; O verifies the token once \
+                 and then answers from its cache of verified tokens, as it does in production."
+            ),
+            "W3" => println!(
+                "\nEach server lists 100 tools `tool_NNN(a: i64, b: i64) -> {{sum}}` with description, inputSchema, \
+                 outputSchema and readOnlyHint; B answers with a precomputed byte string (body sizes differ a little: \
+                 `body B`)."
+            ),
+            "W4" | "W5" => println!(
+                "\nB keeps sessions in a `Mutex<HashSet<String>>`. R answers requests inside 2025-11-25 sessions with SSE \
+                 (a priming event, then the response) and never JSON: rmcp's `json_response` applies only to stateless \
+                 requests. DELETE: B and O answer 200, R 202."
+            ),
+            _ => {}
+        }
+    }
+    if let Some((table, worst)) = &sweep_table {
+        println!("\n### W1 throughput by concurrency (req/s, × vs its baseline row)\n");
+        println!(
+            "One run of {} s per point after {} s warm-up; other processes used at most {:.0}% of a core.\n",
+            o.sweep_duration,
+            o.warmup,
+            worst * 100.0
+        );
+        let header: Vec<String> = o.sweep.iter().map(|c| format!("c={c}")).collect();
+        println!("| server | {} |", header.join(" | "));
+        println!("|---|{}|", vec!["---:"; o.sweep.len()].join("|"));
+        for (label, base, xs) in table {
+            let b = table.iter().find(|t| t.0 == *base).map_or(xs, |t| &t.2);
+            let cells: Vec<String> = xs
+                .iter()
+                .zip(b)
+                .map(|(x, bx)| {
+                    if label == base {
+                        format!("{x:.0}")
+                    } else {
+                        format!("{x:.0} ({})", ratio(*x, *bx))
+                    }
+                })
+                .collect();
+            println!("| {label} | {} |", cells.join(" | "));
+        }
+    }
+    if let Some(cold) = &cold {
+        println!("\n### Cold start: spawn → first correct answer (ms, {} spawns each)\n", o.cold_starts);
+        println!("One binary holds every server, so each start maps the same executable; `ours-oauth` and `bare-jwt` \
+                  include fetching the issuer's metadata/JWKS from the load generator's test issuer.\n");
+        println!("| server | median | min | max | × |");
+        println!("|---|---:|---:|---:|---:|");
+        let base_of = |k: &str| if k.ends_with("-jwt") || k.ends_with("-oauth") { "bare-jwt" } else { "bare" };
+        for (kind, times) in cold {
+            let base = cold.iter().find(|c| c.0 == base_of(kind)).map_or(f64::NAN, |c| median(&c.1));
+            let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = times.iter().copied().fold(0.0, f64::max);
+            println!(
+                "| `{kind}` | {:.1} | {min:.1} | {max:.1} | {} |",
+                median(times),
+                ratio(median(times), base)
+            );
+        }
+    }
+    if !idle.is_empty() {
+        println!("\n### Memory per idle 2025-11-25 session ({} sessions opened, never closed)\n", o.sessions);
+        println!("| server | RSS before MiB | RSS after MiB | per session KiB | × | sessions/s opened |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        let base = idle.first().map_or(f64::NAN, |i| i.2.2);
+        for (label, kind, (before, after, per, rate)) in &idle {
+            println!(
+                "| {label} `{kind}` | {before:.1} | {after:.1} | {:.2} | {} | {rate:.0} |",
+                per / 1024.0,
+                ratio(*per, base)
+            );
+        }
+    }
+
+    // ---- Summary: one line per figure ----
+    println!("\n### Summary\n");
+    println!("Medians; × = ratio to B measured in the same run (throughput: higher is better; latency, memory, start: lower is better).\n");
+    println!("| figure | B | O (mcp-runtime) | O × B | R (rmcp) | R × B |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let get = |w: &str, label: &str| -> Option<&Outcome> {
+        results
+            .iter()
+            .find(|(n, _)| *n == w)
+            .and_then(|(_, outs)| outs.iter().find(|x| x.label == label))
+    };
+    let row = |name: &str, b: Option<f64>, o_: Option<f64>, r: Option<f64>, digits: usize| {
+        let f = |x: Option<f64>| x.map_or("n/a".to_owned(), |x| format!("{x:.digits$}"));
+        let rt = |x: Option<f64>| match (x, b) {
+            (Some(x), Some(b)) => ratio(x, b),
+            _ => "–".to_owned(),
+        };
+        println!("| {name} | {} | {} | {} | {} | {} |", f(b), f(o_), rt(o_), f(r), rt(r));
+    };
+    let tput = |w: &str, l: &str| get(w, l).map(Outcome::median);
+    let p99 = |w: &str, l: &str| get(w, l).map(|x| percentile(&x.lats, 0.99) / 1e3);
+    let rss = |w: &str, l: &str| get(w, l).map(|x| x.peak_rss_kib as f64 / 1024.0);
+    for (w, what, b, o_, r) in [
+        ("W1", "W1 tools/call, 2026-07-28 (req/s)", "B 2026", "O 2026", "R 2026"),
+        ("W1", "W1 tools/call, 2025-11-25 stateless (req/s)", "B 2025", "O 2025 stateless", "R 2025 stateless"),
+        ("W2", "W2 tools/call + RS256 JWT (req/s)", "B-jwt 2026", "O-oauth 2026", "-"),
+        ("W3", "W3 tools/list 100 tools, 2026-07-28 (req/s)", "B 2026", "O 2026", "R 2026"),
+        ("W3", "W3 tools/list 100 tools, 2025-11-25 (req/s)", "B 2025", "O 2025 stateless", "R 2025 stateless"),
+        ("W4", "W4 whole sessions (sessions/s)", "B", "O", "R"),
+        ("W5", "W5 tools/call in a session (req/s)", "B", "O", "R"),
+    ] {
+        if get(w, b).is_some() {
+            row(what, tput(w, b), tput(w, o_), tput(w, r), 0);
+        }
+    }
+    if get("W1", "B 2026").is_some() {
+        row("W1 2026 p99 latency at c=32 (µs)", p99("W1", "B 2026"), p99("W1", "O 2026"), p99("W1", "R 2026"), 0);
+        row("W1 2026 peak RSS under load (MiB)", rss("W1", "B 2026"), rss("W1", "O 2026"), rss("W1", "R 2026"), 1);
+    }
+    if get("W5", "B").is_some() {
+        row("W5 peak RSS under load (MiB)", rss("W5", "B"), rss("W5", "O"), rss("W5", "R"), 1);
+    }
+    if !idle.is_empty() {
+        let per = |l: &str| idle.iter().find(|i| i.0 == l).map(|i| i.2.2 / 1024.0);
+        row("memory per idle session (KiB)", per("B"), per("O"), per("R"), 2);
+    }
+    if let Some(cold) = &cold {
+        let m = |k: &str| cold.iter().find(|c| c.0 == k).map(|c| median(&c.1));
+        row("cold start, spawn → first answer (ms)", m("bare"), m("ours"), m("rmcp"), 1);
+    }
+
+    // ---- Targets for O ----
+    println!("\n### Targets for mcp-runtime (O)\n");
+    println!("| figure | O | baseline | ratio | target | met |");
+    println!("|---|---:|---:|---:|---|---|");
+    let find = |w: &str, label: &str| -> Option<&Outcome> {
+        results
+            .iter()
+            .find(|(n, _)| *n == w)
+            .and_then(|(_, outs)| outs.iter().find(|x| x.label == label))
+    };
+    for (w, label, target) in [
+        ("W1", "O 2026", 0.85),
+        ("W1", "O 2025 stateless", 0.85),
+        ("W2", "O-oauth 2026", 1.0),
+        ("W3", "O 2026", 0.8),
+        ("W3", "O 2025 stateless", 0.8),
+        ("W4", "O", 0.5),
+        ("W5", "O", 0.8),
+    ] {
+        if let Some(out) = find(w, label) {
+            let base = find(w, out.baseline).expect("baseline");
+            let r = out.median() / base.median();
+            println!(
+                "| {w} {label} throughput | {:.0} | {:.0} | {r:.2}× | ≥ {target:.2}× | {} |",
+                out.median(),
+                base.median(),
+                if r >= target { "yes" } else { "**no**" }
+            );
+        }
+    }
+    if let Some(out) = find("W1", "O 2026") {
+        let mib = out.peak_rss_kib as f64 / 1024.0;
+        let base = find("W1", "B 2026").map_or(f64::NAN, |b| b.peak_rss_kib as f64 / 1024.0);
+        println!(
+            "| peak RSS under W1 load (MiB) | {mib:.1} | {base:.1} | {} | ≤ 16 MiB | {} |",
+            ratio(mib, base),
+            if mib <= 16.0 { "yes" } else { "**no**" }
+        );
+    }
+    if let (Some(o_), Some(b_)) = (
+        idle.iter().find(|i| i.0 == "O"),
+        idle.iter().find(|i| i.0 == "B"),
+    ) {
+        let (o_kib, b_kib) = (o_.2.2 / 1024.0, b_.2.2 / 1024.0);
+        println!(
+            "| idle session (KiB) | {o_kib:.2} | {b_kib:.2} | {} | ≤ 8 KiB | {} |",
+            ratio(o_kib, b_kib),
+            if o_kib <= 8.0 { "yes" } else { "**no**" }
+        );
+    }
+    if let Some(cold) = &cold {
+        let m = |k: &str| cold.iter().find(|c| c.0 == k).map_or(f64::NAN, |c| median(&c.1));
+        let (o_ms, b_ms) = (m("ours"), m("bare"));
+        println!(
+            "| cold start `ours` (ms) | {o_ms:.1} | {b_ms:.1} | {} | ≤ 30 ms | {} |",
+            ratio(o_ms, b_ms),
+            if o_ms <= 30.0 { "yes" } else { "**no**" }
+        );
+    }
+    let disturbed = results
+        .iter()
+        .flat_map(|(_, outs)| outs.iter())
+        .flat_map(|out| out.others.iter())
+        .chain(sweep_table.iter().map(|(_, w)| w))
+        .filter(|x| **x > QUIET)
+        .count();
+    println!(
+        "\nRuns repeated because other processes used more than {:.0}% of a core: {}; kept runs still disturbed: {}.",
+        QUIET * 100.0,
+        ctx.repeats.get(),
+        disturbed
+    );
+    if disturbed > 0 {
+        println!("**The machine was busy during this run: the figures above are disturbed.**");
+    }
+    println!(
+        "\nCommand: `cargo run --release --manifest-path bench/Cargo.toml{}`; took {:.0} s.",
+        {
+            let a: Vec<String> = std::env::args().skip(1).collect();
+            if a.is_empty() { String::new() } else { format!(" -- {}", a.join(" ")) }
+        },
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// `bench load`: drives one already running server, for profiling it.
+async fn load_main(args: &[String], opts: &Opts) {
+    let workload = args.first().map(String::as_str).unwrap_or("W1");
+    if opts.port == 0 {
+        die("bench load needs --port");
+    }
+    let (op, label) = match workload {
+        "W1" => (Op::Repeat(Arc::new(call_request(opts.port, opts.style, None))), opts.style.label()),
+        "W3" => (Op::Repeat(Arc::new(list_request(opts.port, opts.style))), opts.style.label()),
+        "W4" => (Op::Session, "2025-11-25 sessions"),
+        "W5" => (Op::InSession, "2025-11-25 sessions"),
+        w => die(&format!("bench load: `{w}` is not one of W1, W3, W4, W5")),
+    };
+    let server = Running {
+        kind: "external",
+        port: opts.port,
+        pid: 0,
+        child: tokio::process::Command::new("true").spawn().expect("true"),
+    };
+    let stats = run_load(&server, &op, opts.concurrency, opts.warmup, opts.duration, workload).await;
+    let mut lats = stats.lats;
+    lats.sort_unstable();
+    println!(
+        "{workload} ({label}) on port {}: {:.0} ops/s, p50 {:.0} µs, p99 {:.0} µs, client CPU {:.0}%",
+        opts.port,
+        stats.ops as f64 / stats.secs,
+        percentile(&lats, 0.5) / 1e3,
+        percentile(&lats, 0.99) / 1e3,
+        stats.client_cpu * 100.0
+    );
+}

@@ -1,0 +1,71 @@
+//! O: the servers written with mcp-runtime.
+
+use mcp_runtime::prelude::*;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+#[derive(Serialize, JsonSchema)]
+pub struct Sum {
+    sum: i64,
+}
+
+/// W1 (2026-07-28), W4, W5, idle sessions: sessions and the stateless revision side by side.
+pub struct Calc;
+
+#[mcp_server(name = "bench-ours", version = "0.0.0")]
+impl Calc {
+    /// Adds two integers.
+    #[tool(read_only)]
+    fn add(&self, a: i64, b: i64) -> Sum {
+        Sum { sum: a + b }
+    }
+}
+
+/// W1 (2025-11-25 without sessions).
+pub struct CalcStateless;
+
+#[mcp_server(stateless, name = "bench-ours", version = "0.0.0")]
+impl CalcStateless {
+    /// Adds two integers.
+    #[tool(read_only)]
+    fn add(&self, a: i64, b: i64) -> Sum {
+        Sum { sum: a + b }
+    }
+}
+
+/// W2: every request needs a bearer token with `mcp:tools`.
+pub struct CalcAuth;
+
+#[mcp_server(
+    name = "bench-ours",
+    version = "0.0.0",
+    oauth(scopes = ["mcp:tools"], required = ["mcp:tools"])
+)]
+impl CalcAuth {
+    /// Adds two integers.
+    #[tool(read_only)]
+    fn add(&self, a: i64, b: i64) -> Sum {
+        Sum { sum: a + b }
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/many_ours.rs"));
+
+pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router {
+    match kind {
+        "ours" => Calc.router(HttpConfig::new()),
+        "ours-stateless" => CalcStateless.router(HttpConfig::new()),
+        "ours-list" => Many.router(HttpConfig::new()),
+        "ours-oauth" => {
+            let issuer = issuer.expect("ours-oauth needs --issuer");
+            let config = OAuthConfig::builder()
+                .resource(format!("http://127.0.0.1:{port}/mcp"))
+                .authorization_server(issuer)
+                .build()
+                .await
+                .expect("OAuth configuration");
+            CalcAuth.router(config)
+        }
+        _ => unreachable!("{kind}"),
+    }
+}
