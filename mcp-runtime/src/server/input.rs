@@ -328,7 +328,8 @@ pub(crate) fn binding(method: &str, params: &Map<String, Value>, caller: Option<
         }
         digest.update(k.as_bytes());
         digest.update([0]);
-        digest.update(v.to_string().as_bytes());
+        // Serialized straight into the hash: no intermediate string on the request path.
+        let _ = serde_json::to_writer(&mut digest, v);
         digest.update([0]);
     }
     digest.update(caller.unwrap_or_default().as_bytes());
