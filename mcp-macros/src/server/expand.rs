@@ -77,7 +77,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
             fn __call_tool<'a>(
                 &'a self,
                 name: &'a str,
-                arguments: #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
+                arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
                 ctx: #rt::RequestContext,
             ) -> #rt::ToolFuture<'a>
             where
@@ -86,7 +86,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                 for<'__mcp> Self: ::core::marker::Sync,
             {
                 #rt::boxed(async move {
-                    let mut __mcp_args = arguments;
+                    let __mcp_args = arguments;
                     let __mcp_ctx = ctx;
                     match name {
                         #(#arms)*
@@ -229,12 +229,12 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
         }
         match &p.kind {
             ParamKind::Input { name, .. } => {
-                let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(&mut __mcp_args, #name));
+                let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(__mcp_args, #name));
                 call.bind(&var, ty, &try_read(&read));
             }
             ParamKind::Args { inner } => {
                 let read = quote_spanned!(inner.span()=>
-                    <#inner as #rt::ToolInput>::from_args(::core::mem::take(&mut __mcp_args)));
+                    <#inner as #rt::ToolInput>::from_args(__mcp_args));
                 call.bind(&var, ty, &quote!(#rt::Args(#read?)));
             }
             ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}

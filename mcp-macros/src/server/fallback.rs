@@ -19,7 +19,7 @@ pub(crate) fn fallback(self_ty: &syn::Type, oauth: Option<&super::args::OAuthArg
             fn __call_tool<'a>(
                 &'a self,
                 _name: &'a str,
-                _arguments: #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
+                _arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
                 _ctx: #rt::RequestContext,
             ) -> #rt::ToolFuture<'a>
             where

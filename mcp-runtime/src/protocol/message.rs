@@ -3,11 +3,12 @@
 
 use std::fmt;
 
+use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A JSON-RPC request id: a string or an integer (MCP forbids `null`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum RequestId {
     /// An integer id.
@@ -31,6 +32,40 @@ impl RequestId {
             Self::Number(n) => Value::from(*n),
             Self::String(s) => Value::from(s.as_str()),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+
+        impl Visitor<'_> for IdVisitor {
+            type Value = RequestId;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(n))
+            }
+
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<RequestId, E> {
+                i64::try_from(n)
+                    .map(RequestId::Number)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(n), &self))
+            }
+
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(s.to_owned()))
+            }
+
+            fn visit_string<E: de::Error>(self, s: String) -> Result<RequestId, E> {
+                Ok(RequestId::String(s))
+            }
+        }
+
+        deserializer.deserialize_any(IdVisitor)
     }
 }
 
@@ -188,6 +223,47 @@ impl Message {
     /// -32700 when the bytes are not JSON; -32600 (with the request id when it can be read)
     /// when the JSON is not a single JSON-RPC 2.0 message.
     pub fn parse(bytes: &[u8]) -> Result<Self, (Option<RequestId>, RpcError)> {
+        // A well-formed message is read straight into its parts; anything else is read
+        // again as a `Value` to say precisely what is wrong with it.
+        if let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(bytes)
+            && envelope.jsonrpc == "2.0"
+        {
+            match envelope {
+                Envelope {
+                    id,
+                    method: Some(method),
+                    params,
+                    ..
+                } => {
+                    let params = params.unwrap_or_default();
+                    return Ok(match id {
+                        Some(id) => Self::Request { id, method, params },
+                        None => Self::Notification { method, params },
+                    });
+                }
+                Envelope {
+                    id: Some(id),
+                    result: Some(result),
+                    ..
+                } => {
+                    return Ok(Self::Response {
+                        id,
+                        outcome: Ok(result),
+                    });
+                }
+                Envelope {
+                    id: Some(id),
+                    error: Some(error),
+                    ..
+                } => {
+                    return Ok(Self::Response {
+                        id,
+                        outcome: Err(error),
+                    });
+                }
+                Envelope { .. } => {}
+            }
+        }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             let detail = if e.is_eof() {
                 "the body ends early"
@@ -287,6 +363,36 @@ impl Message {
     }
 }
 
+/// The members of a well-formed message. A member that is present must have its type:
+/// `null` is refused even where the member is optional, so that such messages take the
+/// path that explains the error.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: &'a str,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<RequestId>,
+    #[serde(default, deserialize_with = "present")]
+    method: Option<String>,
+    #[serde(default, deserialize_with = "null_or_present")]
+    params: Option<Map<String, Value>>,
+    #[serde(default, deserialize_with = "present")]
+    result: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    error: Option<Value>,
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `params: null` reads as no params.
+fn null_or_present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
 /// Serializes a success response.
 pub(crate) fn response_json(id: &RequestId, result: &Value) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
@@ -352,6 +458,27 @@ mod tests {
         assert!(matches!(m, Message::Notification { .. }));
         let m = Message::parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
         assert!(matches!(m, Message::Response { outcome: Ok(_), .. }));
+        let m = Message::parse(br#"{"jsonrpc":"2.0","id":"a","result":null}"#).unwrap();
+        assert!(matches!(
+            m,
+            Message::Response {
+                outcome: Ok(Value::Null),
+                ..
+            }
+        ));
+        let m = Message::parse(br#"{"id":3,"error":{"code":1},"jsonrpc":"2.0"}"#).unwrap();
+        assert!(matches!(
+            m,
+            Message::Response {
+                outcome: Err(_),
+                ..
+            }
+        ));
+        let m = Message::parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":null,"x":[]}"#)
+            .unwrap();
+        assert_eq!(m.params(), Some(&Map::new()));
+        let escaped = Message::parse(br#"{"jsonrpc":"2.\u0030","id":1,"method":"p\u0069ng"}"#);
+        assert_eq!(escaped.unwrap().method(), Some("ping"));
     }
 
     #[test]
@@ -374,6 +501,23 @@ mod tests {
         assert_eq!(
             err(br#"{"jsonrpc":"2.0","id":1,"method":3}"#),
             (Some(RequestId::Number(1)), -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":1,"method":null}"#),
+            (Some(RequestId::Number(1)), -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"x"}"#),
+            (None, -32600)
+        );
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#),
+            (None, -32600)
+        );
+        assert_eq!(err(br#"{"jsonrpc":"2.0","result":{}}"#), (None, -32600));
+        assert_eq!(
+            err(br#"{"jsonrpc":"2.0","id":2}"#),
+            (Some(RequestId::Number(2)), -32600)
         );
     }
 

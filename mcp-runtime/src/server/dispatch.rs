@@ -32,10 +32,11 @@ use crate::protocol::{
 /// How long a 2026-07-28 client may cache a page of a list, and `server/discover`.
 const LIST_TTL_MS: u64 = 60_000;
 
-/// How long a 2026-07-28 client may cache `resources/read`: contents come from the server's
-/// own code, which may change them at any time, so they are stale at once unless a later
-/// option says otherwise.
-const READ_TTL_MS: u64 = 0;
+/// How long a 2026-07-28 client may cache `resources/read` (`ttlMs`: 0): contents come
+/// from the server's own code, which may change them at any time, so they are stale at once
+/// unless a later option says otherwise. A protected server's reads may depend on who asks.
+const READ_CACHE_PUBLIC: &[u8] = br#""ttlMs":0,"cacheScope":"public","#;
+const READ_CACHE_PRIVATE: &[u8] = br#""ttlMs":0,"cacheScope":"private","#;
 
 /// The protocol era of one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,8 @@ pub(crate) struct Engine<S> {
     resource_templates: Pages,
     prompts: Pages,
     discover: Bytes,
+    /// The members that end every 2026-07-28 result: `resultType` and `_meta`, then `}`.
+    stamp: Vec<u8>,
 }
 
 impl<S: McpServer> Engine<S> {
@@ -132,6 +135,9 @@ impl<S: McpServer> Engine<S> {
             "prompts",
             desc.prompts.iter().map(PromptDef::to_json).collect(),
         );
+        let mut stamp = br#""resultType":"complete","_meta":"#.to_vec();
+        stamp.extend_from_slice(&to_bytes(&meta));
+        stamp.push(b'}');
         let mut discover = json!({
             "supportedVersions": MODERN_VERSIONS,
             "capabilities": capabilities,
@@ -154,6 +160,7 @@ impl<S: McpServer> Engine<S> {
             resource_templates,
             prompts,
             discover,
+            stamp,
         }
     }
 
@@ -199,24 +206,31 @@ impl<S: McpServer> Engine<S> {
             && matches!(method, "tools/call" | "prompts/get" | "resources/read")
         {
             #[cfg(feature = "http")]
-            let caller = call.principal.as_ref().map(|p| p.subject.clone());
+            let principal = call.principal.clone();
+            #[cfg(feature = "http")]
+            let caller = principal.as_deref().map(|p| p.subject.as_str());
             #[cfg(not(feature = "http"))]
-            let caller: Option<String> = None;
-            let round = super::rounds::open(method, &params, caller.as_deref(), &mut call.link)?;
-            let link = call.link.clone();
-            let reply = self.dispatch(method, params, call).await;
-            if let Some(input_required) = super::rounds::close(&round, &link) {
+            let caller: Option<&str> = None;
+            let round = super::rounds::open(&params, &mut call.link, || {
+                super::input::binding(method, &params, caller)
+            })?;
+            let outcome = Arc::clone(&call.link.outcome);
+            let reply = self.dispatch(method, &params, call).await;
+            let sealed = super::rounds::close(round, &outcome, || {
+                super::input::binding(method, &params, caller)
+            });
+            if let Some(input_required) = sealed {
                 return input_required.map(Reply::Value);
             }
             return reply;
         }
-        self.dispatch(method, params, call).await
+        self.dispatch(method, &params, call).await
     }
 
     async fn dispatch(
         &self,
         method: &str,
-        params: Map<String, Value>,
+        params: &Map<String, Value>,
         call: Call,
     ) -> Result<Reply, RpcError> {
         let era = call.era;
@@ -226,73 +240,73 @@ impl<S: McpServer> Engine<S> {
         match (method, era) {
             ("ping", Era::Legacy(_)) => Ok(Reply::Value(json!({}))),
             ("server/discover", Era::Modern(_)) => Ok(Reply::Raw(self.discover.clone())),
-            ("tools/list", _) if !desc.tools.is_empty() => page(&params, modern, &self.tools),
+            ("tools/list", _) if !desc.tools.is_empty() => page(params, modern, &self.tools),
             ("tools/call", _) if !desc.tools.is_empty() => {
                 let result = self.call_tool(params, call).await?;
-                self.reply(result, era)
+                self.reply(&result, era, b"")
             }
-            ("resources/list", _) if has_resources => page(&params, modern, &self.resources),
+            ("resources/list", _) if has_resources => page(params, modern, &self.resources),
             ("resources/templates/list", _) if has_resources => {
-                page(&params, modern, &self.resource_templates)
+                page(params, modern, &self.resource_templates)
             }
             ("resources/read", _) if has_resources => self.read_resource(params, call).await,
             ("resources/subscribe" | "resources/unsubscribe", Era::Legacy(_)) if has_resources => {
-                let uri = uri_param(&params)?;
+                let uri = uri_param(params)?;
                 if self.is_readable(uri) {
                     Ok(Reply::Value(json!({})))
                 } else {
                     Err(resource_not_found(era, uri))
                 }
             }
-            ("prompts/list", _) if !desc.prompts.is_empty() => page(&params, modern, &self.prompts),
+            ("prompts/list", _) if !desc.prompts.is_empty() => page(params, modern, &self.prompts),
             ("prompts/get", _) if !desc.prompts.is_empty() => {
                 let result = self.get_prompt(params, call).await?;
-                self.reply(result, era)
+                self.reply(&result, era, b"")
             }
             ("completion/complete", _) if !desc.completions.is_empty() => {
-                let completion = self.complete(&params, call).await?;
-                let mut value = json!({ "completion": completion.truncated() });
-                if modern {
-                    self.stamp_modern(&mut value);
-                }
-                Ok(Reply::Value(value))
+                let completion = self.complete(params, call).await?;
+                let result = json!({ "completion": completion.truncated() });
+                self.reply(&result, era, b"")
             }
             _ => Err(RpcError::method_not_found(method)),
         }
     }
 
-    /// A result as JSON, stamped for 2026-07-28.
-    fn reply<T: serde::Serialize>(&self, result: T, era: Era) -> Result<Reply, RpcError> {
-        let mut value = serde_json::to_value(result)
-            .map_err(|_| RpcError::new(ErrorCode::InternalError, "internal error"))?;
-        if let Era::Modern(_) = era {
-            self.stamp_modern(&mut value);
+    /// A result serialized, stamped for 2026-07-28 with `extra` members (each followed by a
+    /// comma), `resultType` and `_meta`.
+    fn reply<T: serde::Serialize>(
+        &self,
+        result: &T,
+        era: Era,
+        extra: &[u8],
+    ) -> Result<Reply, RpcError> {
+        let mut out = Vec::with_capacity(256);
+        serde_json::to_writer(&mut out, result).map_err(|_| internal_error())?;
+        if let (Era::Modern(_), Some(b'}')) = (era, out.last()) {
+            // Reopen the object to append the members.
+            out.pop();
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.extend_from_slice(extra);
+            out.extend_from_slice(&self.stamp);
         }
-        Ok(Reply::Value(value))
-    }
-
-    fn stamp_modern(&self, value: &mut Value) {
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert("resultType".into(), "complete".into());
-            obj.insert(
-                "_meta".into(),
-                json!({ META_SERVER_INFO: self.server_info }),
-            );
-        }
+        Ok(Reply::Raw(out.into()))
     }
 
     async fn call_tool(
         &self,
-        mut params: Map<String, Value>,
+        params: &Map<String, Value>,
         call: Call,
     ) -> Result<CallToolResult, RpcError> {
-        let name = match params.remove("name") {
-            Some(Value::String(name)) => name,
+        let name = match params.get("name") {
+            Some(Value::String(name)) => name.as_str(),
             Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
             None => return Err(RpcError::invalid_params("missing tool `name`")),
         };
-        let arguments = match params.remove("arguments") {
-            None | Some(Value::Null) => Map::new(),
+        let no_arguments = Map::new();
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => &no_arguments,
             Some(Value::Object(args)) => args,
             Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
         };
@@ -308,9 +322,9 @@ impl<S: McpServer> Engine<S> {
             )
             .with_data(json!({"scopes": tool.scopes})));
         }
-        let ctx = context(&params, call);
-        let future = self.server.__call_tool(&name, arguments, ctx);
-        match catch_panic(future, "tool", &name).await {
+        let ctx = context(params, call);
+        let future = self.server.__call_tool(name, arguments, ctx);
+        match catch_panic(future, "tool", name).await {
             Some(result) => result,
             None => Ok(CallToolResult::error(format!(
                 "tool `{name}` failed unexpectedly"
@@ -330,12 +344,12 @@ impl<S: McpServer> Engine<S> {
 
     async fn read_resource(
         &self,
-        params: Map<String, Value>,
+        params: &Map<String, Value>,
         call: Call,
     ) -> Result<Reply, RpcError> {
         let era = call.era;
-        let uri = uri_param(&params)?;
-        let ctx = context(&params, call);
+        let uri = uri_param(params)?;
+        let ctx = context(params, call);
         let future = self.server.__read_resource(uri, ctx);
         let contents = match catch_panic(future, "resource", uri).await {
             Some(Ok(contents)) => contents,
@@ -346,24 +360,17 @@ impl<S: McpServer> Engine<S> {
             }
             None => return Err(internal_error()),
         };
-        let mut value = json!({ "contents": contents });
-        if let Era::Modern(_) = era {
-            self.stamp_modern(&mut value);
-            value["ttlMs"] = READ_TTL_MS.into();
-            // A protected server's reads may depend on who asks.
-            value["cacheScope"] = if self.desc.protected {
-                "private"
-            } else {
-                "public"
-            }
-            .into();
-        }
-        Ok(Reply::Value(value))
+        let extra: &[u8] = if self.desc.protected {
+            READ_CACHE_PRIVATE
+        } else {
+            READ_CACHE_PUBLIC
+        };
+        self.reply(&json!({ "contents": contents }), era, extra)
     }
 
     async fn get_prompt(
         &self,
-        params: Map<String, Value>,
+        params: &Map<String, Value>,
         call: Call,
     ) -> Result<GetPromptResult, RpcError> {
         let name = match params.get("name") {
@@ -375,7 +382,7 @@ impl<S: McpServer> Engine<S> {
             return Err(super::prompt::unknown_prompt(name));
         };
         let arguments = PromptArguments::from_params(params.get("arguments").cloned())?;
-        let ctx = context(&params, call);
+        let ctx = context(params, call);
         let future = self.server.__get_prompt(name, arguments, ctx);
         let mut result = catch_panic(future, "prompt", name)
             .await

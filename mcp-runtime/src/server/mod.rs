@@ -56,7 +56,7 @@ pub trait McpServer: Send + Sync + Sized + 'static {
     fn __call_tool<'a>(
         &'a self,
         name: &'a str,
-        arguments: Map<String, Value>,
+        arguments: &'a Map<String, Value>,
         ctx: RequestContext,
     ) -> ToolFuture<'a>
     where

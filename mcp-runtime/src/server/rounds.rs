@@ -2,12 +2,12 @@
 //! retry before the handler runs, and after it returns turn what it asked for into an
 //! `input_required` result, or a missing capability into -32021.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
 
-use super::context::ClientLink;
-use super::input::{Sealer, binding};
+use super::context::{ClientLink, Outcome};
+use super::input::Sealer;
 use crate::protocol::{ErrorCode, RpcError};
 
 /// The process's sealing key: `MCP_REQUEST_STATE_KEY` (64 hex digits) when set, so that
@@ -32,32 +32,22 @@ fn sealer() -> &'static Sealer {
     })
 }
 
-/// One round's binding and number.
+/// One round's number, and its binding when the retry's state was opened.
 pub(crate) struct Round {
-    binding: String,
+    binding: Option<String>,
     number: u64,
 }
 
 /// Opens the retry's `requestState` into `link`. A state that was not sealed here, was
 /// changed, expired, or belongs to another request or caller is refused (-32602).
+///
+/// `binding` digests the request; a first round needs none, so it is computed only when a
+/// state comes back.
 pub(crate) fn open(
-    method: &str,
     params: &Map<String, Value>,
-    caller: Option<&str>,
     link: &mut ClientLink,
+    binding: impl FnOnce() -> String,
 ) -> Result<Round, RpcError> {
-    let binding = binding(method, params, caller);
-    let number = match params.get("requestState") {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(state)) => {
-            let (number, app) = sealer()
-                .open(&binding, state)
-                .ok_or_else(|| RpcError::invalid_params("invalid `requestState`"))?;
-            link.request_state = app;
-            number
-        }
-        Some(_) => return Err(RpcError::invalid_params("`requestState` must be a string")),
-    };
     if params
         .get("inputResponses")
         .is_some_and(|r| !r.is_null() && !r.is_object())
@@ -66,14 +56,35 @@ pub(crate) fn open(
             "`inputResponses` must be an object",
         ));
     }
-    Ok(Round { binding, number })
+    match params.get("requestState") {
+        None | Some(Value::Null) => Ok(Round {
+            binding: None,
+            number: 0,
+        }),
+        Some(Value::String(state)) => {
+            let binding = binding();
+            let (number, app) = sealer()
+                .open(&binding, state)
+                .ok_or_else(|| RpcError::invalid_params("invalid `requestState`"))?;
+            link.request_state = app;
+            Ok(Round {
+                binding: Some(binding),
+                number,
+            })
+        }
+        Some(_) => Err(RpcError::invalid_params("`requestState` must be a string")),
+    }
 }
 
-/// What the handler's return turns into, when it asked for input or lacked a capability.
-pub(crate) fn close(round: &Round, link: &ClientLink) -> Option<Result<Value, RpcError>> {
+/// What the handler's return turns into, when it asked for input or lacked a capability;
+/// `binding` as for [`open`].
+pub(crate) fn close(
+    round: Round,
+    outcome: &Mutex<Outcome>,
+    binding: impl FnOnce() -> String,
+) -> Option<Result<Value, RpcError>> {
     let outcome = std::mem::take(
-        &mut *link
-            .outcome
+        &mut *outcome
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
@@ -87,11 +98,8 @@ pub(crate) fn close(round: &Round, link: &ClientLink) -> Option<Result<Value, Rp
     if outcome.needed.is_empty() {
         return None;
     }
-    let state = sealer().seal(
-        &round.binding,
-        round.number + 1,
-        outcome.next_state.as_ref(),
-    );
+    let binding = round.binding.unwrap_or_else(binding);
+    let state = sealer().seal(&binding, round.number + 1, outcome.next_state.as_ref());
     Some(Ok(json!({
         "resultType": "input_required",
         "inputRequests": outcome.needed,

@@ -30,15 +30,19 @@ pub trait ToolInput: Sized {
 
     /// Reads the value.
     #[doc(hidden)]
-    fn from_json(value: Value) -> Result<Self, String>;
+    fn from_json(value: &Value) -> Result<Self, String>;
 
-    /// Takes the argument `name` out of `args`; absent reads as `null` (so `Option` is `None`).
+    /// Reads a whole object.
     #[doc(hidden)]
-    fn from_arg(args: &mut Map<String, Value>, name: &str) -> Result<Self, RpcError> {
-        match args.remove(name) {
+    fn from_object(object: &Map<String, Value>) -> Result<Self, String>;
+
+    /// Reads the argument `name` of `args`; absent reads as `null` (so `Option` is `None`).
+    #[doc(hidden)]
+    fn from_arg(args: &Map<String, Value>, name: &str) -> Result<Self, RpcError> {
+        match args.get(name) {
             Some(value) => Self::from_json(value)
                 .map_err(|e| RpcError::invalid_params(format!("invalid argument `{name}`: {e}"))),
-            None => Self::from_json(Value::Null).map_err(|_| {
+            None => Self::from_json(&Value::Null).map_err(|_| {
                 RpcError::invalid_params(format!("missing required argument `{name}`"))
             }),
         }
@@ -46,8 +50,8 @@ pub trait ToolInput: Sized {
 
     /// Reads the whole arguments object (for [`Args`]).
     #[doc(hidden)]
-    fn from_args(args: Map<String, Value>) -> Result<Self, RpcError> {
-        Self::from_json(Value::Object(args))
+    fn from_args(args: &Map<String, Value>) -> Result<Self, RpcError> {
+        Self::from_object(args)
             .map_err(|e| RpcError::invalid_params(format!("invalid arguments: {e}")))
     }
 }
@@ -64,16 +68,29 @@ impl<T: DeserializeOwned + JsonSchema> ToolInput for T {
             .into_root_schema_for::<T>()
     }
 
-    fn from_json(value: Value) -> Result<Self, String> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            if path == "." {
-                e.into_inner().to_string()
-            } else {
-                format!("`{path}`: {}", e.into_inner())
-            }
-        })
+    fn from_json(value: &Value) -> Result<Self, String> {
+        read_with_path(value)
     }
+
+    fn from_object(object: &Map<String, Value>) -> Result<Self, String> {
+        read_with_path(object)
+    }
+}
+
+/// Reads a `T`, naming where in the value a mismatch is.
+fn read_with_path<'de, T, D>(from: D) -> Result<T, String>
+where
+    T: DeserializeOwned,
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
+    serde_path_to_error::deserialize(from).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.into_inner().to_string()
+        } else {
+            format!("`{path}`: {}", e.into_inner())
+        }
+    })
 }
 
 /// Tool output written as `structuredContent`, described by an `outputSchema`.
@@ -310,19 +327,19 @@ mod tests {
 
     #[test]
     fn argument_errors_name_the_field() {
-        let mut args = json!({"p": {"x": 1, "y": "two"}})
+        let args = json!({"p": {"x": 1, "y": "two"}})
             .as_object()
             .cloned()
             .unwrap();
-        let err = Point::from_arg(&mut args, "p").err().unwrap();
+        let err = Point::from_arg(&args, "p").err().unwrap();
         assert!(
             err.message
                 .contains("invalid argument `p`: `y`: invalid type"),
             "{}",
             err.message
         );
-        let err = Point::from_arg(&mut Map::new(), "p").err().unwrap();
+        let err = Point::from_arg(&Map::new(), "p").err().unwrap();
         assert_eq!(err.message, "missing required argument `p`");
-        assert_eq!(<Option<u8>>::from_arg(&mut Map::new(), "n").unwrap(), None);
+        assert_eq!(<Option<u8>>::from_arg(&Map::new(), "n").unwrap(), None);
     }
 }
