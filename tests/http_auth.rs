@@ -474,6 +474,22 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(resp.headers().get("access-control-allow-origin").is_none());
+    // A client that is not a browser gets no CORS headers on its POSTs; the cacheable
+    // metadata document says it varies by origin even when asked without one.
+    let resp = post(&server.url, None)
+        .json(&init_body(42, json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().get("access-control-expose-headers").is_none());
+    assert!(resp.headers().get("vary").is_none());
+    let resp = reqwest::get(format!("{origin}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let vary = resp.headers()["vary"].to_str().unwrap().to_ascii_lowercase();
+    assert!(vary.contains("origin"), "{vary}");
 }
 
 #[tokio::test]

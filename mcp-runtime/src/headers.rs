@@ -4,6 +4,8 @@
 //! plain header-safe ASCII travels as `=?base64?<base64 of the UTF-8>?=` and is decoded
 //! before it is compared with the body.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 
 /// `Mcp-Session-Id`: the 2025-11-25 session.
@@ -19,7 +21,7 @@ pub const LAST_EVENT_ID: &str = "last-event-id";
 
 /// Decodes a mirrored header value: trims optional whitespace and unwraps the
 /// `=?base64?…?=` form. `None` when the value is not valid.
-pub fn decode_mirrored(raw: &[u8]) -> Option<String> {
+pub fn decode_mirrored(raw: &[u8]) -> Option<Cow<'_, str>> {
     let value = std::str::from_utf8(raw).ok()?.trim_matches([' ', '\t']);
     if let Some(inner) = value
         .strip_prefix("=?base64?")
@@ -28,10 +30,10 @@ pub fn decode_mirrored(raw: &[u8]) -> Option<String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(inner)
             .ok()?;
-        return String::from_utf8(bytes).ok();
+        return String::from_utf8(bytes).ok().map(Cow::Owned);
     }
     if value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        Some(value.to_owned())
+        Some(Cow::Borrowed(value))
     } else {
         None
     }

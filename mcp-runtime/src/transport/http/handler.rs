@@ -40,7 +40,8 @@ pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> R
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let auth = authenticate(&shared, &headers).await;
-    if !accepts(&headers, "application/json") || !accepts(&headers, "text/event-stream") {
+    let accepted = accepts(&headers);
+    if !accepted.json || !accepted.sse {
         return http_error(
             StatusCode::NOT_ACCEPTABLE,
             ErrorCode::InvalidRequest,
@@ -148,7 +149,7 @@ async fn modern<S: McpServer>(
     let capabilities = meta
         .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
         .filter(|c| c.is_object());
-    let (Some(meta_version), Some(capabilities)) = (meta_version, capabilities) else {
+    let (Some(meta_version), Some(_)) = (meta_version, capabilities) else {
         return bad(
             ErrorCode::InvalidParams,
             format!(
@@ -188,17 +189,26 @@ async fn modern<S: McpServer>(
         hub: Some(shared.hub.clone()),
         ..ClientLink::default()
     };
+    // The client's description moves out of `_meta`; the rest (`progressToken`) stays.
+    let mut params = params;
+    let (client_info, client_capabilities) = match params.get_mut("_meta") {
+        Some(Value::Object(meta)) => (
+            meta.remove(META_CLIENT_INFO),
+            meta.remove(META_CLIENT_CAPABILITIES).unwrap_or_default(),
+        ),
+        _ => (None, Value::default()),
+    };
     let call = Call {
         id: id.clone(),
         era: Era::Modern(version),
-        client_info: meta.and_then(|m| m.get(META_CLIENT_INFO)).cloned(),
-        client_capabilities: capabilities.clone(),
+        client_info,
+        client_capabilities,
         cancellation: CancellationToken::new(),
         notifier: None,
         principal,
         link,
     };
-    respond(shared, headers, method, params, call, None).await
+    respond(shared, method, params, call, None).await
 }
 
 /// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource.
@@ -338,7 +348,7 @@ async fn legacy<S: McpServer>(
                     ..ClientLink::default()
                 },
             };
-            respond(shared, headers, method, params, call, guard).await
+            respond(shared, method, params, call, guard).await
         }
     }
 }
@@ -380,7 +390,6 @@ fn initialize<S: McpServer>(
 /// Runs one request; see [`stream`](super::stream) for how JSON or SSE is chosen.
 async fn respond<S: McpServer>(
     shared: Arc<Shared<S>>,
-    headers: &HeaderMap,
     method: String,
     params: Map<String, Value>,
     mut call: Call,
@@ -392,19 +401,6 @@ async fn respond<S: McpServer>(
         return denied.into_response(Some(&id));
     }
     let cancellation = call.cancellation.clone();
-    if !accepts(headers, "text/event-stream") {
-        // Biased: a tool that returns because it saw the cancellation still gets no answer.
-        let outcome = tokio::select! {
-            biased;
-            () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
-            outcome = shared.engine.request(&method, params, call) => outcome,
-        };
-        drop(guard);
-        return match outcome {
-            Ok(reply) => json_response(StatusCode::OK, reply.into_response(&id)),
-            Err(e) => rpc_error(error_status(era, &e), Some(&id), &e),
-        };
-    }
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
     let work: super::stream::Work = Box::pin(async move {
@@ -456,7 +452,7 @@ pub(super) async fn get<S: McpServer>(State(shared): Ctx<S>, req: Request) -> Re
     {
         return method_not_allowed();
     }
-    if !accepts(headers, "text/event-stream") {
+    if !accepts(headers).sse {
         return http_error(
             StatusCode::NOT_ACCEPTABLE,
             ErrorCode::InvalidRequest,
@@ -582,24 +578,34 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(str::trim)
 }
 
-/// Whether `Accept` admits `media` (wildcards count).
-fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
-    headers
+/// Which of the two media types of an MCP endpoint `Accept` admits.
+struct Accepted {
+    json: bool,
+    sse: bool,
+}
+
+/// Reads `Accept` once, without allocating; wildcards count, case does not.
+fn accepts(headers: &HeaderMap) -> Accepted {
+    let mut accepted = Accepted {
+        json: false,
+        sse: false,
+    };
+    let ranges = headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| {
-            v.split(',').any(|item| {
-                let range = item
-                    .split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase();
-                range == media || range == "*/*" || range.strip_suffix("/*") == Some(kind)
-            })
-        })
+        .flat_map(|v| v.split(','));
+    for range in ranges {
+        let range = range.split(';').next().unwrap_or_default().trim();
+        let (kind, sub) = range.split_once('/').unwrap_or((range, ""));
+        let admits = |k: &str, s: &str| {
+            kind == "*" && sub == "*"
+                || kind.eq_ignore_ascii_case(k) && (sub == "*" || sub.eq_ignore_ascii_case(s))
+        };
+        accepted.json |= admits("application", "json");
+        accepted.sse |= admits("text", "event-stream");
+    }
+    accepted
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

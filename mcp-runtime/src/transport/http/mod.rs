@@ -26,6 +26,7 @@
 //! stream cancels the request. Other requests get one JSON object.
 
 mod config;
+mod cors;
 mod handler;
 mod stream;
 
@@ -137,38 +138,11 @@ pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Route
             );
         }
     }
-    let cors = cors(&shared.config);
+    let cors = cors::layer(&shared.config);
     router.with_state(shared).layer(cors)
 }
 
 const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
-
-/// CORS for browser clients: they may send the MCP and auth headers and read the session id
-/// and the challenge; only allowed origins get an answer.
-fn cors(config: &HttpConfig) -> tower_http::cors::CorsLayer {
-    use axum::http::{HeaderName, Method, header};
-    let config = config.clone();
-    tower_http::cors::CorsLayer::new()
-        .allow_origin(tower_http::cors::AllowOrigin::predicate(
-            move |origin, _| origin.to_str().is_ok_and(|o| config.origin_allowed(o)),
-        ))
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("mcp-session-id"),
-            HeaderName::from_static("mcp-protocol-version"),
-            HeaderName::from_static("last-event-id"),
-            HeaderName::from_static("mcp-method"),
-            HeaderName::from_static("mcp-name"),
-        ])
-        .expose_headers([
-            HeaderName::from_static("mcp-session-id"),
-            header::WWW_AUTHENTICATE,
-        ])
-        .max_age(std::time::Duration::from_hours(1))
-}
 
 pub(crate) async fn serve<S: McpServer>(
     server: S,

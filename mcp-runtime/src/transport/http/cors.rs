@@ -1,0 +1,95 @@
+//! CORS for browser clients, applied where a browser is involved.
+//!
+//! Browsers may send the MCP and auth headers and read the session id and the challenge;
+//! only allowed origins get an answer. A `POST` or `DELETE` without `Origin` comes from a
+//! client that is not a browser (a browser sends `Origin` on every cross-origin and every
+//! `POST` request), and such responses are never cached, so those requests skip the CORS
+//! work. Every other request, the metadata documents included (cacheable, so they say
+//! they vary by origin), goes through it.
+
+use std::task::{Context, Poll};
+
+use axum::http::{HeaderName, Method, Request, Response, header};
+use futures_util::future::Either;
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::HttpConfig;
+
+/// The CORS layer of the endpoint.
+pub(super) fn layer(config: &HttpConfig) -> BrowserCorsLayer {
+    let config = config.clone();
+    BrowserCorsLayer(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(move |origin, _| {
+                origin.to_str().is_ok_and(|o| config.origin_allowed(o))
+            }))
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("mcp-session-id"),
+                HeaderName::from_static("mcp-protocol-version"),
+                HeaderName::from_static("last-event-id"),
+                HeaderName::from_static("mcp-method"),
+                HeaderName::from_static("mcp-name"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("mcp-session-id"),
+                header::WWW_AUTHENTICATE,
+            ])
+            .max_age(std::time::Duration::from_hours(1)),
+    )
+}
+
+#[derive(Clone)]
+pub(super) struct BrowserCorsLayer(CorsLayer);
+
+impl<S: Clone> Layer<S> for BrowserCorsLayer {
+    type Service = BrowserCors<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        BrowserCors {
+            cors: self.0.layer(inner.clone()),
+            inner,
+        }
+    }
+}
+
+/// The inner service, reached through CORS unless the request is a non-browser `POST` or
+/// `DELETE`.
+#[derive(Clone)]
+pub(super) struct BrowserCors<S> {
+    inner: S,
+    cors: Cors<S>,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for BrowserCors<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Either may take the request, so both must be ready.
+        match self.inner.poll_ready(cx) {
+            Poll::Ready(Ok(())) => self.cors.poll_ready(cx),
+            other => other,
+        }
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let skips = matches!(*req.method(), Method::POST | Method::DELETE)
+            && !req.headers().contains_key(header::ORIGIN);
+        if skips {
+            Either::Right(self.inner.call(req))
+        } else {
+            Either::Left(self.cors.call(req))
+        }
+    }
+}
