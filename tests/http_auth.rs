@@ -482,13 +482,20 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert!(resp.headers().get("access-control-expose-headers").is_none());
+    assert!(
+        resp.headers()
+            .get("access-control-expose-headers")
+            .is_none()
+    );
     assert!(resp.headers().get("vary").is_none());
     let resp = reqwest::get(format!("{origin}/.well-known/oauth-protected-resource/mcp"))
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let vary = resp.headers()["vary"].to_str().unwrap().to_ascii_lowercase();
+    let vary = resp.headers()["vary"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
     assert!(vary.contains("origin"), "{vary}");
 }
 

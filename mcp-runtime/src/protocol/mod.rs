@@ -14,7 +14,9 @@ pub use content::{
     ResourceLink, TextResource,
 };
 pub use message::{ErrorCode, Message, RequestId, RpcError};
-pub(crate) use message::{error_json, notification_json, response_json, response_raw};
+pub(crate) use message::{
+    error_json, notification_json, response_head, response_json, response_raw,
+};
 pub use prompt::{GetPromptResult, PromptMessage, Role};
 
 /// The newest revision: stateless, metadata on every request.

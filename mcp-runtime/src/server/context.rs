@@ -44,14 +44,32 @@ pub struct RequestContext {
 struct Inner {
     id: RequestId,
     protocol_version: &'static str,
-    client_info: Option<Value>,
-    client_capabilities: Value,
+    client: Arc<ClientDeclaration>,
     progress_token: Option<Value>,
     cancellation: CancellationToken,
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     principal: Option<Arc<crate::auth::Principal>>,
     link: ClientLink,
+}
+
+/// What a client declared about itself: in `initialize` for a session, in `_meta` for a
+/// 2026-07-28 request. Shared, not copied, by the requests of a session.
+#[derive(Debug)]
+pub(crate) struct ClientDeclaration {
+    /// `clientInfo`, if sent.
+    pub(crate) info: Option<Value>,
+    /// The capabilities (an empty object when none were sent).
+    pub(crate) capabilities: Value,
+}
+
+impl ClientDeclaration {
+    pub(crate) fn new(info: Option<Value>, capabilities: Option<Value>) -> Arc<Self> {
+        Arc::new(Self {
+            info,
+            capabilities: capabilities.unwrap_or_else(|| Value::Object(Map::new())),
+        })
+    }
 }
 
 /// How a request can reach its client beyond the response: set by the transport.
@@ -170,8 +188,7 @@ impl RequestContext {
             inner: Arc::new(Inner {
                 id: parts.id,
                 protocol_version: parts.protocol_version,
-                client_info: parts.client_info,
-                client_capabilities: parts.client_capabilities,
+                client: parts.client,
                 progress_token: parts.progress_token,
                 cancellation: parts.cancellation,
                 notifier: parts.notifier,
@@ -202,12 +219,12 @@ impl RequestContext {
     ///
     /// Self-asserted by the client: never a basis for security decisions.
     pub fn client_info(&self) -> Option<&Value> {
-        self.inner.client_info.as_ref()
+        self.inner.client.info.as_ref()
     }
 
     /// The client's declared capabilities (an empty object when none).
     pub fn client_capabilities(&self) -> &Value {
-        &self.inner.client_capabilities
+        &self.inner.client.capabilities
     }
 
     /// Whether the client cancelled the request (or went away).
@@ -228,7 +245,8 @@ impl RequestContext {
     /// Whether the client declared `capability` (`"elicitation"`, `"sampling"`, `"roots"`, …).
     pub fn supports(&self, capability: &str) -> bool {
         self.inner
-            .client_capabilities
+            .client
+            .capabilities
             .get(capability)
             .is_some_and(|c| !c.is_null())
     }
@@ -399,8 +417,7 @@ impl RequestContext {
 pub(crate) struct ContextParts {
     pub(crate) id: RequestId,
     pub(crate) protocol_version: &'static str,
-    pub(crate) client_info: Option<Value>,
-    pub(crate) client_capabilities: Value,
+    pub(crate) client: Arc<ClientDeclaration>,
     pub(crate) progress_token: Option<Value>,
     pub(crate) cancellation: CancellationToken,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,

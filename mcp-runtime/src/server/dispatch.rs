@@ -76,8 +76,7 @@ impl Reply {
 pub(crate) struct Call {
     pub(crate) id: RequestId,
     pub(crate) era: Era,
-    pub(crate) client_info: Option<Value>,
-    pub(crate) client_capabilities: Value,
+    pub(crate) client: Arc<super::context::ClientDeclaration>,
     pub(crate) cancellation: CancellationToken,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
@@ -507,8 +506,7 @@ fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
     RequestContext::new(ContextParts {
         id: call.id,
         protocol_version: call.era.version(),
-        client_info: call.client_info,
-        client_capabilities: call.client_capabilities,
+        client: call.client,
         progress_token,
         cancellation: call.cancellation,
         notifier: call.notifier,

@@ -11,13 +11,12 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use rand::RngCore as _;
-use serde_json::Value;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{RequestId, notification_json};
-use crate::server::context::SessionData;
+use crate::server::context::{ClientDeclaration, SessionData};
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests};
 
 /// One session.
@@ -25,8 +24,7 @@ use crate::server::input::{Change, Hub, LogLevel, PendingRequests};
 pub(crate) struct Session {
     pub(crate) id: Arc<str>,
     pub(crate) version: &'static str,
-    pub(crate) client_info: Option<Value>,
-    pub(crate) client_capabilities: Value,
+    pub(crate) client: Arc<ClientDeclaration>,
     /// The `(iss, sub)` that opened the session, on protected servers.
     owner: Option<(String, String)>,
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
@@ -191,8 +189,7 @@ impl SessionStore {
     pub(crate) fn create(
         &self,
         version: &'static str,
-        client_info: Option<Value>,
-        client_capabilities: Value,
+        client: Arc<ClientDeclaration>,
         owner: Option<(String, String)>,
     ) -> Result<Arc<Session>, StoreFull> {
         self.sweep();
@@ -204,8 +201,7 @@ impl SessionStore {
         let session = Arc::new(Session {
             id: Arc::clone(&id),
             version,
-            client_info,
-            client_capabilities,
+            client,
             owner,
             inflight: Mutex::default(),
             stream: Mutex::default(),
@@ -286,8 +282,12 @@ mod tests {
     #[test]
     fn ids_are_visible_ascii_and_unique() {
         let store = SessionStore::new(Duration::from_mins(1), 10);
-        let a = store.create("2025-11-25", None, Value::Null, None).unwrap();
-        let b = store.create("2025-11-25", None, Value::Null, None).unwrap();
+        let a = store
+            .create("2025-11-25", ClientDeclaration::new(None, None), None)
+            .unwrap();
+        let b = store
+            .create("2025-11-25", ClientDeclaration::new(None, None), None)
+            .unwrap();
         assert_ne!(a.id, b.id);
         assert!(a.id.len() >= 40 && a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
         assert!(store.get(&a.id).is_some());
@@ -299,8 +299,14 @@ mod tests {
     #[test]
     fn the_store_is_bounded_and_cancels_on_close() {
         let store = SessionStore::new(Duration::from_mins(1), 1);
-        let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
-        assert!(store.create("2025-11-25", None, Value::Null, None).is_err());
+        let s = store
+            .create("2025-11-25", ClientDeclaration::new(None, None), None)
+            .unwrap();
+        assert!(
+            store
+                .create("2025-11-25", ClientDeclaration::new(None, None), None)
+                .is_err()
+        );
         let (token, _guard) = s.track(&RequestId::Number(1));
         store.remove(&s.id);
         assert!(token.is_cancelled());
@@ -310,7 +316,9 @@ mod tests {
     #[test]
     fn cancelling_an_unknown_request_is_ignored() {
         let store = SessionStore::new(Duration::from_mins(1), 1);
-        let s = store.create("2025-11-25", None, Value::Null, None).unwrap();
+        let s = store
+            .create("2025-11-25", ClientDeclaration::new(None, None), None)
+            .unwrap();
         s.cancel(&RequestId::Number(9));
         let (token, guard) = s.track(&RequestId::Number(1));
         drop(guard);

@@ -20,7 +20,7 @@ use crate::protocol::{
     META_PREFIX, META_PROTOCOL_VERSION, Message, RequestId, RpcError,
 };
 use crate::server::McpServer;
-use crate::server::context::{ClientLink, Session};
+use crate::server::context::{ClientDeclaration, ClientLink, Session};
 use crate::server::dispatch::{Call, Engine, Era};
 use crate::server::input::{LogLevel, PendingRequests};
 
@@ -31,8 +31,7 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 #[derive(Default)]
 struct Client {
     version: Option<&'static str>,
-    info: Option<Value>,
-    capabilities: Option<Value>,
+    declared: Option<Arc<ClientDeclaration>>,
     log_level: Option<LogLevel>,
     pending: Arc<PendingRequests>,
     session: Option<Session>,
@@ -125,8 +124,10 @@ where
                     {
                         let mut c = lock(&client);
                         c.version = Some(version);
-                        c.info = params.get("clientInfo").cloned();
-                        c.capabilities = params.get("capabilities").cloned();
+                        c.declared = Some(ClientDeclaration::new(
+                            params.get("clientInfo").cloned(),
+                            params.get("capabilities").cloned(),
+                        ));
                         c.session = Some(Session {
                             id: "stdio".into(),
                             data: Arc::default(),
@@ -190,11 +191,10 @@ fn prepare(
     id: &RequestId,
     params: &Map<String, Value>,
 ) -> Result<Call, RpcError> {
-    let new_call = |era, info, capabilities| Call {
+    let new_call = |era, client| Call {
         id: id.clone(),
         era,
-        client_info: info,
-        client_capabilities: capabilities,
+        client,
         cancellation: CancellationToken::new(),
         notifier: None,
         #[cfg(feature = "http")]
@@ -218,15 +218,16 @@ fn prepare(
             return Err(crate::server::dispatch::unsupported_version(version));
         };
         let info = meta.and_then(|m| m.get(META_CLIENT_INFO)).cloned();
-        return Ok(new_call(Era::Modern(version), info, capabilities.clone()));
+        let client = ClientDeclaration::new(info, Some(capabilities.clone()));
+        return Ok(new_call(Era::Modern(version), client));
     }
     let c = lock(client);
     let version = c.version.unwrap_or(LATEST_LEGACY_VERSION);
-    let capabilities = c
-        .capabilities
+    let client = c
+        .declared
         .clone()
-        .unwrap_or_else(|| Value::Object(Map::new()));
-    let mut call = new_call(Era::Legacy(version), c.info.clone(), capabilities);
+        .unwrap_or_else(|| ClientDeclaration::new(None, None));
+    let mut call = new_call(Era::Legacy(version), client);
     call.link = ClientLink {
         log_level: c.log_level,
         pending: Some(Arc::clone(&c.pending)),

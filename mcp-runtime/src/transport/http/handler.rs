@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
+use super::body::Answer;
 use crate::auth::{Challenge, Principal, challenge_header};
 use crate::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, decode_mirrored};
 use crate::protocol::{
@@ -22,7 +23,7 @@ use crate::protocol::{
     META_PROTOCOL_VERSION, Message, RequestId, RpcError,
 };
 use crate::server::McpServer;
-use crate::server::context::ClientLink;
+use crate::server::context::{ClientDeclaration, ClientLink};
 use crate::server::dispatch::{Call, Era};
 use crate::server::input::{Change, LogLevel};
 use crate::transport::http::AuthSettings;
@@ -191,18 +192,17 @@ async fn modern<S: McpServer>(
     };
     // The client's description moves out of `_meta`; the rest (`progressToken`) stays.
     let mut params = params;
-    let (client_info, client_capabilities) = match params.get_mut("_meta") {
-        Some(Value::Object(meta)) => (
+    let client = match params.get_mut("_meta") {
+        Some(Value::Object(meta)) => ClientDeclaration::new(
             meta.remove(META_CLIENT_INFO),
-            meta.remove(META_CLIENT_CAPABILITIES).unwrap_or_default(),
+            meta.remove(META_CLIENT_CAPABILITIES),
         ),
-        _ => (None, Value::default()),
+        _ => ClientDeclaration::new(None, None),
     };
     let call = Call {
         id: id.clone(),
         era: Era::Modern(version),
-        client_info,
-        client_capabilities,
+        client,
         cancellation: CancellationToken::new(),
         notifier: None,
         principal,
@@ -332,10 +332,9 @@ async fn legacy<S: McpServer>(
             let call = Call {
                 id,
                 era: Era::Legacy(version),
-                client_info: session.as_ref().and_then(|s| s.client_info.clone()),
-                client_capabilities: session.as_ref().map_or_else(
-                    || Value::Object(Map::new()),
-                    |s| s.client_capabilities.clone(),
+                client: session.as_ref().map_or_else(
+                    || ClientDeclaration::new(None, None),
+                    |s| Arc::clone(&s.client),
                 ),
                 cancellation,
                 notifier: None,
@@ -364,16 +363,12 @@ fn initialize<S: McpServer>(
     if shared.engine.descriptor().stateless {
         return json_response(StatusCode::OK, body);
     }
-    let client_info = params.get("clientInfo").cloned();
-    let capabilities = params
-        .get("capabilities")
-        .cloned()
-        .unwrap_or_else(|| Value::Object(Map::new()));
+    let client = ClientDeclaration::new(
+        params.get("clientInfo").cloned(),
+        params.get("capabilities").cloned(),
+    );
     let owner = principal.map(|p| (p.issuer.clone(), p.subject.clone()));
-    let Ok(session) = shared
-        .sessions
-        .create(version, client_info, capabilities, owner)
-    else {
+    let Ok(session) = shared.sessions.create(version, client, owner) else {
         let e = RpcError::new(
             ErrorCode::InternalError,
             "too many sessions; try again later",
@@ -406,12 +401,15 @@ async fn respond<S: McpServer>(
     let work: super::stream::Work = Box::pin(async move {
         let _guard = guard;
         match shared.engine.request(&method, params, call).await {
-            Ok(reply) => (StatusCode::OK, reply.into_response(&id)),
-            Err(e) => (error_status(era, &e), protocol::error_json(Some(&id), &e)),
+            Ok(reply) => (StatusCode::OK, Answer::reply(&id, reply)),
+            Err(e) => (
+                error_status(era, &e),
+                Answer::Whole(protocol::error_json(Some(&id), &e)),
+            ),
         }
     });
     match super::stream::first(work, rx, cancellation).await {
-        super::stream::First::Done(status, body) => json_response(status, body),
+        super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
         super::stream::First::Streaming(rest) => sse_stream(rest),
         super::stream::First::Cancelled => StatusCode::NO_CONTENT.into_response(),
     }
@@ -615,13 +613,17 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    json_body(status, Body::from(body))
+}
+
+fn json_body(status: StatusCode, body: Body) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        Body::from(body),
+        body,
     )
         .into_response()
 }

@@ -25,6 +25,7 @@
 //! client accepts one, so progress notifications reach it before the result; closing that
 //! stream cancels the request. Other requests get one JSON object.
 
+mod body;
 mod config;
 mod cors;
 mod handler;

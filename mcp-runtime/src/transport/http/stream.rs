@@ -17,14 +17,16 @@ use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::body::Answer;
+
 /// The request's work: yields the HTTP status a JSON answer would have, and the serialized
 /// final response.
-pub(super) type Work = Pin<Box<dyn Future<Output = (axum::http::StatusCode, Vec<u8>)> + Send>>;
+pub(super) type Work = Pin<Box<dyn Future<Output = (axum::http::StatusCode, Answer)> + Send>>;
 
 /// Runs `work` until it finishes or sends its first message.
 pub(super) enum First {
     /// The final response, before any message.
-    Done(axum::http::StatusCode, Vec<u8>),
+    Done(axum::http::StatusCode, Answer),
     /// A message came first: stream it, then the rest.
     Streaming(Continue),
     /// The request was cancelled (`notifications/cancelled`); no answer is due.
@@ -69,7 +71,7 @@ pub(super) struct Continue {
     pending: Option<Vec<u8>>,
     work: Option<Work>,
     rx: mpsc::Receiver<Vec<u8>>,
-    last: Option<Vec<u8>>,
+    last: Option<Answer>,
     cancelled: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
     cancellation: CancellationToken,
 }
@@ -118,7 +120,7 @@ impl Stream for Continue {
             if let Ok(message) = this.rx.try_recv() {
                 return Poll::Ready(Some(event(message)));
             }
-            return Poll::Ready(this.last.take().map(event));
+            return Poll::Ready(this.last.take().map(|answer| event(answer.into_vec())));
         }
         Poll::Pending
     }
