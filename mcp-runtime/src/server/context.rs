@@ -70,6 +70,13 @@ impl ClientDeclaration {
             capabilities: capabilities.unwrap_or_else(|| Value::Object(Map::new())),
         })
     }
+
+    /// Whether the client declared a capability that a server-to-client request needs.
+    pub(crate) fn may_be_asked(&self) -> bool {
+        ["elicitation", "sampling", "roots"]
+            .iter()
+            .any(|c| self.capabilities.get(c).is_some_and(|v| !v.is_null()))
+    }
 }
 
 /// How a request can reach its client beyond the response: set by the transport.

@@ -498,11 +498,7 @@ fn capabilities(desc: &ServerDescriptor) -> Value {
 
 /// The request context of a call; `params` may carry `_meta.progressToken`.
 fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
-    let progress_token = params
-        .get("_meta")
-        .and_then(|m| m.get("progressToken"))
-        .filter(|t| t.is_string() || t.is_number())
-        .cloned();
+    let progress_token = progress_token(params).cloned();
     RequestContext::new(ContextParts {
         id: call.id,
         protocol_version: call.era.version(),
@@ -514,6 +510,26 @@ fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
         principal: call.principal,
         link: call.link,
     })
+}
+
+/// The request's `_meta.progressToken`, when it is one.
+pub(crate) fn progress_token(params: &Map<String, Value>) -> Option<&Value> {
+    params
+        .get("_meta")
+        .and_then(|m| m.get("progressToken"))
+        .filter(|t| t.is_string() || t.is_number())
+}
+
+impl Call {
+    /// Whether the handler may send anything before its result: progress (the request
+    /// has a token), log messages (the client set a level) or requests to the client (a
+    /// session whose client declared something to be asked for). Otherwise the answer is
+    /// the result alone.
+    pub(crate) fn may_stream(&self, params: &Map<String, Value>) -> bool {
+        self.link.log_level.is_some()
+            || progress_token(params).is_some()
+            || self.link.pending.is_some() && self.client.may_be_asked()
+    }
 }
 
 /// Runs user code; a panic is logged (without reaching the client) and gives `None`.

@@ -77,12 +77,15 @@ impl<T: DeserializeOwned + JsonSchema> ToolInput for T {
     }
 }
 
-/// Reads a `T`, naming where in the value a mismatch is.
+/// Reads a `T`; on a mismatch, reads again to name where in the value it is.
 fn read_with_path<'de, T, D>(from: D) -> Result<T, String>
 where
     T: DeserializeOwned,
-    D: serde::Deserializer<'de, Error = serde_json::Error>,
+    D: serde::Deserializer<'de, Error = serde_json::Error> + Copy,
 {
+    if let Ok(value) = T::deserialize(from) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize(from).map_err(|e| {
         let path = e.path().to_string();
         if path == "." {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::body::Answer;
 use crate::auth::{Challenge, Principal, challenge_header};
-use crate::headers::{MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, decode_mirrored};
+use crate::headers::{self, decode_mirrored};
 use crate::protocol::{
     self, ErrorCode, META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PREFIX,
     META_PROTOCOL_VERSION, Message, RequestId, RpcError,
@@ -30,6 +30,12 @@ use crate::transport::http::AuthSettings;
 use crate::transport::session::Session;
 
 type Ctx<S> = State<Arc<Shared<S>>>;
+
+// The MCP headers as names, so that looking one up does not parse its name again.
+const MCP_SESSION_ID: HeaderName = HeaderName::from_static(headers::MCP_SESSION_ID);
+const MCP_PROTOCOL_VERSION: HeaderName = HeaderName::from_static(headers::MCP_PROTOCOL_VERSION);
+const MCP_METHOD: HeaderName = HeaderName::from_static(headers::MCP_METHOD);
+const MCP_NAME: HeaderName = HeaderName::from_static(headers::MCP_NAME);
 
 /// The version assumed for a legacy request without `MCP-Protocol-Version`.
 const DEFAULT_LEGACY_VERSION: &str = "2025-03-26";
@@ -395,18 +401,36 @@ async fn respond<S: McpServer>(
     if let Some(denied) = check_tool_scopes(&shared, &method, &params, &call) {
         return denied.into_response(Some(&id));
     }
+    let answer = move |outcome: Result<_, RpcError>| match outcome {
+        Ok(reply) => (StatusCode::OK, Answer::reply(&id, reply)),
+        Err(e) => (
+            error_status(era, &e),
+            Answer::Whole(protocol::error_json(Some(&id), &e)),
+        ),
+    };
     let cancellation = call.cancellation.clone();
+    if !call.may_stream(&params) {
+        // Only the result can come: no stream to prepare for.
+        let outcome = if call.link.session.is_some() {
+            // Biased: a tool that returns because it saw the cancellation gets no answer.
+            tokio::select! {
+                biased;
+                () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
+                outcome = shared.engine.request(&method, params, call) => outcome,
+            }
+        } else {
+            // Nothing can cancel a request outside a session but the client going away.
+            shared.engine.request(&method, params, call).await
+        };
+        drop(guard);
+        let (status, answer) = answer(outcome);
+        return json_body(status, answer.into_body());
+    }
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
     let work: super::stream::Work = Box::pin(async move {
         let _guard = guard;
-        match shared.engine.request(&method, params, call).await {
-            Ok(reply) => (StatusCode::OK, Answer::reply(&id, reply)),
-            Err(e) => (
-                error_status(era, &e),
-                Answer::Whole(protocol::error_json(Some(&id), &e)),
-            ),
-        }
+        answer(shared.engine.request(&method, params, call).await)
     });
     match super::stream::first(work, rx, cancellation).await {
         super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
@@ -569,7 +593,7 @@ fn error_status(era: Era, error: &RpcError) -> StatusCode {
     }
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+fn header_str(headers: &HeaderMap, name: HeaderName) -> Option<&str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -607,7 +631,7 @@ fn accepts(headers: &HeaderMap) -> Accepted {
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    header_str(headers, header::CONTENT_TYPE.as_str())
+    header_str(headers, header::CONTENT_TYPE)
         .and_then(|v| v.split(';').next())
         .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
