@@ -139,6 +139,7 @@ pub struct RpcError {
 
 impl RpcError {
     /// An error with the given code and message.
+    #[cold]
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -149,17 +150,20 @@ impl RpcError {
 
     /// Attaches structured `data`.
     #[must_use]
+    #[cold]
     pub fn with_data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
     /// -32602 with the given message.
+    #[cold]
     pub fn invalid_params(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidParams, message)
     }
 
     /// -32601 naming the method.
+    #[cold]
     pub fn method_not_found(method: &str) -> Self {
         Self::new(
             ErrorCode::MethodNotFound,
@@ -264,6 +268,13 @@ impl Message {
                 Envelope { .. } => {}
             }
         }
+        Self::parse_value(bytes)
+    }
+
+    /// Reads a message that is not well-formed, or not a message, to say what is wrong.
+    #[cold]
+    #[inline(never)]
+    fn parse_value(bytes: &[u8]) -> Result<Self, (Option<RequestId>, RpcError)> {
         let value: Value = serde_json::from_slice(bytes).map_err(|e| {
             let detail = if e.is_eof() {
                 "the body ends early"

@@ -201,29 +201,28 @@ impl<S: McpServer> Engine<S> {
         mut call: Call,
     ) -> Result<Reply, RpcError> {
         // SEP-2322: these three may answer `input_required` and take a `requestState`.
-        if matches!(call.era, Era::Modern(_))
-            && matches!(method, "tools/call" | "prompts/get" | "resources/read")
+        let rounds = matches!(call.era, Era::Modern(_))
+            && matches!(method, "tools/call" | "prompts/get" | "resources/read");
+        #[cfg(feature = "http")]
+        let principal = call.principal.clone();
+        #[cfg(feature = "http")]
+        let caller = principal.as_deref().map(|p| p.subject.as_str());
+        #[cfg(not(feature = "http"))]
+        let caller: Option<&str> = None;
+        let binding = || super::input::binding(method, &params, caller);
+        let round = if rounds {
+            let round = super::rounds::open(&params, &mut call.link, binding)?;
+            Some((round, Arc::clone(&call.link.outcome)))
+        } else {
+            None
+        };
+        let reply = self.dispatch(method, &params, call).await;
+        if let Some((round, outcome)) = round
+            && let Some(input_required) = super::rounds::close(round, &outcome, binding)
         {
-            #[cfg(feature = "http")]
-            let principal = call.principal.clone();
-            #[cfg(feature = "http")]
-            let caller = principal.as_deref().map(|p| p.subject.as_str());
-            #[cfg(not(feature = "http"))]
-            let caller: Option<&str> = None;
-            let round = super::rounds::open(&params, &mut call.link, || {
-                super::input::binding(method, &params, caller)
-            })?;
-            let outcome = Arc::clone(&call.link.outcome);
-            let reply = self.dispatch(method, &params, call).await;
-            let sealed = super::rounds::close(round, &outcome, || {
-                super::input::binding(method, &params, caller)
-            });
-            if let Some(input_required) = sealed {
-                return input_required.map(Reply::Value);
-            }
-            return reply;
+            return input_required.map(Reply::Value);
         }
-        self.dispatch(method, &params, call).await
+        reply
     }
 
     async fn dispatch(
@@ -571,6 +570,7 @@ fn internal_error() -> RpcError {
 }
 
 /// The error a modern client gets for an unsupported version (-32022).
+#[cold]
 pub(crate) fn unsupported_version(requested: &str) -> RpcError {
     RpcError::new(
         ErrorCode::UnsupportedProtocolVersion,

@@ -138,8 +138,8 @@ impl HttpConfig {
         if self.any_host {
             return true;
         }
-        let name = strip_port(host).to_ascii_lowercase();
-        is_loopback_name(&name) || self.hosts.contains(&name)
+        let name = strip_port(host);
+        is_loopback_name(name) || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// Whether a browser `Origin` header value may call this endpoint.
@@ -168,7 +168,9 @@ fn strip_port(authority: &str) -> &str {
 }
 
 fn is_loopback_name(name: &str) -> bool {
-    matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+    ["localhost", "127.0.0.1", "[::1]"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]

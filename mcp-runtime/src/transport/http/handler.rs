@@ -24,7 +24,7 @@ use crate::protocol::{
 };
 use crate::server::McpServer;
 use crate::server::context::{ClientDeclaration, ClientLink};
-use crate::server::dispatch::{Call, Era};
+use crate::server::dispatch::{Call, Era, Reply};
 use crate::server::input::{Change, LogLevel};
 use crate::transport::http::AuthSettings;
 use crate::transport::session::Session;
@@ -78,11 +78,30 @@ pub(super) async fn post<S: McpServer>(State(shared): Ctx<S>, req: Request) -> R
         Ok(m) => m,
         Err((id, e)) => return rpc_error(StatusCode::BAD_REQUEST, id.as_ref(), &e),
     };
-    if is_modern(&message, &headers) {
-        modern(shared, &headers, message, principal).await
+    let prepared = if is_modern(&message, &headers) {
+        modern(&shared, &headers, message, principal)
     } else {
-        legacy(shared, &headers, message, principal).await
+        legacy(&shared, &headers, message, principal)
+    };
+    match prepared {
+        Routed::Run(request) => respond(shared, request).await,
+        Routed::Answered(response) => response,
     }
+}
+
+/// A request ready to run, or an answer already given (an error, an acknowledgement, or a
+/// method the transport answers itself).
+enum Routed {
+    Run(Prepared),
+    Answered(Response),
+}
+
+/// What [`respond`] needs to run a request.
+struct Prepared {
+    method: String,
+    params: Map<String, Value>,
+    call: Call,
+    guard: Option<crate::transport::session::InflightGuard>,
 }
 
 /// Reads the body, refusing more than `limit` bytes with 413.
@@ -119,20 +138,22 @@ fn is_modern(message: &Message, headers: &HeaderMap) -> bool {
     header_str(headers, MCP_PROTOCOL_VERSION).is_some_and(|v| protocol::legacy_version(v).is_none())
 }
 
-async fn modern<S: McpServer>(
-    shared: Arc<Shared<S>>,
+fn modern<S: McpServer>(
+    shared: &Shared<S>,
     headers: &HeaderMap,
     message: Message,
     principal: Option<Arc<Principal>>,
-) -> Response {
+) -> Routed {
     let (id, method, params) = match message {
-        Message::Notification { .. } => return StatusCode::ACCEPTED.into_response(),
+        Message::Notification { .. } => {
+            return Routed::Answered(StatusCode::ACCEPTED.into_response());
+        }
         Message::Response { id, .. } => {
             let e = RpcError::new(
                 ErrorCode::InvalidRequest,
                 "clients do not send responses in 2026-07-28",
             );
-            return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+            return Routed::Answered(rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e));
         }
         Message::Request { id, method, params } => (id, method, params),
     };
@@ -144,10 +165,10 @@ async fn modern<S: McpServer>(
         )
     };
     let Some(header_version) = header_str(headers, MCP_PROTOCOL_VERSION) else {
-        return bad(
+        return Routed::Answered(bad(
             ErrorCode::HeaderMismatch,
             "missing `MCP-Protocol-Version` header".into(),
-        );
+        ));
     };
     let meta = params.get("_meta").and_then(Value::as_object);
     let meta_version = meta
@@ -157,35 +178,35 @@ async fn modern<S: McpServer>(
         .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
         .filter(|c| c.is_object());
     let (Some(meta_version), Some(_)) = (meta_version, capabilities) else {
-        return bad(
+        return Routed::Answered(bad(
             ErrorCode::InvalidParams,
             format!(
                 "`_meta` must carry `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`"
             ),
-        );
+        ));
     };
     if header_version != meta_version {
-        return bad(
+        return Routed::Answered(bad(
             ErrorCode::HeaderMismatch,
             "`MCP-Protocol-Version` header does not match `_meta` protocol version".into(),
-        );
+        ));
     }
     let Some(version) = protocol::modern_version(meta_version) else {
         let e = crate::server::dispatch::unsupported_version(meta_version);
-        return rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e);
+        return Routed::Answered(rpc_error(StatusCode::BAD_REQUEST, Some(&id), &e));
     };
     if let Err(why) = check_mirrored(headers, &method, &params) {
-        return bad(ErrorCode::HeaderMismatch, why);
+        return Routed::Answered(bad(ErrorCode::HeaderMismatch, why));
     }
     let log_level = meta.and_then(|m| m.get(META_LOG_LEVEL));
     let parsed = log_level.and_then(Value::as_str).and_then(LogLevel::parse);
     if log_level.is_some() && parsed.is_none() {
         let e = RpcError::invalid_params(format!("unknown `{META_LOG_LEVEL}`"));
-        return rpc_error(StatusCode::OK, Some(&id), &e);
+        return Routed::Answered(rpc_error(StatusCode::OK, Some(&id), &e));
     }
     let log_level = parsed;
     if method == "subscriptions/listen" {
-        return listen(&shared, &id, &params);
+        return Routed::Answered(listen(shared, &id, &params));
     }
     let link = ClientLink {
         log_level,
@@ -214,7 +235,12 @@ async fn modern<S: McpServer>(
         principal,
         link,
     };
-    respond(shared, method, params, call, None).await
+    Routed::Run(Prepared {
+        method,
+        params,
+        call,
+        guard: None,
+    })
 }
 
 /// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource.
@@ -223,51 +249,55 @@ fn check_mirrored(
     method: &str,
     params: &Map<String, Value>,
 ) -> Result<(), String> {
-    match headers
-        .get(MCP_METHOD)
-        .map(|v| decode_mirrored(v.as_bytes()))
-    {
-        None => return Err("missing `Mcp-Method` header".into()),
-        Some(None) => return Err("`Mcp-Method` header has invalid characters".into()),
-        Some(Some(v)) if v != method => {
-            return Err("`Mcp-Method` header does not match the body".into());
-        }
-        Some(Some(_)) => {}
-    }
+    mirrors(headers.get(MCP_METHOD), method, "Mcp-Method")?;
     let name_key = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
         _ => return Ok(()),
     };
-    let Some(body_value) = params.get(name_key).and_then(Value::as_str) else {
-        return Ok(());
-    };
-    match headers.get(MCP_NAME).map(|v| decode_mirrored(v.as_bytes())) {
-        None => Err("missing `Mcp-Name` header".into()),
-        Some(None) => Err("`Mcp-Name` header has invalid characters".into()),
-        Some(Some(v)) if v != body_value => Err("`Mcp-Name` header does not match the body".into()),
-        Some(Some(_)) => Ok(()),
+    match params.get(name_key).and_then(Value::as_str) {
+        Some(body_value) => mirrors(headers.get(MCP_NAME), body_value, "Mcp-Name"),
+        None => Ok(()),
     }
 }
 
-async fn legacy<S: McpServer>(
-    shared: Arc<Shared<S>>,
+/// Whether the header `name` mirrors `body_value`: verbatim, with whitespace around, or
+/// base64-encoded.
+fn mirrors(header: Option<&HeaderValue>, body_value: &str, name: &str) -> Result<(), String> {
+    let Some(header) = header else {
+        return Err(format!("missing `{name}` header"));
+    };
+    let raw = header.as_bytes();
+    // The common case, a plain value sent as is, needs no decoding.
+    let plain = raw.iter().all(|b| (0x21..0x7f).contains(b)) && !raw.starts_with(b"=?");
+    if plain && raw == body_value.as_bytes() {
+        return Ok(());
+    }
+    match decode_mirrored(header.as_bytes()) {
+        None => Err(format!("`{name}` header has invalid characters")),
+        Some(v) if v != body_value => Err(format!("`{name}` header does not match the body")),
+        Some(_) => Ok(()),
+    }
+}
+
+fn legacy<S: McpServer>(
+    shared: &Shared<S>,
     headers: &HeaderMap,
     message: Message,
     principal: Option<Arc<Principal>>,
-) -> Response {
+) -> Routed {
     let stateless = shared.engine.descriptor().stateless;
     if let Message::Request { id, method, params } = &message
         && method == "initialize"
     {
-        return initialize(&shared, id, params, principal.as_deref());
+        return Routed::Answered(initialize(shared, id, params, principal.as_deref()));
     }
     let session = if stateless {
         None
     } else {
-        match session_of(&shared, headers, principal.as_deref()) {
+        match session_of(shared, headers, principal.as_deref()) {
             Ok(s) => Some(s),
-            Err(refusal) => return refusal.into_response(),
+            Err(refusal) => return Routed::Answered(refusal.into_response()),
         }
     };
     let version = match header_str(headers, MCP_PROTOCOL_VERSION) {
@@ -280,7 +310,11 @@ async fn legacy<S: McpServer>(
                     ErrorCode::InvalidRequest,
                     format!("unsupported `MCP-Protocol-Version` `{v}`"),
                 );
-                return rpc_error(StatusCode::BAD_REQUEST, message.request_id(), &e);
+                return Routed::Answered(rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    message.request_id(),
+                    &e,
+                ));
             };
             version
         }
@@ -293,13 +327,13 @@ async fn legacy<S: McpServer>(
             {
                 session.cancel(&id);
             }
-            StatusCode::ACCEPTED.into_response()
+            Routed::Answered(StatusCode::ACCEPTED.into_response())
         }
         Message::Response { id, outcome } => {
             if let Some(session) = &session {
                 session.pending.resolve(&id, outcome);
             }
-            StatusCode::ACCEPTED.into_response()
+            Routed::Answered(StatusCode::ACCEPTED.into_response())
         }
         Message::Request { id, method, params } if method == "logging/setLevel" => {
             let Some(level) = params
@@ -310,15 +344,15 @@ async fn legacy<S: McpServer>(
                 let e = RpcError::invalid_params(
                     "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
                 );
-                return rpc_error(StatusCode::OK, Some(&id), &e);
+                return Routed::Answered(rpc_error(StatusCode::OK, Some(&id), &e));
             };
             if let Some(session) = &session {
                 session.set_log_level(level);
             }
-            json_response(
+            Routed::Answered(json_response(
                 StatusCode::OK,
                 protocol::response_json(&id, &Value::Object(Map::new())),
-            )
+            ))
         }
         Message::Request { id, method, params } => {
             if let (Some(session), "resources/subscribe" | "resources/unsubscribe", Some(uri)) = (
@@ -353,7 +387,12 @@ async fn legacy<S: McpServer>(
                     ..ClientLink::default()
                 },
             };
-            respond(shared, method, params, call, guard).await
+            Routed::Run(Prepared {
+                method,
+                params,
+                call,
+                guard,
+            })
         }
     }
 }
@@ -389,43 +428,65 @@ fn initialize<S: McpServer>(
 }
 
 /// Runs one request; see [`stream`](super::stream) for how JSON or SSE is chosen.
-async fn respond<S: McpServer>(
-    shared: Arc<Shared<S>>,
-    method: String,
-    params: Map<String, Value>,
-    mut call: Call,
-    guard: Option<crate::transport::session::InflightGuard>,
-) -> Response {
+async fn respond<S: McpServer>(shared: Arc<Shared<S>>, request: Prepared) -> Response {
+    let Prepared {
+        method,
+        params,
+        call,
+        guard,
+    } = request;
     let id = call.id.clone();
     let era = call.era;
     if let Some(denied) = check_tool_scopes(&shared, &method, &params, &call) {
         return denied.into_response(Some(&id));
     }
-    let answer = move |outcome: Result<_, RpcError>| match outcome {
+    let answer = move |outcome: Result<Reply, RpcError>| match outcome {
         Ok(reply) => (StatusCode::OK, Answer::reply(&id, reply)),
         Err(e) => (
             error_status(era, &e),
             Answer::Whole(protocol::error_json(Some(&id), &e)),
         ),
     };
-    let cancellation = call.cancellation.clone();
-    if !call.may_stream(&params) {
-        // Only the result can come: no stream to prepare for.
-        let outcome = if call.link.session.is_some() {
-            // Biased: a tool that returns because it saw the cancellation gets no answer.
-            tokio::select! {
-                biased;
-                () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
-                outcome = shared.engine.request(&method, params, call) => outcome,
-            }
-        } else {
-            // Nothing can cancel a request outside a session but the client going away.
-            shared.engine.request(&method, params, call).await
-        };
-        drop(guard);
-        let (status, answer) = answer(outcome);
-        return json_body(status, answer.into_body());
+    if call.may_stream(&params) {
+        // Boxed: this path's state stays out of every other request's future.
+        return Box::pin(respond_streaming(
+            shared, method, params, call, guard, answer,
+        ))
+        .await;
     }
+    // Only the result can come: no stream to prepare for. Nothing can cancel a request
+    // outside a session but the client going away.
+    let watch = call
+        .link
+        .session
+        .is_some()
+        .then(|| call.cancellation.clone());
+    let mut request = std::pin::pin!(shared.engine.request(&method, params, call));
+    let outcome = match watch {
+        // Biased: a tool that returns because it saw the cancellation gets no answer.
+        Some(cancellation) => tokio::select! {
+            biased;
+            () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
+            outcome = &mut request => outcome,
+        },
+        None => request.await,
+    };
+    drop(guard);
+    let (status, answer) = answer(outcome);
+    json_body(status, answer.into_body())
+}
+
+/// Runs a request whose handler may send messages before its result; see
+/// [`stream`](super::stream).
+async fn respond_streaming<S: McpServer>(
+    shared: Arc<Shared<S>>,
+    method: String,
+    params: Map<String, Value>,
+    mut call: Call,
+    guard: Option<crate::transport::session::InflightGuard>,
+    answer: impl FnOnce(Result<Reply, RpcError>) -> (StatusCode, Answer) + Send + 'static,
+) -> Response {
+    let cancellation = call.cancellation.clone();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
     let work: super::stream::Work = Box::pin(async move {
@@ -523,6 +584,7 @@ struct Refusal {
 }
 
 impl IntoResponse for Refusal {
+    #[cold]
     fn into_response(self) -> Response {
         http_error(self.status, ErrorCode::InvalidRequest, self.message)
     }
@@ -615,17 +677,14 @@ fn accepts(headers: &HeaderMap) -> Accepted {
     let ranges = headers
         .get_all(header::ACCEPT)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','));
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','));
     for range in ranges {
-        let range = range.split(';').next().unwrap_or_default().trim();
-        let (kind, sub) = range.split_once('/').unwrap_or((range, ""));
-        let admits = |k: &str, s: &str| {
-            kind == "*" && sub == "*"
-                || kind.eq_ignore_ascii_case(k) && (sub == "*" || sub.eq_ignore_ascii_case(s))
-        };
-        accepted.json |= admits("application", "json");
-        accepted.sse |= admits("text", "event-stream");
+        // The media range is what comes before any parameter, without whitespace.
+        let range = range.split(|&b| b == b';').next().unwrap_or_default();
+        let range = range.trim_ascii();
+        let is = |media: &[u8]| range.eq_ignore_ascii_case(media);
+        accepted.json |= is(b"application/json") || is(b"application/*") || is(b"*/*");
+        accepted.sse |= is(b"text/event-stream") || is(b"text/*") || is(b"*/*");
     }
     accepted
 }
@@ -652,14 +711,17 @@ fn json_body(status: StatusCode, body: Body) -> Response {
         .into_response()
 }
 
+#[cold]
 fn rpc_error(status: StatusCode, id: Option<&RequestId>, error: &RpcError) -> Response {
     json_response(status, protocol::error_json(id, error))
 }
 
+#[cold]
 fn http_error(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     rpc_error(status, None, &RpcError::new(code, message))
 }
 
+#[cold]
 fn method_not_allowed() -> Response {
     let mut response = http_error(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -718,6 +780,7 @@ struct Denied {
 }
 
 impl Denied {
+    #[cold]
     fn challenge(auth: &AuthSettings, kind: Challenge, scopes: &[&str], error: RpcError) -> Self {
         let status = match kind {
             Challenge::Missing | Challenge::InvalidToken => StatusCode::UNAUTHORIZED,
@@ -732,6 +795,7 @@ impl Denied {
         }
     }
 
+    #[cold]
     fn into_response(self, id: Option<&RequestId>) -> Response {
         let mut response = rpc_error(self.status, id, &self.error);
         if let Some(value) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
@@ -786,10 +850,8 @@ async fn authenticate<S>(
             "malformed `Authorization` header",
         ));
     }
-    let principal = auth
-        .config
-        .verifier
-        .verify(token, &auth.config.audiences)
+    // Boxed: verification (with its key refresh) stays out of the request's future.
+    let principal = Box::pin(auth.config.verifier.verify(token, &auth.config.audiences))
         .await
         .map_err(|why| {
             tracing::debug!(reason = why.0, "access token refused");
@@ -907,4 +969,36 @@ fn listen<S: McpServer>(
         }
     });
     sse_response(rx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(values: &[&str]) -> (bool, bool) {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        }
+        let a = accepts(&headers);
+        (a.json, a.sse)
+    }
+
+    #[test]
+    fn accept_is_read_with_wildcards_parameters_and_any_case() {
+        assert_eq!(
+            accepted(&["application/json, text/event-stream"]),
+            (true, true)
+        );
+        assert_eq!(
+            accepted(&["Application/JSON;q=0.9", " TEXT/Event-Stream "]),
+            (true, true)
+        );
+        assert_eq!(accepted(&["*/*"]), (true, true));
+        assert_eq!(accepted(&["application/*"]), (true, false));
+        assert_eq!(accepted(&["text/*;q=1, application/xml"]), (false, true));
+        assert_eq!(accepted(&["application/jsonx, text/event"]), (false, false));
+        assert_eq!(accepted(&["*/json"]), (false, false));
+        assert_eq!(accepted(&[]), (false, false));
+    }
 }
