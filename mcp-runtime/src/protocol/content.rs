@@ -319,7 +319,8 @@ impl CallToolResult {
 
     /// A successful result carrying `structured` plus its JSON text as a content block.
     pub fn structured(structured: Value) -> Self {
-        let text = structured.to_string();
+        // Serializing a `Value` cannot fail.
+        let text = serde_json::to_string(&structured).unwrap_or_default();
         Self {
             content: vec![Content::text(text)],
             structured_content: Some(structured),

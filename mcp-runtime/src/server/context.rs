@@ -1,6 +1,6 @@
 //! [`RequestContext`]: what a tool may know about the request that called it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -46,7 +46,8 @@ struct Inner {
     protocol_version: &'static str,
     client: Arc<ClientDeclaration>,
     progress_token: Option<Value>,
-    cancellation: CancellationToken,
+    /// Made on first use when nothing outside the handler can cancel the request.
+    cancellation: OnceLock<CancellationToken>,
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     principal: Option<Arc<crate::auth::Principal>>,
@@ -197,7 +198,9 @@ impl RequestContext {
                 protocol_version: parts.protocol_version,
                 client: parts.client,
                 progress_token: parts.progress_token,
-                cancellation: parts.cancellation,
+                cancellation: parts
+                    .cancellation
+                    .map_or_else(OnceLock::new, OnceLock::from),
                 notifier: parts.notifier,
                 #[cfg(feature = "http")]
                 principal: parts.principal,
@@ -236,12 +239,18 @@ impl RequestContext {
 
     /// Whether the client cancelled the request (or went away).
     pub fn is_cancelled(&self) -> bool {
-        self.inner.cancellation.is_cancelled()
+        self.inner
+            .cancellation
+            .get()
+            .is_some_and(CancellationToken::is_cancelled)
     }
 
     /// Completes when the request is cancelled; use it in `tokio::select!`.
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
-        self.inner.cancellation.cancelled()
+        self.inner
+            .cancellation
+            .get_or_init(CancellationToken::new)
+            .cancelled()
     }
 
     /// Whether the client asked for progress notifications on this request.
@@ -426,7 +435,7 @@ pub(crate) struct ContextParts {
     pub(crate) protocol_version: &'static str,
     pub(crate) client: Arc<ClientDeclaration>,
     pub(crate) progress_token: Option<Value>,
-    pub(crate) cancellation: CancellationToken,
+    pub(crate) cancellation: Option<CancellationToken>,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,

@@ -77,7 +77,8 @@ pub(crate) struct Call {
     pub(crate) id: RequestId,
     pub(crate) era: Era,
     pub(crate) client: Arc<super::context::ClientDeclaration>,
-    pub(crate) cancellation: CancellationToken,
+    /// How the transport cancels the request; `None` when only the client going away can.
+    pub(crate) cancellation: Option<CancellationToken>,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,

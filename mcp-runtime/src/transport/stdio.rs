@@ -146,7 +146,7 @@ where
                 let cancellation = CancellationToken::new();
                 lock(&inflight).insert(id.clone(), cancellation.clone());
                 let call = Call {
-                    cancellation: cancellation.clone(),
+                    cancellation: Some(cancellation.clone()),
                     notifier: Some(tx.clone()),
                     ..call
                 };
@@ -195,7 +195,7 @@ fn prepare(
         id: id.clone(),
         era,
         client,
-        cancellation: CancellationToken::new(),
+        cancellation: None,
         notifier: None,
         #[cfg(feature = "http")]
         principal: None,

@@ -7,6 +7,7 @@
 //! work. Every other request, the metadata documents included (cacheable, so they say
 //! they vary by origin), goes through it.
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::http::{HeaderName, Method, Request, Response, header};
@@ -47,23 +48,24 @@ pub(super) fn layer(config: &HttpConfig) -> BrowserCorsLayer {
 #[derive(Clone)]
 pub(super) struct BrowserCorsLayer(CorsLayer);
 
-impl<S: Clone> Layer<S> for BrowserCorsLayer {
+impl<S> Layer<S> for BrowserCorsLayer {
     type Service = BrowserCors<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         BrowserCors {
-            cors: self.0.layer(inner.clone()),
             inner,
+            cors: Arc::new(self.0.clone()),
         }
     }
 }
 
 /// The inner service, reached through CORS unless the request is a non-browser `POST` or
-/// `DELETE`.
+/// `DELETE`. Cloned for every request (as axum does with routes), so the CORS settings are
+/// shared rather than copied.
 #[derive(Clone)]
 pub(super) struct BrowserCors<S> {
     inner: S,
-    cors: Cors<S>,
+    cors: Arc<CorsLayer>,
 }
 
 impl<S, B, ResBody> Service<Request<B>> for BrowserCors<S>
@@ -76,20 +78,19 @@ where
     type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Either may take the request, so both must be ready.
-        match self.inner.poll_ready(cx) {
-            Poll::Ready(Ok(())) => self.cors.poll_ready(cx),
-            other => other,
-        }
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let skips = matches!(*req.method(), Method::POST | Method::DELETE)
             && !req.headers().contains_key(header::ORIGIN);
         if skips {
-            Either::Right(self.inner.call(req))
-        } else {
-            Either::Left(self.cors.call(req))
+            return Either::Right(self.inner.call(req));
         }
+        // The service made ready by `poll_ready` takes the request; a clone stays.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let mut cors: Cors<S> = self.cors.layer(ready);
+        Either::Left(cors.call(req))
     }
 }

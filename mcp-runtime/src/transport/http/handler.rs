@@ -230,7 +230,7 @@ fn modern<S: McpServer>(
         id: id.clone(),
         era: Era::Modern(version),
         client,
-        cancellation: CancellationToken::new(),
+        cancellation: None,
         notifier: None,
         principal,
         link,
@@ -365,9 +365,9 @@ fn legacy<S: McpServer>(
             let (cancellation, guard) = match &session {
                 Some(s) => {
                     let (token, guard) = s.track(&id);
-                    (token, Some(guard))
+                    (Some(token), Some(guard))
                 }
-                None => (CancellationToken::new(), None),
+                None => (None, None),
             };
             let call = Call {
                 id,
@@ -456,11 +456,7 @@ async fn respond<S: McpServer>(shared: Arc<Shared<S>>, request: Prepared) -> Res
     }
     // Only the result can come: no stream to prepare for. Nothing can cancel a request
     // outside a session but the client going away.
-    let watch = call
-        .link
-        .session
-        .is_some()
-        .then(|| call.cancellation.clone());
+    let watch = call.cancellation.clone();
     let mut request = std::pin::pin!(shared.engine.request(&method, params, call));
     let outcome = match watch {
         // Biased: a tool that returns because it saw the cancellation gets no answer.
@@ -486,7 +482,10 @@ async fn respond_streaming<S: McpServer>(
     guard: Option<crate::transport::session::InflightGuard>,
     answer: impl FnOnce(Result<Reply, RpcError>) -> (StatusCode, Answer) + Send + 'static,
 ) -> Response {
-    let cancellation = call.cancellation.clone();
+    let cancellation = call
+        .cancellation
+        .get_or_insert_with(CancellationToken::new)
+        .clone();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
     let work: super::stream::Work = Box::pin(async move {
