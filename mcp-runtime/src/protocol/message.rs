@@ -424,6 +424,7 @@ pub(crate) fn response_raw(id: &RequestId, raw_result: &[u8]) -> Vec<u8> {
     out
 }
 
+#[cfg(feature = "http")]
 /// The start of a success response, up to its result; the result and `}` follow.
 pub(crate) fn response_head(id: &RequestId) -> Vec<u8> {
     let mut out = Vec::with_capacity(48);

@@ -13,10 +13,10 @@ pub use content::{
     Annotations, BlobResource, CallToolResult, Content, EmbeddedResource, ResourceContents,
     ResourceLink, TextResource,
 };
+#[cfg(feature = "http")]
+pub(crate) use message::response_head;
 pub use message::{ErrorCode, Message, RequestId, RpcError};
-pub(crate) use message::{
-    error_json, notification_json, response_head, response_json, response_raw,
-};
+pub(crate) use message::{error_json, notification_json, response_json, response_raw};
 pub use prompt::{GetPromptResult, PromptMessage, Role};
 
 /// The newest revision: stateless, metadata on every request.

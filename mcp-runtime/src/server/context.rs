@@ -48,6 +48,8 @@ struct Inner {
     progress_token: Option<Value>,
     /// Made on first use when nothing outside the handler can cancel the request.
     cancellation: OnceLock<CancellationToken>,
+    /// Messages sent before the result: used by `ask`, `log` and `progress` only, which is
+    /// what `Call::may_stream` checks before a transport prepares one.
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     #[cfg(feature = "http")]
     principal: Option<Arc<crate::auth::Principal>>,
@@ -72,6 +74,7 @@ impl ClientDeclaration {
         })
     }
 
+    #[cfg(feature = "http")]
     /// Whether the client declared a capability that a server-to-client request needs.
     pub(crate) fn may_be_asked(&self) -> bool {
         ["elicitation", "sampling", "roots"]

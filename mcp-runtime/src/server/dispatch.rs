@@ -164,10 +164,12 @@ impl<S: McpServer> Engine<S> {
         }
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn descriptor(&self) -> &'static ServerDescriptor {
         self.desc
     }
 
+    #[cfg(feature = "http")]
     /// Whether the server declares `capability` (`tools`, `resources`, `prompts`,
     /// `completions`).
     pub(crate) fn declares(&self, capability: &str) -> bool {
@@ -521,6 +523,7 @@ pub(crate) fn progress_token(params: &Map<String, Value>) -> Option<&Value> {
 }
 
 impl Call {
+    #[cfg(feature = "http")]
     /// Whether the handler may send anything before its result: progress (the request
     /// has a token), log messages (the client set a level) or requests to the client (a
     /// session whose client declared something to be asked for). Otherwise the answer is

@@ -168,10 +168,12 @@ impl LogLevel {
         })
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn to_u8(self) -> u8 {
         self as u8
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn from_u8(n: u8) -> Option<Self> {
         [
             Self::Debug,
@@ -256,6 +258,7 @@ impl Hub {
         let _ = self.tx.send(change);
     }
 
+    #[cfg(feature = "http")]
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.tx.subscribe()
     }

@@ -21,9 +21,12 @@
 //! | 2026-07-28 unknown method | 404, -32601 |
 //! | notification | 202 |
 //!
-//! A request whose `_meta` carries a `progressToken` is answered as an SSE stream when the
-//! client accepts one, so progress notifications reach it before the result; closing that
-//! stream cancels the request. Other requests get one JSON object.
+//! A request whose handler sends something before its result (progress, when the request
+//! carries a `progressToken`; log messages, once the client set a level; requests to the
+//! client of a session that declared something to be asked for) is answered as an SSE
+//! stream from that first message on, ending with the result; closing that stream cancels
+//! the request. Every other request gets one JSON object, and a request whose handler
+//! cannot send anything is answered without preparing a stream at all.
 
 mod body;
 mod config;

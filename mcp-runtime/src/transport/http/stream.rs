@@ -5,7 +5,9 @@
 //! reports progress, logs, or asks the client something gets a stream that carries those
 //! messages and then the result; any other request gets one JSON object. The stream owns
 //! the request's future, so a client that closes it cancels the request (2026-07-28
-//! `streamable-http`: closing the response stream is cancellation).
+//! `streamable-http`: closing the response stream is cancellation). A request whose handler
+//! can send nothing before its result (no progress token, no log level, nothing the client
+//! could be asked) does not come here: it is answered directly.
 
 use std::convert::Infallible;
 use std::future::Future;
