@@ -5,6 +5,7 @@
 //! requires, and unguessable, though never a credential.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -160,11 +161,31 @@ impl Drop for InflightGuard {
 /// All sessions of one endpoint.
 #[derive(Debug)]
 pub(crate) struct SessionStore {
-    map: RwLock<HashMap<Arc<str>, Arc<Session>>>,
+    map: RwLock<HashMap<Arc<str>, Arc<Session>, BuildHasherDefault<IdHasher>>>,
     idle: Duration,
     max: usize,
     epoch: Instant,
     last_sweep: AtomicU64,
+}
+
+/// Hashes a session id by its first eight bytes. The ids are random and only the server
+/// inserts them, so those bytes are already evenly spread, and ids made up by a client can
+/// only miss: no chain grows longer than chance makes it.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        // Spread the bits so that every part of the hash varies.
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut word = [0u8; 8];
+        let n = bytes.len().min(8);
+        word[..n].copy_from_slice(&bytes[..n]);
+        self.0 = self.0.rotate_left(8) ^ u64::from_le_bytes(word);
+    }
 }
 
 /// Why a session could not be created.
@@ -174,7 +195,7 @@ pub(crate) struct StoreFull;
 impl SessionStore {
     pub(crate) fn new(idle: Duration, max: usize) -> Self {
         Self {
-            map: RwLock::default(),
+            map: RwLock::new(HashMap::default()),
             idle,
             max,
             epoch: Instant::now(),
