@@ -424,8 +424,8 @@ pub(crate) fn response_raw(id: &RequestId, raw_result: &[u8]) -> Vec<u8> {
     out
 }
 
-#[cfg(feature = "http")]
 /// The start of a success response, up to its result; the result and `}` follow.
+#[cfg(feature = "http")]
 pub(crate) fn response_head(id: &RequestId) -> Vec<u8> {
     let mut out = Vec::with_capacity(48);
     write_response_head(&mut out, Some(id));

@@ -74,8 +74,8 @@ impl ClientDeclaration {
         })
     }
 
-    #[cfg(feature = "http")]
     /// Whether the client declared a capability that a server-to-client request needs.
+    #[cfg(feature = "http")]
     pub(crate) fn may_be_asked(&self) -> bool {
         ["elicitation", "sampling", "roots"]
             .iter()

@@ -169,9 +169,9 @@ impl<S: McpServer> Engine<S> {
         self.desc
     }
 
-    #[cfg(feature = "http")]
     /// Whether the server declares `capability` (`tools`, `resources`, `prompts`,
     /// `completions`).
+    #[cfg(feature = "http")]
     pub(crate) fn declares(&self, capability: &str) -> bool {
         self.capabilities.get(capability).is_some()
     }
@@ -523,11 +523,11 @@ pub(crate) fn progress_token(params: &Map<String, Value>) -> Option<&Value> {
 }
 
 impl Call {
-    #[cfg(feature = "http")]
     /// Whether the handler may send anything before its result: progress (the request
     /// has a token), log messages (the client set a level) or requests to the client (a
     /// session whose client declared something to be asked for). Otherwise the answer is
     /// the result alone.
+    #[cfg(feature = "http")]
     pub(crate) fn may_stream(&self, params: &Map<String, Value>) -> bool {
         self.link.log_level.is_some()
             || progress_token(params).is_some()

@@ -273,7 +273,7 @@ fn mirrors(header: Option<&HeaderValue>, body_value: &str, name: &str) -> Result
     if plain && raw == body_value.as_bytes() {
         return Ok(());
     }
-    match decode_mirrored(header.as_bytes()) {
+    match decode_mirrored(raw) {
         None => Err(format!("`{name}` header has invalid characters")),
         Some(v) if v != body_value => Err(format!("`{name}` header does not match the body")),
         Some(_) => Ok(()),
