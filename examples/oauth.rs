@@ -13,9 +13,17 @@
 //! | `MCP_ISSUER` | the authorization server's issuer identifier (required) |
 //! | `MCP_BIND` | the listening address (default `127.0.0.1:3002`) |
 //! | `MCP_RESOURCE_URL` | this server's URL as clients know it (default `http://<MCP_BIND>/mcp`) |
-//! | `MCP_AUDIENCE` | an extra accepted `aud`, for IdPs that cannot issue the resource URL |
+//! | `MCP_AUDIENCE` | an extra accepted `aud`, for identity providers that cannot issue the resource URL |
 //! | `MCP_JWKS_URI` | the JWKS URL, when the issuer's metadata has none |
 //! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
+//!
+//! Over stdio there are no bearer tokens: the server runs every request as the local user,
+//! with the scopes named in `MCP_STDIO_SCOPES` (default `notes:read`), checked exactly as a
+//! token's would be:
+//!
+//! ```sh
+//! MCP_STDIO=1 MCP_STDIO_SCOPES="notes:read notes:write" cargo run --example oauth
+//! ```
 
 use std::sync::Mutex;
 
@@ -122,6 +130,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if var("MCP_STDIO").is_some() {
+        let user = var("USER").unwrap_or_else(|| "local".into());
+        let scopes = var("MCP_STDIO_SCOPES").unwrap_or_else(|| "notes:read".into());
+        let caller = LocalCaller::new(user).scopes(scopes.split_whitespace());
+        Notes::default().serve_stdio_as(caller).await?;
+        return Ok(());
+    }
     let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
     let issuer =
         var("MCP_ISSUER").ok_or("set MCP_ISSUER to your authorization server's issuer URL")?;

@@ -87,7 +87,7 @@ impl Server {
     }
 }
 
-async fn start<S: mcp_runtime::auth::Protected>(server: S) -> Server {
+async fn start<S: mcp_runtime::Protected>(server: S) -> Server {
     let issuer = TestIssuer::start().await.unwrap();
     let (listener, resource) = listen().await;
     let config = OAuthConfig::builder()
@@ -331,17 +331,51 @@ async fn bad_tokens_get_invalid_token_and_nothing_else() {
 }
 
 #[tokio::test]
-async fn malformed_authorization_headers_are_bad_requests() {
+async fn malformed_authorization_headers_and_tokens_are_told_apart() {
     let server = start(Notes).await;
-    for value in ["Bearer ", "Bearer a b", "Bearer tok\u{e9}n"] {
+    // No credential after the scheme, or two of them: the request is malformed (400).
+    let resp = post(&server.url, None)
+        .header("authorization", "Bearer ")
+        .json(&init_body(41, json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(challenge(&resp).starts_with("Bearer error=\"invalid_request\""));
+    let token = server.token(&["notes:read"]);
+    let resp = post(&server.url, Some(&token))
+        .header("authorization", format!("Bearer {token}"))
+        .json(&init_body(41, json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "two Authorization headers"
+    );
+    assert!(challenge(&resp).starts_with("Bearer error=\"invalid_request\""));
+    // A credential outside the token grammar is an invalid token (RFC 6750 §3.1), answered
+    // 401 so that clients authorize again.
+    for value in [
+        "Bearer a b",
+        "Bearer tok\u{e9}n",
+        "Bearer abc.def.ghi%%",
+        "Bearer a=b",
+    ] {
         let resp = post(&server.url, None)
             .header("authorization", value)
             .json(&init_body(41, json!({})))
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{value:?}");
-        assert!(challenge(&resp).starts_with("Bearer error=\"invalid_request\""));
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "{value:?}");
+        assert!(
+            challenge(&resp).starts_with("Bearer error=\"invalid_token\""),
+            "{value:?}"
+        );
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["id"], 41, "{value:?}");
     }
     // Another scheme is no bearer credential at all.
     let resp = post(&server.url, None)
@@ -570,26 +604,36 @@ async fn rotated_keys_are_fetched_once_for_many_requests() {
     );
 }
 
-#[tokio::test]
-async fn opaque_tokens_are_introspected() {
+/// `Notes` on 127.0.0.1, verifying opaque tokens of a test issuer by introspection; the
+/// issuer and the resource URL.
+async fn introspecting(
+    settings: impl FnOnce(
+        mcp_runtime::oauth::OAuthConfigBuilder,
+    ) -> mcp_runtime::oauth::OAuthConfigBuilder,
+) -> (TestIssuer, String) {
     use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
     let issuer = TestIssuer::start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let resource = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let config = OAuthConfig::builder()
+    let builder = OAuthConfig::builder()
         .resource(&resource)
         .authorization_server(issuer.url())
         .introspection(
             issuer.introspection_endpoint(),
             INTROSPECTION_CLIENT_ID,
             Some(INTROSPECTION_CLIENT_SECRET.into()),
-        )
-        .serve_authorization_server_metadata()
-        .build()
-        .await
-        .unwrap();
+        );
+    let config = settings(builder).build().await.unwrap();
     let app = Notes.router(config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (issuer, resource)
+}
+
+#[tokio::test]
+async fn opaque_tokens_are_introspected() {
+    let (issuer, resource) =
+        introspecting(mcp_runtime::oauth::OAuthConfigBuilder::serve_authorization_server_metadata)
+            .await;
     let opaque = |aud: &str, exp: i64| {
         issuer
             .token()
@@ -649,4 +693,70 @@ async fn opaque_tokens_are_introspected() {
         .await
         .unwrap();
     assert_eq!(doc["issuer"], issuer.url());
+}
+
+/// Requests refused for their method, media types or declared size never reach token
+/// verification: a flood of them costs no introspection call and no signature check.
+#[tokio::test]
+async fn cheap_refusals_come_before_token_verification() {
+    let (issuer, resource) = introspecting(|b| b.http(HttpConfig::new().body_limit(1024))).await;
+    let client = reqwest::Client::new();
+    let forged = "opaque-forged-token";
+    let body = init_body(41, json!({})).to_string();
+    let cases = [
+        (
+            client
+                .post(&resource)
+                .header("accept", "application/json")
+                .header("content-type", "application/json")
+                .body(body.clone()),
+            StatusCode::NOT_ACCEPTABLE,
+        ),
+        (
+            client
+                .post(&resource)
+                .header("accept", "application/json, text/event-stream")
+                .header("content-type", "text/plain")
+                .body(body.clone()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            support::post(&resource).body("x".repeat(2048)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            client
+                .get(&resource)
+                .header("accept", "application/json")
+                .header("mcp-session-id", "s"),
+            StatusCode::NOT_ACCEPTABLE,
+        ),
+        (
+            client
+                .get(&resource)
+                .header("mcp-protocol-version", "2026-07-28"),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+    ];
+    for (request, status) in cases {
+        for _ in 0..5 {
+            let resp = request
+                .try_clone()
+                .unwrap()
+                .header("authorization", format!("Bearer {forged}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), status);
+        }
+    }
+    assert_eq!(issuer.introspections(), 0, "no refusal verified the token");
+    // The same forged token on a well-formed request is verified, and refused.
+    let resp = post(&resource, Some(forged))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(issuer.introspections() >= 1);
 }

@@ -25,14 +25,19 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
-    let mut child = Command::new(support::example_binary("quickstart"))
+    start_example("quickstart", &[])
+}
+
+fn start_example(name: &str, env: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(support::example_binary(name))
         .env("MCP_STDIO", "1")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("the quickstart example starts");
+        .unwrap_or_else(|e| panic!("the {name} example starts: {e}"));
     let stdin = child.stdin.take().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     Server {
@@ -145,4 +150,78 @@ fn a_2026_request_is_answered_statelessly_over_stdio() {
         "io.modelcontextprotocol/protocolVersion": "v9", "io.modelcontextprotocol/clientCapabilities": {}}}}));
     assert_eq!(bad["error"]["code"], -32022);
     assert_eq!(bad["error"]["data"]["requested"], "v9");
+}
+
+/// A server declared with `oauth` has no bearer tokens over stdio: it runs as the local
+/// identity it was started with, and that identity's scopes are checked like a token's.
+#[test]
+fn an_oauth_server_over_stdio_runs_as_its_local_caller_and_checks_its_scopes() {
+    let mut server = start_example(
+        "oauth",
+        &[("USER", "alice"), ("MCP_STDIO_SCOPES", "notes:read")],
+    );
+    let init = server.request(
+        &json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+    );
+    assert_eq!(init["result"]["serverInfo"]["name"], "notes");
+    let who = server
+        .request(&json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami"}}));
+    assert_eq!(
+        who["result"]["structuredContent"]["subject"], "alice",
+        "{who}"
+    );
+    assert_eq!(
+        who["result"]["structuredContent"]["scopes"],
+        json!(["notes:read"])
+    );
+    let add = server.request(
+        &json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{
+        "name":"add_note","arguments":{"title":"t"}}}),
+    );
+    assert_eq!(
+        add["error"]["message"], "insufficient scope for tool `add_note`",
+        "{add}"
+    );
+    assert_eq!(
+        add["error"]["data"]["scopes"],
+        json!(["notes:read", "notes:write"])
+    );
+    // Nothing ran: the notebook is still empty.
+    let list = server.request(
+        &json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{
+        "name":"list_notes","arguments":{}}}),
+    );
+    assert_eq!(
+        list["result"]["structuredContent"],
+        json!({"result": []}),
+        "{list}"
+    );
+
+    // With no scopes at all, even the scope every request needs is missing.
+    let mut server = start_example("oauth", &[("MCP_STDIO_SCOPES", " ")]);
+    let init = server.request(
+        &json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}),
+    );
+    assert_eq!(
+        init["error"]["data"]["scopes"],
+        json!(["notes:read"]),
+        "{init}"
+    );
+}
+
+/// A line longer than the limit is answered and skipped, and the server goes on.
+#[test]
+fn an_over_long_line_is_refused_and_the_server_goes_on() {
+    let mut server = start();
+    let long = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"{}\"}}",
+        "x".repeat(17 << 20)
+    );
+    server.send(&long);
+    let e = server.recv();
+    assert_eq!(e["error"]["message"], "message too large", "{e}");
+    let ok = server.request(&json!({"jsonrpc":"2.0","id":2,"method":"ping"}));
+    assert_eq!(ok["result"], json!({}));
 }

@@ -1,10 +1,13 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "http")]
+// The crate's own tests declare servers with the macros, whose code names `::mcp_runtime`.
+#[cfg(test)]
+extern crate self as mcp_runtime;
+
 pub mod auth;
+mod connection;
 pub mod headers;
-pub mod prelude;
 pub mod protocol;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -13,19 +16,39 @@ pub mod transport;
 mod error;
 mod server;
 
-#[cfg(feature = "http")]
-pub use auth::{Auth, OAuthConfig};
+pub use auth::Auth;
 pub use error::ServeError;
 pub use mcp_macros::{completion, mcp_server, prompt, resource, tool};
 pub use server::input;
 pub use server::schema::{Args, ToolInput, ToolOutput};
 pub use server::{
     Blob, CompletionContext, IntoCallToolResult, IntoCompletion, IntoGetPromptResult,
-    IntoResourceContents, McpServer, PromptError, RequestContext, ResourceError, Session,
-    ToolError, Unprotected,
+    IntoResourceContents, McpServer, PromptError, Protected, RequestContext, ResourceError,
+    Session, ToolError, Unprotected,
 };
+pub use transport::Serve;
 #[cfg(feature = "http")]
-pub use transport::http::{HttpConfig, ServeConfig};
+pub use transport::http::oauth;
+#[cfg(feature = "http")]
+pub use transport::http::{HttpConfig, OAuthConfig, ServeConfig};
+
+/// Everything a server definition needs: `use mcp_runtime::prelude::*;`.
+pub mod prelude {
+    pub use crate::auth::{Auth, LocalCaller};
+    pub use crate::protocol::{
+        CallToolResult, Completion, Content, GetPromptResult, PromptMessage, ResourceContents, Role,
+    };
+    pub use crate::server::input::{Change, InputRequest, InputRequired, LogLevel};
+    pub use crate::server::schema::Args;
+    pub use crate::server::{
+        Blob, CompletionContext, McpServer as _, PromptError, RequestContext, ResourceError,
+        Session, ToolError,
+    };
+    pub use crate::transport::Serve as _;
+    #[cfg(feature = "http")]
+    pub use crate::transport::http::{HttpConfig, OAuthConfig};
+    pub use mcp_macros::{completion, mcp_server, prompt, resource, tool};
+}
 
 /// Used by code that `#[mcp_server]` generates. Not public API: no semver guarantees.
 #[doc(hidden)]
@@ -55,8 +78,8 @@ pub mod __private {
         ToolAnnotations, ToolDef, ToolFuture, Unprotected,
     };
 
-    #[cfg(feature = "http")]
-    pub use crate::auth::{Auth, AuthClaims, Protected};
+    pub use crate::auth::{Auth, AuthClaims};
+    pub use crate::server::Protected;
     pub use crate::server::context::FromCaller;
 
     /// Boxes a tool future.

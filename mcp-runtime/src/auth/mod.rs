@@ -1,32 +1,20 @@
-//! OAuth 2.1 resource-server authorization for servers declared with
-//! `#[mcp_server(oauth(scopes = [..]))]`.
+//! Who is calling: the verified [`Principal`] of a request, the [`Auth`] parameter that hands
+//! it to a tool, and the [`LocalCaller`] a local transport runs as.
 //!
-//! Every HTTP request must carry a bearer token in the `Authorization` header (never the
-//! query string or body); it is verified on every request, stateless or not. A request
-//! without one gets 401 with `WWW-Authenticate: Bearer resource_metadata="…", scope="…"`; a
-//! bad one adds `error="invalid_token"` (RFC 6750 §3.1: only when a token was presented).
-//! A token that lacks a tool's scopes gets 403 `error="insufficient_scope"` naming every
-//! scope the call needs, before the tool runs. The protected resource metadata (RFC 9728)
-//! is served at the well-known routes derived from the resource URL.
+//! Nothing here does I/O or knows a transport. Over Streamable HTTP the principal comes from
+//! a bearer token verified by [`OAuthConfig`](crate::OAuthConfig) (see
+//! [`transport::http`](crate::transport::http)); over stdio, which has no tokens (MCP: a
+//! stdio server takes its credentials from its environment), from the `LocalCaller` the
+//! server is started with. Either way the same scope checks apply.
 
-mod challenge;
-mod config;
-pub(crate) use config::Inner as ConfigInner;
-mod metadata;
-pub(crate) mod verifier;
+mod local;
 
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub(crate) use challenge::{Challenge, challenge_header};
-pub use config::{ConfigError, OAuthConfig, OAuthConfigBuilder};
-pub(crate) use metadata::protected_resource_metadata;
-
-use crate::protocol::RpcError;
-use crate::server::RequestContext;
-use crate::server::context::FromCaller;
+pub use local::LocalCaller;
 
 /// The verified caller of a request: who, with which scopes, from which issuer.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +103,14 @@ pub struct Auth<C = Value> {
     claims: C,
 }
 
+impl<C: AuthClaims> Auth<C> {
+    /// The caller `principal`, with its claims read into `C`.
+    pub(crate) fn read(principal: Arc<Principal>) -> Result<Self, String> {
+        let claims = C::from_claims(&principal.claims)?;
+        Ok(Self { principal, claims })
+    }
+}
+
 impl<C> Auth<C> {
     /// `sub`.
     pub fn subject(&self) -> &str {
@@ -169,38 +165,4 @@ impl<C: DeserializeOwned + Send + Sync + 'static> AuthClaims for C {
     fn from_claims(claims: &Value) -> Result<Self, String> {
         C::deserialize(claims).map_err(|e| e.to_string())
     }
-}
-
-impl<C: AuthClaims> FromCaller for Auth<C> {
-    fn from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
-        let principal = ctx.principal().cloned().ok_or_else(|| {
-            RpcError::new(
-                crate::protocol::ErrorCode::InternalError,
-                "no verified caller",
-            )
-        })?;
-        let claims = C::from_claims(&principal.claims).map_err(|e| {
-            tracing::warn!(error = %e, "token claims do not fit the tool's claims type");
-            RpcError::new(
-                crate::protocol::ErrorCode::InvalidRequest,
-                "the access token lacks claims this tool needs",
-            )
-        })?;
-        Ok(Self { principal, claims })
-    }
-}
-
-/// Marks a server declared with `oauth`: it is served only with an [`OAuthConfig`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not declared with `oauth`, so an `OAuthConfig` has nothing to protect",
-    label = "this server takes an `HttpConfig`",
-    note = "declare the server with `#[mcp_server(oauth(scopes = [..]))]`, or serve it with `HttpConfig::new()`"
-)]
-pub trait Protected: crate::server::McpServer {
-    /// Scopes every request needs.
-    #[doc(hidden)]
-    const REQUIRED_SCOPES: &'static [&'static str];
-    /// Scopes the server declares (`scopes_supported`).
-    #[doc(hidden)]
-    const SCOPES: &'static [&'static str];
 }

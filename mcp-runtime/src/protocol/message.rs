@@ -424,15 +424,6 @@ pub(crate) fn response_raw(id: &RequestId, raw_result: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The start of a success response, up to its result; the result and `}` follow.
-#[cfg(feature = "http")]
-pub(crate) fn response_head(id: &RequestId) -> Vec<u8> {
-    let mut out = Vec::with_capacity(48);
-    write_response_head(&mut out, Some(id));
-    out.extend_from_slice(b"\"result\":");
-    out
-}
-
 /// Serializes an error response; `id` is `null` when the request's id could not be read.
 pub(crate) fn error_json(id: Option<&RequestId>, error: &RpcError) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
@@ -444,7 +435,7 @@ pub(crate) fn error_json(id: Option<&RequestId>, error: &RpcError) -> Vec<u8> {
     out
 }
 
-fn write_response_head(out: &mut Vec<u8>, id: Option<&RequestId>) {
+pub(crate) fn write_response_head(out: &mut Vec<u8>, id: Option<&RequestId>) {
     out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
     match id {
         Some(id) => serde_json::to_writer(&mut *out, id).expect("serializing an id cannot fail"),

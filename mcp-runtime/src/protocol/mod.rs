@@ -5,7 +5,7 @@
 
 mod completion;
 mod content;
-mod message;
+pub(crate) mod message;
 mod prompt;
 
 pub use completion::{Completion, MAX_COMPLETION_VALUES};
@@ -13,8 +13,6 @@ pub use content::{
     Annotations, BlobResource, CallToolResult, Content, EmbeddedResource, ResourceContents,
     ResourceLink, TextResource,
 };
-#[cfg(feature = "http")]
-pub(crate) use message::response_head;
 pub use message::{ErrorCode, Message, RequestId, RpcError};
 pub(crate) use message::{error_json, notification_json, response_json, response_raw};
 pub use prompt::{GetPromptResult, PromptMessage, Role};

@@ -8,7 +8,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::input::{Change, Hub, InputRequest, InputRequired, LogLevel, PendingRequests};
-use crate::protocol::{RequestId, notification_json};
+use crate::auth::{Auth, AuthClaims, Principal};
+use crate::protocol::{ErrorCode, RequestId, RpcError, notification_json};
 
 /// The request a tool is answering: id, protocol version, client, cancellation and progress.
 ///
@@ -51,8 +52,7 @@ struct Inner {
     /// Messages sent before the result: used by `ask`, `log` and `progress` only, which is
     /// what `Call::may_stream` checks before a transport prepares one.
     notifier: Option<mpsc::Sender<Vec<u8>>>,
-    #[cfg(feature = "http")]
-    principal: Option<Arc<crate::auth::Principal>>,
+    principal: Option<Arc<Principal>>,
     link: ClientLink,
 }
 
@@ -75,7 +75,6 @@ impl ClientDeclaration {
     }
 
     /// Whether the client declared a capability that a server-to-client request needs.
-    #[cfg(feature = "http")]
     pub(crate) fn may_be_asked(&self) -> bool {
         ["elicitation", "sampling", "roots"]
             .iter()
@@ -185,6 +184,22 @@ impl FromCaller for Session {
     }
 }
 
+impl<C: AuthClaims> FromCaller for Auth<C> {
+    fn from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
+        let principal = ctx
+            .principal()
+            .cloned()
+            .ok_or_else(|| RpcError::new(ErrorCode::InternalError, "no verified caller"))?;
+        Auth::read(principal).map_err(|e| {
+            tracing::warn!(error = %e, "token claims do not fit the tool's claims type");
+            RpcError::new(
+                ErrorCode::InvalidRequest,
+                "the access token lacks claims this tool needs",
+            )
+        })
+    }
+}
+
 /// What a tool asked for that the response must carry (2026-07-28 input rounds).
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -205,7 +220,6 @@ impl RequestContext {
                     .cancellation
                     .map_or_else(OnceLock::new, OnceLock::from),
                 notifier: parts.notifier,
-                #[cfg(feature = "http")]
                 principal: parts.principal,
                 link: parts.link,
             }),
@@ -223,8 +237,7 @@ impl RequestContext {
     }
 
     /// The verified caller, on servers declared with `oauth`.
-    #[cfg(feature = "http")]
-    pub fn principal(&self) -> Option<&Arc<crate::auth::Principal>> {
+    pub fn principal(&self) -> Option<&Arc<Principal>> {
         self.inner.principal.as_ref()
     }
 
@@ -440,8 +453,7 @@ pub(crate) struct ContextParts {
     pub(crate) progress_token: Option<Value>,
     pub(crate) cancellation: Option<CancellationToken>,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
-    #[cfg(feature = "http")]
-    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
+    pub(crate) principal: Option<Arc<Principal>>,
     pub(crate) link: ClientLink,
 }
 

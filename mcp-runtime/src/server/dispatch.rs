@@ -80,7 +80,6 @@ pub(crate) struct Call {
     /// How the transport cancels the request; `None` when only the client going away can.
     pub(crate) cancellation: Option<CancellationToken>,
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
-    #[cfg(feature = "http")]
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,
     pub(crate) link: super::context::ClientLink,
 }
@@ -164,14 +163,12 @@ impl<S: McpServer> Engine<S> {
         }
     }
 
-    #[cfg(feature = "http")]
     pub(crate) fn descriptor(&self) -> &'static ServerDescriptor {
         self.desc
     }
 
     /// Whether the server declares `capability` (`tools`, `resources`, `prompts`,
     /// `completions`).
-    #[cfg(feature = "http")]
     pub(crate) fn declares(&self, capability: &str) -> bool {
         self.capabilities.get(capability).is_some()
     }
@@ -206,12 +203,8 @@ impl<S: McpServer> Engine<S> {
         // SEP-2322: these three may answer `input_required` and take a `requestState`.
         let rounds = matches!(call.era, Era::Modern(_))
             && matches!(method, "tools/call" | "prompts/get" | "resources/read");
-        #[cfg(feature = "http")]
         let principal = call.principal.clone();
-        #[cfg(feature = "http")]
         let caller = principal.as_deref().map(|p| p.subject.as_str());
-        #[cfg(not(feature = "http"))]
-        let caller: Option<&str> = None;
         let binding = || super::input::binding(method, &params, caller);
         let round = if rounds {
             let round = super::rounds::open(&params, &mut call.link, binding)?;
@@ -251,14 +244,6 @@ impl<S: McpServer> Engine<S> {
                 page(params, modern, &self.resource_templates)
             }
             ("resources/read", _) if has_resources => self.read_resource(params, call).await,
-            ("resources/subscribe" | "resources/unsubscribe", Era::Legacy(_)) if has_resources => {
-                let uri = uri_param(params)?;
-                if self.is_readable(uri) {
-                    Ok(Reply::Value(json!({})))
-                } else {
-                    Err(resource_not_found(era, uri))
-                }
-            }
             ("prompts/list", _) if !desc.prompts.is_empty() => page(params, modern, &self.prompts),
             ("prompts/get", _) if !desc.prompts.is_empty() => {
                 let result = self.get_prompt(params, call).await?;
@@ -311,18 +296,6 @@ impl<S: McpServer> Engine<S> {
             Some(Value::Object(args)) => args,
             Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
         };
-        #[cfg(feature = "http")]
-        if let Some(principal) = &call.principal
-            && let Some(tool) = self.desc.tools.iter().find(|t| t.name == name)
-            && let Some(missing) = tool.scopes.iter().find(|s| !principal.has_scope(s))
-        {
-            tracing::debug!(tool = %name, scope = %missing, "token lacks a tool scope");
-            return Err(RpcError::new(
-                ErrorCode::InsufficientScope,
-                format!("insufficient scope for tool `{name}`"),
-            )
-            .with_data(json!({"scopes": tool.scopes})));
-        }
         let ctx = context(params, call);
         let future = self.server.__call_tool(name, arguments, ctx);
         match catch_panic(future, "tool", name).await {
@@ -330,6 +303,26 @@ impl<S: McpServer> Engine<S> {
             None => Ok(CallToolResult::error(format!(
                 "tool `{name}` failed unexpectedly"
             ))),
+        }
+    }
+
+    /// `resources/subscribe` and `resources/unsubscribe`: the URI, when some resource
+    /// answers it; the caller records the subscription only then.
+    pub(crate) fn subscription<'p>(
+        &self,
+        method: &str,
+        params: &'p Map<String, Value>,
+        era: Era,
+    ) -> Result<&'p str, RpcError> {
+        let desc = self.desc;
+        if desc.resources.is_empty() && desc.resource_templates.is_empty() {
+            return Err(RpcError::method_not_found(method));
+        }
+        let uri = uri_param(params)?;
+        if self.is_readable(uri) {
+            Ok(uri)
+        } else {
+            Err(resource_not_found(era, uri))
         }
     }
 
@@ -508,7 +501,6 @@ fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
         progress_token,
         cancellation: call.cancellation,
         notifier: call.notifier,
-        #[cfg(feature = "http")]
         principal: call.principal,
         link: call.link,
     })
@@ -527,7 +519,6 @@ impl Call {
     /// has a token), log messages (the client set a level) or requests to the client (a
     /// session whose client declared something to be asked for). Otherwise the answer is
     /// the result alone.
-    #[cfg(feature = "http")]
     pub(crate) fn may_stream(&self, params: &Map<String, Value>) -> bool {
         self.link.log_level.is_some()
             || progress_token(params).is_some()

@@ -168,12 +168,10 @@ impl LogLevel {
         })
     }
 
-    #[cfg(feature = "http")]
     pub(crate) fn to_u8(self) -> u8 {
         self as u8
     }
 
-    #[cfg(feature = "http")]
     pub(crate) fn from_u8(n: u8) -> Option<Self> {
         [
             Self::Debug,
@@ -258,9 +256,28 @@ impl Hub {
         let _ = self.tx.send(change);
     }
 
-    #[cfg(feature = "http")]
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.tx.subscribe()
+    }
+}
+
+/// The next change `changes` carries for a stream that writes to `out`; `None` once the
+/// stream's reader went away or nothing can be published any more. A stream that fell
+/// behind skips what it missed: a list change says "list again", so the latest suffices.
+pub(crate) async fn next_change(
+    changes: &mut broadcast::Receiver<Change>,
+    out: &tokio::sync::mpsc::Sender<Vec<u8>>,
+) -> Option<Change> {
+    loop {
+        let change = tokio::select! {
+            () = out.closed() => return None,
+            change = changes.recv() => change,
+        };
+        match change {
+            Ok(change) => return Some(change),
+            Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
     }
 }
 

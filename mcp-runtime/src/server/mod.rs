@@ -38,10 +38,10 @@ pub type ToolFuture<'a> =
 
 /// An MCP server: implemented by `#[mcp_server]`, never by hand.
 ///
-/// The provided methods turn a server into a transport: [`McpServer::router`] and
-/// [`McpServer::serve_http`] for Streamable HTTP, [`McpServer::serve_stdio`] for local
-/// clients. Which configuration a server accepts follows from its declaration: a server
-/// without `oauth` is served with an [`HttpConfig`](crate::HttpConfig).
+/// [`Serve`](crate::Serve) turns a server into a transport. Which configuration a server
+/// accepts follows from its declaration: a server without `oauth` is [`Unprotected`] and
+/// served with an `HttpConfig` or plain stdio; one with `oauth` is [`Protected`] and served
+/// with an `OAuthConfig` or, over stdio, as a [`LocalCaller`](crate::auth::LocalCaller).
 pub trait McpServer: Send + Sync + Sized + 'static {
     /// The server's static description: identity, options and tools.
     #[doc(hidden)]
@@ -105,49 +105,32 @@ pub trait McpServer: Send + Sync + Sized + 'static {
         let _ = (index, value, context, ctx);
         Box::pin(std::future::ready(Ok(Completion::default())))
     }
-
-    /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp`.
-    ///
-    /// Mount it beside your own routes or wrap it in tower layers. See
-    /// [`transport::http`](crate::transport::http) for what the endpoint does.
-    #[cfg(feature = "http")]
-    fn router<C: crate::transport::http::ServeConfig<Self>>(self, config: C) -> axum::Router {
-        crate::transport::http::router(self, config.into_http_config())
-    }
-
-    /// Serves the Streamable HTTP endpoint on `addr` until Ctrl-C.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::Bind`](crate::ServeError::Bind) when the address cannot be bound, and
-    /// [`ServeError::Io`](crate::ServeError::Io) when serving fails.
-    #[cfg(feature = "http")]
-    fn serve_http<C: crate::transport::http::ServeConfig<Self>>(
-        self,
-        addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
-        config: C,
-    ) -> impl Future<Output = Result<(), crate::ServeError>> + Send {
-        crate::transport::http::serve(self, addr, config.into_http_config())
-    }
-
-    /// Serves newline-delimited JSON-RPC on stdin and stdout until stdin closes.
-    ///
-    /// # Errors
-    ///
-    /// [`ServeError::Io`](crate::ServeError::Io) when stdin or stdout fail.
-    #[cfg(feature = "stdio")]
-    fn serve_stdio(self) -> impl Future<Output = Result<(), crate::ServeError>> + Send {
-        crate::transport::stdio::serve(self, tokio::io::stdin(), tokio::io::stdout())
-    }
 }
 
 /// Marks a server declared without `oauth`: it may be served without authorization.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is declared with `#[mcp_server(oauth(..))]` and cannot be served without its OAuth configuration",
-    label = "an `HttpConfig` carries no OAuth configuration",
-    note = "pass an `OAuthConfig` instead: `OAuthConfig::builder().resource(..).authorization_server(..).build()?`"
+    message = "`{Self}` is declared with `#[mcp_server(oauth(..))]`, so every request needs a verified caller",
+    label = "this serves `{Self}` without one",
+    note = "over HTTP, pass an `OAuthConfig`: `OAuthConfig::builder().resource(..).authorization_server(..).build().await?`",
+    note = "over stdio, name the local caller and its scopes: `serve_stdio_as(LocalCaller::new(..).scopes([..]))`"
 )]
 pub trait Unprotected: McpServer {}
+
+/// Marks a server declared with `oauth`: it is served only with an `OAuthConfig`, or over
+/// stdio as a [`LocalCaller`](crate::auth::LocalCaller).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared with `oauth`, so there is no caller to check",
+    label = "this needs a server declared with `oauth`",
+    note = "declare the server with `#[mcp_server(oauth(scopes = [..]))]`, or serve it with `HttpConfig::new()` (HTTP) or `serve_stdio()` (stdio)"
+)]
+pub trait Protected: McpServer {
+    /// Scopes every request needs.
+    #[doc(hidden)]
+    const REQUIRED_SCOPES: &'static [&'static str];
+    /// Scopes the server declares (`scopes_supported`).
+    #[doc(hidden)]
+    const SCOPES: &'static [&'static str];
+}
 
 /// What `#[mcp_server]` declares about a server, built once at first use.
 #[doc(hidden)]

@@ -59,6 +59,7 @@ pub struct TestIssuer {
 #[derive(Debug, Default)]
 struct State {
     jwks_fetches: AtomicUsize,
+    introspections: AtomicUsize,
     rotated: AtomicBool,
     opaque: Mutex<HashMap<String, Value>>,
 }
@@ -110,6 +111,11 @@ impl TestIssuer {
     /// How many times the JWKS was fetched.
     pub fn jwks_fetches(&self) -> usize {
         self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many introspection requests arrived.
+    pub fn introspections(&self) -> usize {
+        self.state.introspections.load(Ordering::SeqCst)
     }
 
     /// The introspection endpoint (RFC 7662); authenticate with
@@ -166,6 +172,7 @@ async fn introspect(
     axum::extract::Form(form): axum::extract::Form<HashMap<String, String>>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse as _;
+    state.introspections.fetch_add(1, Ordering::SeqCst);
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!(

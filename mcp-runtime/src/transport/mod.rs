@@ -1,8 +1,94 @@
-//! Transports: Streamable HTTP on axum and newline-delimited stdio.
+//! Transports: Streamable HTTP on axum and newline-delimited stdio, both feeding the
+//! connection core, and [`Serve`], which turns a server into one of them.
 
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "http")]
-pub(crate) mod session;
 #[cfg(feature = "stdio")]
 pub(crate) mod stdio;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::server::McpServer;
+
+/// The future of a running transport: ends when the transport stops.
+///
+/// A named type rather than `impl Future`, so that serving a server with a configuration
+/// it does not accept is one compile error at the call, not one more at each `.await`.
+pub type Serving<'a> = Pin<Box<dyn Future<Output = Result<(), crate::ServeError>> + Send + 'a>>;
+
+/// Serves an [`McpServer`] over a transport; in the prelude, implemented for every server.
+///
+/// Which configuration a server accepts follows from its declaration: a server without
+/// `oauth` is served with an [`HttpConfig`](crate::HttpConfig) or plain stdio; one with
+/// `oauth` with an [`OAuthConfig`](crate::OAuthConfig) or, over stdio, as a
+/// [`LocalCaller`](crate::auth::LocalCaller). Anything else does not compile.
+pub trait Serve: McpServer {
+    /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp` (or the
+    /// configured path).
+    ///
+    /// Mount it beside your own routes or wrap it in tower layers. See
+    /// [`transport::http`](crate::transport::http) for what the endpoint does.
+    #[cfg(feature = "http")]
+    fn router<C: http::ServeConfig<Self>>(self, config: C) -> axum::Router {
+        config.into_router(self)
+    }
+
+    /// Serves the Streamable HTTP endpoint on `addr` until Ctrl-C.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Bind`](crate::ServeError::Bind) when the address cannot be bound, and
+    /// [`ServeError::Io`](crate::ServeError::Io) when serving fails.
+    #[cfg(feature = "http")]
+    fn serve_http<'a, C: http::ServeConfig<Self>>(
+        self,
+        addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send + 'a,
+        config: C,
+    ) -> Serving<'a> {
+        let settings = config.http_config().clone();
+        let router = config.into_router(self);
+        Box::pin(async move { http::serve(router, addr, &settings).await })
+    }
+
+    /// Serves newline-delimited JSON-RPC on stdin and stdout until stdin closes.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Io`](crate::ServeError::Io) when stdin or stdout fail.
+    #[cfg(feature = "stdio")]
+    fn serve_stdio(self) -> Serving<'static>
+    where
+        Self: crate::server::Unprotected,
+    {
+        Box::pin(stdio::serve(
+            self,
+            None,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        ))
+    }
+
+    /// Serves a server declared with `oauth` over stdio, every request made by `caller`
+    /// and checked against its scopes like a verified token's.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Io`](crate::ServeError::Io) when stdin or stdout fail.
+    #[cfg(feature = "stdio")]
+    fn serve_stdio_as(self, caller: crate::auth::LocalCaller) -> Serving<'static>
+    where
+        Self: crate::server::Protected,
+    {
+        let caller = std::sync::Arc::new(caller.into_principal());
+        let local = Some((caller, Self::REQUIRED_SCOPES));
+        Box::pin(stdio::serve(
+            self,
+            local,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        ))
+    }
+}
+
+impl<S: McpServer> Serve for S {}

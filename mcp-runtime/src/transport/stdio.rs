@@ -1,49 +1,54 @@
 //! stdio: one JSON-RPC message per line on stdin, one per line on stdout, logs on stderr.
 //!
-//! The process is one client: `initialize` opens its (implicit) session, and requests
-//! carrying 2026-07-28 `_meta` are answered statelessly. Requests run concurrently, so
-//! `notifications/cancelled` can stop a long one; a cancelled request gets no response.
+//! The process is one client, so it is one session of the connection core from the start:
+//! `initialize` renews it with what the client declared, and requests carrying 2026-07-28
+//! `_meta` are answered statelessly. Requests run concurrently, so `notifications/cancelled`
+//! can stop a long one; a cancelled request gets no response. List changes and updates of
+//! subscribed resources go out as notifications. A server declared with `oauth` runs every
+//! request as the [`LocalCaller`](crate::auth::LocalCaller) it was started with.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde_json::{Map, Value};
-use tokio::io::{
-    AsyncBufReadExt as _, AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, BufReader,
-};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
+use crate::auth::Principal;
+use crate::connection::session::SessionStore;
+use crate::connection::{Core, ModernMeta, Revision, Step, classify, modern_other};
 use crate::error::ServeError;
-use crate::protocol::{
-    self, ErrorCode, LATEST_LEGACY_VERSION, META_CLIENT_CAPABILITIES, META_CLIENT_INFO,
-    META_PREFIX, META_PROTOCOL_VERSION, Message, RequestId, RpcError,
-};
+use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError};
 use crate::server::McpServer;
-use crate::server::context::{ClientDeclaration, ClientLink, Session};
-use crate::server::dispatch::{Call, Engine, Era};
-use crate::server::input::{LogLevel, PendingRequests};
+use crate::server::context::ClientDeclaration;
+use crate::server::dispatch::Era;
 
-/// The largest line read from stdin; a longer one is answered with -32600 and skipped.
+/// The largest line read from stdin; a longer one is answered with -32600 and skipped
+/// without being kept.
 const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// The one client of the process: what `initialize` said, its log level, its session.
-#[derive(Default)]
-struct Client {
-    version: Option<&'static str>,
-    declared: Option<Arc<ClientDeclaration>>,
-    log_level: Option<LogLevel>,
-    pending: Arc<PendingRequests>,
-    session: Option<Session>,
-}
-
-pub(crate) async fn serve<S, R, W>(server: S, input: R, output: W) -> Result<(), ServeError>
+/// Serves `server` on `input` and `output`; a protected server runs every request as
+/// `local`, the caller with the scopes the server requires of every request.
+pub(crate) async fn serve<S, R, W>(
+    server: S,
+    local: Option<(Arc<Principal>, &'static [&'static str])>,
+    input: R,
+    output: W,
+) -> Result<(), ServeError>
 where
     S: McpServer,
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let engine = Arc::new(Engine::new(server));
+    let (caller, required) = match local {
+        Some((caller, required)) => (Some(caller), required),
+        None => (None, &[][..]),
+    };
+    // One client: its session never expires, and a renewed one replaces it.
+    let core = Arc::new(Core::new(
+        server,
+        SessionStore::new(Duration::MAX, 2),
+        required,
+    ));
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
     let writer = tokio::spawn(async move {
         let mut output = output;
@@ -54,26 +59,31 @@ where
         }
         Ok::<_, std::io::Error>(())
     });
-    let client = Arc::new(Mutex::new(Client::default()));
-    let inflight: Arc<Mutex<HashMap<RequestId, CancellationToken>>> = Arc::default();
+    let owner = caller
+        .as_ref()
+        .map(|p| (p.issuer.clone(), p.subject.clone()));
+    let first = core
+        .sessions
+        .create(
+            LATEST_LEGACY_VERSION,
+            ClientDeclaration::new(None, None),
+            owner,
+        )
+        .map_err(|_| ServeError::Io(std::io::Error::other("no session for stdio")))?;
+    let client = Arc::new(Mutex::new(Arc::clone(&first)));
+    forward(first.open_stream(&core.hub), tx.clone());
     let mut reader = BufReader::new(input);
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = (&mut reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-            .await?;
-        if n == 0 {
-            break;
-        }
-        if line.len() > MAX_LINE && !line.ends_with(b"\n") {
-            // Skip the rest of the oversized line.
-            let mut sink = Vec::new();
-            reader.read_until(b'\n', &mut sink).await?;
-            let e = RpcError::new(ErrorCode::InvalidRequest, "message too large");
-            let _ = tx.send(protocol::error_json(None, &e)).await;
-            continue;
+        match read_line(&mut reader, &mut line).await? {
+            Line::End => break,
+            Line::TooLong => {
+                let e = RpcError::new(ErrorCode::InvalidRequest, "message too large");
+                let _ = tx.send(protocol::error_json(None, &e)).await;
+                continue;
+            }
+            Line::Read => {}
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -85,80 +95,78 @@ where
                 continue;
             }
         };
-        match message {
-            Message::Notification { method, params } => {
-                if method == "notifications/cancelled"
-                    && let Some(id) = params.get("requestId")
-                    && let Ok(id) = serde_json::from_value::<RequestId>(id.clone())
-                    && let Some(token) = lock(&inflight).remove(&id)
-                {
-                    token.cancel();
-                }
-            }
-            Message::Response { id, outcome } => {
-                let pending = Arc::clone(&lock(&client).pending);
-                pending.resolve(&id, outcome);
-            }
-            Message::Request { id, method, params }
-                if method == "logging/setLevel" && !has_modern_meta(&params) =>
-            {
-                let reply = match params
-                    .get("level")
-                    .and_then(Value::as_str)
-                    .and_then(LogLevel::parse)
-                {
-                    Some(level) => {
-                        lock(&client).log_level = Some(level);
-                        protocol::response_json(&id, &Value::Object(Map::new()))
-                    }
-                    None => protocol::error_json(
-                        Some(&id),
-                        &RpcError::invalid_params("unknown `level`"),
-                    ),
-                };
-                let _ = tx.send(reply).await;
-            }
-            Message::Request { id, method, params } => {
-                if method == "initialize" && !has_modern_meta(&params) {
-                    let (version, result) = engine.initialize(&params);
-                    {
-                        let mut c = lock(&client);
-                        c.version = Some(version);
-                        c.declared = Some(ClientDeclaration::new(
-                            params.get("clientInfo").cloned(),
-                            params.get("capabilities").cloned(),
-                        ));
-                        c.session = Some(Session {
-                            id: "stdio".into(),
-                            data: Arc::default(),
-                        });
-                    }
-                    let _ = tx.send(protocol::response_json(&id, &result)).await;
-                    continue;
-                }
-                let call = match prepare(&client, &id, &params) {
-                    Ok(call) => call,
+        let session = Arc::clone(&lock(&client));
+        let step = match classify(&message, false, None) {
+            Revision::Modern => match message {
+                Message::Request { .. } => match ModernMeta::read(&message) {
+                    Ok(meta) => core.modern(message, &meta, caller.clone()),
                     Err(e) => {
-                        let _ = tx.send(protocol::error_json(Some(&id), &e)).await;
+                        let id = message.request_id();
+                        let _ = tx.send(protocol::error_json(id, &e)).await;
                         continue;
                     }
+                },
+                other => modern_other(other),
+            },
+            Revision::Legacy => core.legacy_in(message, Some(&session.id), None, caller.clone()),
+        };
+        match step {
+            Step::Accepted => {}
+            // The process's session lives as long as stdin is open.
+            Step::NoSession(why) => tracing::warn!(?why, "a message found no session"),
+            Step::Result(body) => {
+                let _ = tx.send(body).await;
+            }
+            Step::Error {
+                id,
+                era,
+                error,
+                malformed,
+            } => {
+                tracing::debug!(code = ?error.code, era = era.map(Era::version), malformed, "request refused");
+                let _ = tx.send(protocol::error_json(id.as_ref(), &error)).await;
+            }
+            Step::Unavailable(id, error) => {
+                let _ = tx.send(protocol::error_json(Some(&id), &error)).await;
+            }
+            Step::Forbidden(id, forbidden) => {
+                tracing::info!(needed = ?forbidden.needed, "the local caller lacks scopes");
+                let _ = tx
+                    .send(protocol::error_json(Some(&id), &forbidden.error))
+                    .await;
+            }
+            Step::Opened { body, session } => {
+                if let Some(renewed) = session {
+                    let old = std::mem::replace(&mut *lock(&client), Arc::clone(&renewed));
+                    core.sessions.remove(&old.id);
+                    forward(renewed.open_stream(&core.hub), tx.clone());
+                }
+                let _ = tx.send(body).await;
+            }
+            Step::Listen(rx) => forward(rx, tx.clone()),
+            Step::Run(mut prepared) => {
+                let id = prepared.call.id.clone();
+                if prepared.guard.is_none() {
+                    // A 2026-07-28 request is still the process's: cancellable the same way.
+                    let (token, guard) = session.track(&id);
+                    prepared.call.cancellation = Some(token);
+                    prepared.guard = Some(guard);
+                }
+                let Some(cancellation) = prepared.call.cancellation.clone() else {
+                    continue;
                 };
-                let cancellation = CancellationToken::new();
-                lock(&inflight).insert(id.clone(), cancellation.clone());
-                let call = Call {
-                    cancellation: Some(cancellation.clone()),
-                    notifier: Some(tx.clone()),
-                    ..call
-                };
-                let (engine, tx, inflight) =
-                    (Arc::clone(&engine), tx.clone(), Arc::clone(&inflight));
+                if prepared.call.may_stream(&prepared.params) {
+                    prepared.call.notifier = Some(tx.clone());
+                }
+                let (core, tx) = (Arc::clone(&core), tx.clone());
                 tokio::spawn(async move {
+                    let guard = prepared.guard;
                     let outcome = tokio::select! {
                         biased;
                         () = cancellation.cancelled() => return,
-                        outcome = engine.request(&method, params, call) => outcome,
+                        outcome = core.run(&prepared.method, prepared.params, prepared.call) => outcome,
                     };
-                    lock(&inflight).remove(&id);
+                    drop(guard);
                     let body = match outcome {
                         Ok(reply) => reply.into_response(&id),
                         Err(e) => protocol::error_json(Some(&id), &e),
@@ -168,75 +176,127 @@ where
             }
         }
     }
+    // Ending the session cancels what still runs and closes its notification stream.
+    let last = Arc::clone(&lock(&client));
+    core.sessions.remove(&last.id);
     drop(tx);
-    for (_, token) in lock(&inflight).drain() {
-        token.cancel();
-    }
     writer
         .await
         .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
     Ok(())
 }
 
-fn has_modern_meta(params: &Map<String, Value>) -> bool {
-    params
-        .get("_meta")
-        .and_then(Value::as_object)
-        .is_some_and(|m| m.keys().any(|k| k.starts_with(META_PREFIX)))
+/// Writes what `rx` carries until either side closes.
+fn forward(mut rx: mpsc::Receiver<Vec<u8>>, tx: mpsc::Sender<Vec<u8>>) {
+    tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            if tx.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
-/// The era of a request: its own `_meta` when it has modern keys, else the session.
-fn prepare(
-    client: &Mutex<Client>,
-    id: &RequestId,
-    params: &Map<String, Value>,
-) -> Result<Call, RpcError> {
-    let new_call = |era, client| Call {
-        id: id.clone(),
-        era,
-        client,
-        cancellation: None,
-        notifier: None,
-        #[cfg(feature = "http")]
-        principal: None,
-        link: ClientLink::default(),
-    };
-    if has_modern_meta(params) {
-        let meta = params.get("_meta").and_then(Value::as_object);
-        let version = meta
-            .and_then(|m| m.get(META_PROTOCOL_VERSION))
-            .and_then(Value::as_str);
-        let capabilities = meta
-            .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
-            .filter(|c| c.is_object());
-        let (Some(version), Some(capabilities)) = (version, capabilities) else {
-            return Err(RpcError::invalid_params(format!(
-                "`_meta` must carry `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`"
-            )));
+/// What [`read_line`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line (without more than [`MAX_LINE`] bytes) is in the buffer.
+    Read,
+    /// A line longer than [`MAX_LINE`] was skipped.
+    TooLong,
+    /// stdin is closed.
+    End,
+}
+
+/// Reads one line into `line`; a longer one than [`MAX_LINE`] is dropped as it is read, so
+/// no more than the limit (plus the reader's buffer) is ever held.
+async fn read_line<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    line: &mut Vec<u8>,
+) -> std::io::Result<Line> {
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(if too_long {
+                Line::TooLong
+            } else if line.is_empty() {
+                Line::End
+            } else {
+                Line::Read
+            });
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..=at], true),
+            None => (available, false),
         };
-        let Some(version) = protocol::modern_version(version) else {
-            return Err(crate::server::dispatch::unsupported_version(version));
-        };
-        let info = meta.and_then(|m| m.get(META_CLIENT_INFO)).cloned();
-        let client = ClientDeclaration::new(info, Some(capabilities.clone()));
-        return Ok(new_call(Era::Modern(version), client));
+        let n = chunk.len();
+        if !too_long && line.len() + n > MAX_LINE + 1 {
+            too_long = true;
+            line.clear();
+            line.shrink_to(0);
+        }
+        if !too_long {
+            line.extend_from_slice(chunk);
+        }
+        reader.consume(n);
+        if done {
+            return Ok(if too_long { Line::TooLong } else { Line::Read });
+        }
     }
-    let c = lock(client);
-    let version = c.version.unwrap_or(LATEST_LEGACY_VERSION);
-    let client = c
-        .declared
-        .clone()
-        .unwrap_or_else(|| ClientDeclaration::new(None, None));
-    let mut call = new_call(Era::Legacy(version), client);
-    call.link = ClientLink {
-        log_level: c.log_level,
-        pending: Some(Arc::clone(&c.pending)),
-        session: c.session.clone(),
-        ..ClientLink::default()
-    };
-    Ok(call)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that yields `n` bytes of `x` without a newline, then `tail`, without ever
+    /// holding them all.
+    struct Endless {
+        left: usize,
+        tail: &'static [u8],
+    }
+
+    impl AsyncRead for Endless {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.left > 0 {
+                let n = self.left.min(buf.remaining());
+                buf.put_slice(&vec![b'x'; n]);
+                self.left -= n;
+            } else {
+                let tail = self.tail;
+                let n = tail.len().min(buf.remaining());
+                buf.put_slice(&tail[..n]);
+                self.tail = &tail[n..];
+            }
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_over_long_line_is_skipped_without_being_kept() {
+        let mut reader = BufReader::new(Endless {
+            left: 3 * MAX_LINE,
+            tail: b"\n{\"jsonrpc\":\"2.0\"}\n",
+        });
+        let mut line = Vec::new();
+        assert_eq!(
+            read_line(&mut reader, &mut line).await.unwrap(),
+            Line::TooLong
+        );
+        assert_eq!(line.capacity(), 0, "nothing of the long line is kept");
+        line.clear();
+        assert_eq!(read_line(&mut reader, &mut line).await.unwrap(), Line::Read);
+        assert_eq!(line, b"{\"jsonrpc\":\"2.0\"}\n");
+        line.clear();
+        assert_eq!(read_line(&mut reader, &mut line).await.unwrap(), Line::End);
+    }
 }

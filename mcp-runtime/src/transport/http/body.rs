@@ -23,12 +23,20 @@ pub(super) enum Answer {
     Shared { head: Vec<u8>, result: Bytes },
 }
 
+/// The start of a success response, up to its result; the result and `}` follow.
+fn response_head(id: &RequestId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(48);
+    protocol::message::write_response_head(&mut out, Some(id));
+    out.extend_from_slice(b"\"result\":");
+    out
+}
+
 impl Answer {
     /// The success response to request `id`.
     pub(super) fn reply(id: &RequestId, reply: Reply) -> Self {
         match reply {
             Reply::Raw(result) if result.len() >= SHARE_FROM => Self::Shared {
-                head: protocol::response_head(id),
+                head: response_head(id),
                 result,
             },
             reply => Self::Whole(reply.into_response(id)),

@@ -27,23 +27,6 @@ pub struct HttpConfig {
     pub(crate) origins: Vec<String>,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) max_sessions: usize,
-    pub(crate) auth: Option<AuthSettings>,
-}
-
-/// What an [`OAuthConfig`](crate::auth::OAuthConfig) adds to the endpoint.
-#[derive(Clone)]
-pub(crate) struct AuthSettings {
-    pub(crate) config: std::sync::Arc<crate::auth::ConfigInner>,
-    pub(crate) required: &'static [&'static str],
-    pub(crate) scopes: &'static [&'static str],
-}
-
-impl std::fmt::Debug for AuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthSettings")
-            .field("resource", &self.config.resource)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Default for HttpConfig {
@@ -56,7 +39,6 @@ impl Default for HttpConfig {
             origins: Vec::new(),
             session_idle_timeout: Duration::from_mins(30),
             max_sessions: 100_000,
-            auth: None,
         }
     }
 }

@@ -7,12 +7,19 @@
 //! `MCP-Protocol-Version` makes it a 2025-11-25 one; an unknown version header makes it a
 //! 2026-07-28 request, so that it gets the errors of that revision.
 //!
+//! A request meets, in this order: [`HostOriginLayer`] (403), [`RefuseLayer`] (405, 406,
+//! 415, 413 from the head alone), bearer authentication on servers declared with `oauth`
+//! (401, 400, 403; see [`oauth`]), then the endpoint, which reads the body and passes the
+//! message through the revision stage to the connection core. Cheap refusals thus cost no
+//! signature check and no parse.
+//!
 //! | what | answer |
 //! |---|---|
 //! | `Host` not served, or a browser `Origin` not allowed (DNS rebinding) | 403 |
 //! | `Accept` without `application/json` and `text/event-stream` | 406 |
 //! | `Content-Type` not `application/json` | 415 |
 //! | body over [`HttpConfig::body_limit`] | 413 |
+//! | `GET` or `DELETE` on a stateless endpoint | 405 |
 //! | not JSON / not a JSON-RPC message | 400, -32700 / -32600 |
 //! | 2025-11-25 request without `Mcp-Session-Id` / with an unknown one | 400 / 404 |
 //! | 2026-07-28 header missing or disagreeing with the body | 400, -32020 |
@@ -28,130 +35,136 @@
 //! the request. Every other request gets one JSON object, and a request whose handler
 //! cannot send anything is answered without preparing a stream at all.
 
+mod bearer;
 mod body;
 mod config;
 mod cors;
-mod handler;
+mod endpoint;
+mod error;
+mod guard;
+pub mod oauth;
+mod refuse;
+mod respond;
+mod revision;
 mod stream;
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
-pub(crate) use config::AuthSettings;
-pub use config::HttpConfig;
+use axum::http::{HeaderMap, HeaderName};
+use axum::routing::MethodRouter;
 
+pub use config::HttpConfig;
+pub use guard::{HostOrigin, HostOriginLayer};
+pub use oauth::OAuthConfig;
+pub use refuse::{Refuse, RefuseLayer};
+
+use crate::connection::Core;
+use crate::connection::session::SessionStore;
 use crate::error::ServeError;
-use crate::server::dispatch::Engine;
-use crate::server::{McpServer, Unprotected};
-use crate::transport::session::SessionStore;
+use crate::server::{McpServer, Protected, Unprotected};
+use bearer::{AuthSettings, BearerLayer};
 
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::HttpConfig {}
-    impl Sealed for crate::auth::OAuthConfig {}
+    impl Sealed for super::OAuthConfig {}
 }
 
 /// A configuration that can serve the server `S` over HTTP.
 ///
-/// [`HttpConfig`] serves servers declared without `oauth`; [`OAuthConfig`](crate::OAuthConfig)
-/// serves those declared with it, and nothing else does.
+/// [`HttpConfig`] serves servers declared without `oauth`; [`OAuthConfig`] serves those
+/// declared with it, and nothing else does. Which one it is decides the layers of the
+/// router: only an `OAuthConfig` puts bearer authentication in it.
 pub trait ServeConfig<S>: sealed::Sealed {
     /// The endpoint settings.
     #[doc(hidden)]
-    fn into_http_config(self) -> HttpConfig;
+    fn http_config(&self) -> &HttpConfig;
+
+    /// The router serving `server`.
+    #[doc(hidden)]
+    fn into_router(self, server: S) -> axum::Router;
 }
 
 impl<S: Unprotected> ServeConfig<S> for HttpConfig {
-    fn into_http_config(self) -> HttpConfig {
+    fn http_config(&self) -> &HttpConfig {
         self
+    }
+
+    fn into_router(self, server: S) -> axum::Router {
+        let (methods, stateless) = endpoint(server, &self, &[]);
+        let methods = methods
+            .layer::<_, Infallible>(RefuseLayer::new(&self, stateless))
+            .layer::<_, Infallible>(HostOriginLayer::new(&self));
+        axum::Router::new()
+            .route(&self.path, methods)
+            .layer(cors::layer(&self))
     }
 }
 
-impl<S: crate::auth::Protected> ServeConfig<S> for crate::auth::OAuthConfig {
-    fn into_http_config(self) -> HttpConfig {
-        let mut http = self.http;
-        http.auth = Some(AuthSettings {
+impl<S: Protected> ServeConfig<S> for OAuthConfig {
+    fn http_config(&self) -> &HttpConfig {
+        &self.http
+    }
+
+    fn into_router(self, server: S) -> axum::Router {
+        let http = self.http;
+        let auth = AuthSettings {
             config: self.inner,
             required: S::REQUIRED_SCOPES,
             scopes: S::SCOPES,
-        });
-        http
-    }
-}
-
-/// Everything the handlers share.
-pub(crate) struct Shared<S> {
-    pub(crate) engine: Engine<S>,
-    pub(crate) config: HttpConfig,
-    pub(crate) sessions: SessionStore,
-    pub(crate) hub: crate::server::input::Hub,
-}
-
-pub(crate) fn router<S: McpServer>(server: S, config: HttpConfig) -> axum::Router {
-    let path = config.path.clone();
-    let shared = Arc::new(Shared {
-        engine: Engine::new(server),
-        sessions: SessionStore::new(config.session_idle_timeout, config.max_sessions),
-        config,
-        hub: crate::server::input::Hub::default(),
-    });
-    let mut router = axum::Router::new().route(
-        &path,
-        axum::routing::post(handler::post::<S>)
-            .get(handler::get::<S>)
-            .delete(handler::delete::<S>),
-    );
-    if let Some(auth) = &shared.config.auth {
-        let document = bytes::Bytes::from(
-            serde_json::to_vec(&crate::auth::protected_resource_metadata(
-                &auth.config,
-                auth.scopes,
-            ))
-            .expect("serializing a JSON value cannot fail"),
-        );
-        let serve = move || {
-            let document = document.clone();
-            async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    document,
-                )
-            }
         };
-        router = router.route(
-            &auth.config.metadata_path,
-            axum::routing::get(serve.clone()),
-        );
-        if auth.config.metadata_path != ROOT_METADATA_PATH {
-            router = router.route(ROOT_METADATA_PATH, axum::routing::get(serve));
-        }
-        if let Some(doc) = &auth.config.legacy_as_metadata {
-            let doc = bytes::Bytes::from(
-                serde_json::to_vec(doc).expect("serializing a JSON value cannot fail"),
-            );
-            router = router.route(
-                "/.well-known/oauth-authorization-server",
-                axum::routing::get(move || {
-                    let doc = doc.clone();
-                    async move {
-                        (
-                            [(axum::http::header::CONTENT_TYPE, "application/json")],
-                            doc,
-                        )
-                    }
-                }),
-            );
-        }
+        let metadata = oauth::metadata_routes(&auth);
+        let (methods, stateless) = endpoint(server, &http, S::REQUIRED_SCOPES);
+        let methods = methods
+            .layer::<_, Infallible>(BearerLayer::new(auth, http.body_limit))
+            .layer::<_, Infallible>(RefuseLayer::new(&http, stateless))
+            .layer::<_, Infallible>(HostOriginLayer::new(&http));
+        axum::Router::new()
+            .route(&http.path, methods)
+            .merge(metadata)
+            .layer(cors::layer(&http))
     }
-    let cors = cors::layer(&shared.config);
-    router.with_state(shared).layer(cors)
 }
 
-const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+/// What the endpoint's handlers share.
+pub(crate) struct Http<S> {
+    pub(crate) core: Core<S>,
+    pub(crate) config: HttpConfig,
+}
 
-pub(crate) async fn serve<S: McpServer>(
+/// The `POST`, `GET` and `DELETE` handlers of `server`, and whether it is stateless.
+fn endpoint<S: McpServer>(
     server: S,
+    config: &HttpConfig,
+    required: &'static [&'static str],
+) -> (MethodRouter, bool) {
+    let sessions = SessionStore::new(config.session_idle_timeout, config.max_sessions);
+    let http = Arc::new(Http {
+        core: Core::new(server, sessions, required),
+        config: config.clone(),
+    });
+    let stateless = http.core.stateless();
+    let methods = axum::routing::post(endpoint::post::<S>)
+        .get(endpoint::get::<S>)
+        .delete(endpoint::delete::<S>)
+        .with_state(http);
+    (methods, stateless)
+}
+
+/// A header's value as trimmed text, when it is text.
+pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+/// Serves `router` on `addr` until Ctrl-C.
+pub(crate) async fn serve(
+    router: axum::Router,
     addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
-    config: HttpConfig,
+    config: &HttpConfig,
 ) -> Result<(), ServeError> {
     let display = addr.to_string();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -168,10 +181,8 @@ pub(crate) async fn serve<S: McpServer>(
              name the public host with `HttpConfig::allow_host`"
         );
     }
-    let path = config.path.clone();
-    let app = router(server, config);
-    tracing::info!("MCP endpoint at http://{local}{path}");
-    axum::serve(listener, app)
+    tracing::info!("MCP endpoint at http://{local}{}", config.path);
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

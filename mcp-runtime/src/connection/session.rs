@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use rand::RngCore as _;
 use serde_json::json;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{RequestId, notification_json};
 use crate::server::context::{ClientDeclaration, SessionData};
-use crate::server::input::{Change, Hub, LogLevel, PendingRequests};
+use crate::server::input::{Change, Hub, LogLevel, PendingRequests, next_change};
 
 /// One session.
 #[derive(Debug)]
@@ -84,14 +84,8 @@ impl Session {
         let session = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
-                let change = tokio::select! {
-                    () = tx.closed() => return,
-                    change = changes.recv() => change,
-                };
-                let change = match change {
-                    Ok(change) => change,
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                let Some(change) = next_change(&mut changes, &tx).await else {
+                    return;
                 };
                 let Some(session) = session.upgrade() else {
                     return;

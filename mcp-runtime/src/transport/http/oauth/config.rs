@@ -25,8 +25,8 @@ use crate::transport::http::HttpConfig;
 /// than on the first request.
 ///
 /// ```no_run
-/// # async fn run() -> Result<(), mcp_runtime::auth::ConfigError> {
-/// use mcp_runtime::auth::OAuthConfig;
+/// # async fn run() -> Result<(), mcp_runtime::oauth::ConfigError> {
+/// use mcp_runtime::oauth::OAuthConfig;
 ///
 /// let config = OAuthConfig::builder()
 ///     .resource("https://notes.example.com/mcp")

@@ -15,8 +15,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use super::Principal;
-use super::config::ConfigError;
+use super::ConfigError;
+use crate::auth::Principal;
 
 /// The fewest seconds between two JWKS fetches of one issuer.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(10);

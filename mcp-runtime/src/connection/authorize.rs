@@ -1,0 +1,78 @@
+//! The one decision of which scopes a call needs, made before anything runs.
+//!
+//! A call needs the scopes the server requires of every request, plus, for `tools/call`,
+//! the scopes of the tool it names. A caller lacking any of them is refused with the whole
+//! set, so that one step-up authorization suffices (MCP 2025-11-25, scope challenge
+//! handling); the HTTP transport's 403 challenge and the stdio error both come from here.
+
+use serde_json::{Map, Value, json};
+
+use super::Core;
+use crate::auth::Principal;
+use crate::protocol::{ErrorCode, RpcError};
+use crate::server::McpServer;
+
+/// A call refused for want of scopes.
+#[derive(Debug)]
+pub(crate) struct Forbidden {
+    /// Every scope the call needs, the server's first.
+    pub(crate) needed: Vec<&'static str>,
+    /// The JSON-RPC error, with `data.scopes` = `needed`.
+    pub(crate) error: RpcError,
+}
+
+/// The scopes `method` with `params` needs: the server's, then the named tool's.
+pub(crate) fn scopes_needed<S: McpServer>(
+    core: &Core<S>,
+    method: &str,
+    params: &Map<String, Value>,
+) -> (Vec<&'static str>, Option<&'static str>) {
+    let mut needed = core.required.to_vec();
+    let tool = (method == "tools/call")
+        .then(|| params.get("name").and_then(Value::as_str))
+        .flatten()
+        .and_then(|name| {
+            core.engine
+                .descriptor()
+                .tools
+                .iter()
+                .find(|t| t.name == name)
+        });
+    if let Some(tool) = tool {
+        needed.extend(tool.scopes.iter().filter(|s| !core.required.contains(s)));
+    }
+    (needed, tool.map(|t| t.name))
+}
+
+/// Whether `caller` may make this call. An unprotected server lets anyone; a protected one
+/// refuses a call without a caller, which no transport lets through.
+///
+/// # Errors
+///
+/// [`Forbidden`] with every scope the call needs.
+pub(crate) fn authorize<S: McpServer>(
+    core: &Core<S>,
+    method: &str,
+    params: &Map<String, Value>,
+    caller: Option<&Principal>,
+) -> Result<(), Forbidden> {
+    let protected = core.engine.descriptor().protected;
+    if !protected && caller.is_none() {
+        return Ok(());
+    }
+    let (needed, tool) = scopes_needed(core, method, params);
+    let granted = |s: &&str| caller.is_some_and(|p| p.has_scope(s));
+    if caller.is_some() && needed.iter().all(granted) {
+        return Ok(());
+    }
+    if let Some(missing) = needed.iter().find(|s| !granted(s)) {
+        tracing::debug!(scope = %missing, method, "caller lacks a scope the call needs");
+    }
+    let message = match tool {
+        Some(name) => format!("insufficient scope for tool `{name}`"),
+        None => "insufficient scope".to_owned(),
+    };
+    let error =
+        RpcError::new(ErrorCode::InsufficientScope, message).with_data(json!({"scopes": needed}));
+    Err(Forbidden { needed, error })
+}

@@ -1,0 +1,377 @@
+//! The connection core: everything about a conversation with a client that does not depend
+//! on how its bytes travel.
+//!
+//! It owns revision negotiation (a 2026-07-28 request describes itself in `_meta`; a
+//! 2025-11-25 one belongs to what `initialize` negotiated), `initialize` and its session,
+//! the per-request `_meta` (protocol version, client, log level), cancellation,
+//! `logging/setLevel`, resource subscriptions, the client's answers to server-to-client
+//! requests, and the caller's identity, with the one decision of which scopes a call needs
+//! ([`authorize`]). The core imports no transport.
+//!
+//! # Adding a transport
+//!
+//! A transport reads messages ([`Message::parse`]) and knows who sends them (a
+//! [`Principal`], or none on an unprotected server). For each message it:
+//!
+//! 1. classifies it with [`classify`], passing what it knows besides the body (a session
+//!    named by the client, a protocol version sent beside the message);
+//! 2. for a 2025-11-25 message, calls [`Core::legacy_in`] with the session it names (a
+//!    transport with one client names its one session); for a 2026-07-28 request, reads its
+//!    `_meta` with [`ModernMeta::read`] and calls [`Core::modern`];
+//! 3. writes the [`Step`] it gets back: an answer, an acknowledgement, a new session, a
+//!    notification stream, or a [`Prepared`] request to run with [`Core::run`], whose
+//!    result (and whatever the handler sends before it, on the notifier the transport puts
+//!    in the call) it writes in turn.
+//!
+//! `stdio` is the smallest example; Streamable HTTP adds its layers in front. The tests
+//! below drive the core with an in-memory transport.
+
+mod authorize;
+mod listen;
+mod negotiate;
+pub(crate) mod session;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+pub(crate) use authorize::{Forbidden, authorize};
+use negotiate::legacy_version;
+pub(crate) use negotiate::{ModernMeta, Revision, classify};
+use session::{Session, SessionStore};
+
+use crate::auth::Principal;
+use crate::protocol::{self, Message, RequestId, RpcError};
+use crate::server::McpServer;
+use crate::server::context::{ClientDeclaration, ClientLink};
+use crate::server::dispatch::{Call, Engine, Era, Reply};
+use crate::server::input::{Hub, LogLevel};
+
+/// One server and the state of its conversations, shared by a transport's connections.
+pub(crate) struct Core<S> {
+    pub(crate) engine: Engine<S>,
+    pub(crate) hub: Hub,
+    pub(crate) sessions: SessionStore,
+    /// Scopes every request of a protected server needs.
+    required: &'static [&'static str],
+}
+
+/// What the transport does with a message.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Nothing to answer: a notification or a client's response, taken.
+    Accepted,
+    /// A JSON-RPC result, complete.
+    Result(Vec<u8>),
+    /// A JSON-RPC error. `malformed` says the message itself was wrong for its revision
+    /// (an HTTP transport answers 400), rather than the request failing.
+    Error {
+        id: Option<RequestId>,
+        era: Option<Era>,
+        error: RpcError,
+        malformed: bool,
+    },
+    /// The server cannot take this now (its session table is full); the client may retry.
+    Unavailable(RequestId, RpcError),
+    /// The caller lacks scopes the call needs; nothing ran.
+    Forbidden(RequestId, Forbidden),
+    /// `initialize` answered; `session` is the session it opened, unless the server is
+    /// stateless.
+    Opened {
+        body: Vec<u8>,
+        session: Option<Arc<Session>>,
+    },
+    /// 2026-07-28 `subscriptions/listen`: the stream of notifications it asked for.
+    Listen(tokio::sync::mpsc::Receiver<Vec<u8>>),
+    /// A 2025-11-25 message whose session is missing or unknown (a transport with one
+    /// client never gives this).
+    NoSession(NoSession),
+    /// A request to run with [`Core::run`].
+    Run(Prepared),
+}
+
+/// A request ready to run: method, params, and what the handler may know and use.
+pub(crate) struct Prepared {
+    pub(crate) method: String,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) call: Call,
+    /// Unregisters the request from its session once it is dropped.
+    pub(crate) guard: Option<session::InflightGuard>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a 2025-11-25 message has no session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NoSession {
+    /// The client named none.
+    Missing,
+    /// The session named does not exist, expired, or belongs to another caller.
+    Unknown,
+}
+
+impl<S: McpServer> Core<S> {
+    pub(crate) fn new(
+        server: S,
+        sessions: SessionStore,
+        required: &'static [&'static str],
+    ) -> Self {
+        Self {
+            engine: Engine::new(server),
+            hub: Hub::default(),
+            sessions,
+            required,
+        }
+    }
+
+    /// Whether the server keeps no sessions.
+    pub(crate) fn stateless(&self) -> bool {
+        self.engine.descriptor().stateless
+    }
+
+    /// The session `id`, when it exists and `caller` opened it: a session opened by another
+    /// principal is, to this caller, a session that does not exist.
+    pub(crate) fn session_for(
+        &self,
+        id: Option<&str>,
+        caller: Option<&Principal>,
+    ) -> Result<Arc<Session>, NoSession> {
+        let id = id.ok_or(NoSession::Missing)?;
+        let owner = caller.map(|p| (p.issuer.as_str(), p.subject.as_str()));
+        self.sessions
+            .get(id)
+            .filter(|s| s.is_owned_by(owner))
+            .ok_or(NoSession::Unknown)
+    }
+
+    /// Answers `initialize`, opening a session unless the server is stateless.
+    pub(crate) fn initialize(
+        &self,
+        id: &RequestId,
+        params: &Map<String, Value>,
+        caller: Option<&Principal>,
+    ) -> Step {
+        let (version, result) = self.engine.initialize(params);
+        let body = protocol::response_json(id, &result);
+        if self.stateless() {
+            return Step::Opened {
+                body,
+                session: None,
+            };
+        }
+        let client = ClientDeclaration::new(
+            params.get("clientInfo").cloned(),
+            params.get("capabilities").cloned(),
+        );
+        let owner = caller.map(|p| (p.issuer.clone(), p.subject.clone()));
+        match self.sessions.create(version, client, owner) {
+            Ok(session) => Step::Opened {
+                body,
+                session: Some(session),
+            },
+            Err(_) => Step::Unavailable(
+                id.clone(),
+                RpcError::new(
+                    protocol::ErrorCode::InternalError,
+                    "too many sessions; try again later",
+                ),
+            ),
+        }
+    }
+
+    /// A 2025-11-25 message (or older) of the session named `session_id`, with the protocol
+    /// version `sent` beside it, if any: `initialize` opens a session; on a stateless server
+    /// no session is needed; otherwise the session must exist and belong to `caller`.
+    pub(crate) fn legacy_in(
+        &self,
+        message: Message,
+        session_id: Option<&str>,
+        sent: Option<&str>,
+        caller: Option<Arc<Principal>>,
+    ) -> Step {
+        if let Message::Request { id, method, params } = &message
+            && method == "initialize"
+        {
+            if let Err(forbidden) = authorize(self, method, params, caller.as_deref()) {
+                return Step::Forbidden(id.clone(), forbidden);
+            }
+            return self.initialize(id, params, caller.as_deref());
+        }
+        let session = if self.stateless() {
+            None
+        } else {
+            match self.session_for(session_id, caller.as_deref()) {
+                Ok(session) => Some(session),
+                Err(why) => return Step::NoSession(why),
+            }
+        };
+        match legacy_version(session.as_ref().map(|s| s.version), sent) {
+            Ok(version) => self.legacy(message, session.as_ref(), version, caller),
+            Err(sent) => Step::Error {
+                id: message.request_id().cloned(),
+                era: None,
+                error: RpcError::new(
+                    protocol::ErrorCode::InvalidRequest,
+                    format!("unsupported `MCP-Protocol-Version` `{sent}`"),
+                ),
+                malformed: true,
+            },
+        }
+    }
+
+    /// A 2025-11-25 message (or older) of `session` (`None` on a stateless server), at
+    /// `version`.
+    fn legacy(
+        &self,
+        message: Message,
+        session: Option<&Arc<Session>>,
+        version: &'static str,
+        caller: Option<Arc<Principal>>,
+    ) -> Step {
+        let (id, method, params) = match message {
+            Message::Request { id, method, params } => (id, method, params),
+            Message::Notification { method, params } => {
+                if method == "notifications/cancelled"
+                    && let (Some(session), Some(id)) = (session, params.get("requestId"))
+                    && let Ok(id) = serde_json::from_value::<RequestId>(id.clone())
+                {
+                    session.cancel(&id);
+                }
+                return Step::Accepted;
+            }
+            Message::Response { id, outcome } => {
+                if let Some(session) = session {
+                    session.pending.resolve(&id, outcome);
+                }
+                return Step::Accepted;
+            }
+        };
+        let era = Era::Legacy(version);
+        if let Err(forbidden) = authorize(self, &method, &params, caller.as_deref()) {
+            return Step::Forbidden(id, forbidden);
+        }
+        if method == "logging/setLevel" {
+            let Some(level) = params
+                .get("level")
+                .and_then(Value::as_str)
+                .and_then(LogLevel::parse)
+            else {
+                return failed(id, era, RpcError::invalid_params(LEVELS));
+            };
+            if let Some(session) = session {
+                session.set_log_level(level);
+            }
+            return Step::Result(protocol::response_json(&id, &Value::Object(Map::new())));
+        }
+        if matches!(
+            method.as_str(),
+            "resources/subscribe" | "resources/unsubscribe"
+        ) {
+            // Recorded only once the server accepts the URI.
+            return match self.engine.subscription(&method, &params, era) {
+                Ok(uri) => {
+                    if let Some(session) = session {
+                        session.subscribe(uri, method == "resources/subscribe");
+                    }
+                    Step::Result(protocol::response_json(&id, &Value::Object(Map::new())))
+                }
+                Err(e) => failed(id, era, e),
+            };
+        }
+        let (cancellation, guard) = match session {
+            Some(s) => {
+                let (token, guard) = s.track(&id);
+                (Some(token), Some(guard))
+            }
+            None => (None, None),
+        };
+        let call = Call {
+            id,
+            era,
+            client: session.map_or_else(
+                || ClientDeclaration::new(None, None),
+                |s| Arc::clone(&s.client),
+            ),
+            cancellation,
+            notifier: None,
+            principal: caller,
+            link: ClientLink {
+                log_level: session.and_then(|s| s.log_level()),
+                pending: session.map(|s| Arc::clone(&s.pending)),
+                session: session.map(|s| s.handle()),
+                hub: Some(self.hub.clone()),
+                ..ClientLink::default()
+            },
+        };
+        Step::Run(Prepared {
+            method,
+            params,
+            call,
+            guard,
+        })
+    }
+
+    /// A 2026-07-28 request, whose `_meta` was read into `meta`; any other message goes to
+    /// [`Core::modern_other`].
+    pub(crate) fn modern(
+        &self,
+        message: Message,
+        meta: &ModernMeta,
+        caller: Option<Arc<Principal>>,
+    ) -> Step {
+        match message {
+            Message::Request { id, method, params } => {
+                negotiate::modern(self, id, method, params, meta, caller)
+            }
+            other => modern_other(other),
+        }
+    }
+
+    /// Runs a prepared request to its result.
+    pub(crate) async fn run(
+        &self,
+        method: &str,
+        params: Map<String, Value>,
+        call: Call,
+    ) -> Result<Reply, RpcError> {
+        self.engine.request(method, params, call).await
+    }
+}
+
+/// A 2026-07-28 notification (taken) or response (refused: clients send none in this
+/// revision).
+pub(crate) fn modern_other(message: Message) -> Step {
+    match message {
+        Message::Response { id, .. } => Step::Error {
+            id: Some(id),
+            era: None,
+            error: RpcError::new(
+                protocol::ErrorCode::InvalidRequest,
+                "clients do not send responses in 2026-07-28",
+            ),
+            malformed: true,
+        },
+        _ => Step::Accepted,
+    }
+}
+
+/// The message of `logging/setLevel` with a level that is not one.
+const LEVELS: &str =
+    "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency";
+
+fn failed(id: RequestId, era: Era, error: RpcError) -> Step {
+    Step::Error {
+        id: Some(id),
+        era: Some(era),
+        error,
+        malformed: false,
+    }
+}

@@ -1,0 +1,326 @@
+//! Bearer authentication (RFC 6750 §2.1): present in the router of a server declared with
+//! `oauth`, and only there, so whether a request is authenticated follows from the server's
+//! type. A token in the `Authorization` header is verified on every request (never one in
+//! the query string or body); the verified caller travels on to the endpoint as a request
+//! extension.
+//!
+//! | what | answer |
+//! |---|---|
+//! | no `Authorization`, or another scheme | 401, challenge without an error code |
+//! | `Bearer` with nothing after it, or two `Authorization` headers | 400 `invalid_request` |
+//! | a token outside the RFC 6750 `b64token` grammar, or one that fails verification | 401 `invalid_token` |
+//! | a token without a scope the server requires of every request | 403 `insufficient_scope` |
+//!
+//! The JSON-RPC error body keeps the request's `id` when the body can be read.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use axum::response::Response;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::error::rpc_error;
+use super::oauth::{Challenge, ConfigInner, challenge_header};
+use crate::auth::Principal;
+use crate::protocol::{ErrorCode, Message, RequestId, RpcError};
+
+/// What an `OAuthConfig` adds to the endpoint of a server `S`: the configuration and the
+/// server's declared scopes.
+pub(crate) struct AuthSettings {
+    pub(crate) config: Arc<ConfigInner>,
+    pub(crate) required: &'static [&'static str],
+    pub(crate) scopes: &'static [&'static str],
+}
+
+/// The verified caller of a request, put in its extensions by [`BearerLayer`].
+#[derive(Clone)]
+pub(crate) struct Caller {
+    pub(crate) principal: Arc<Principal>,
+    /// Where a scope challenge sends the client.
+    pub(crate) auth: Arc<AuthSettings>,
+}
+
+impl Caller {
+    /// The 403 of a call that needs `needed`, with the JSON-RPC `error`.
+    #[cold]
+    pub(crate) fn insufficient_scope(
+        &self,
+        id: Option<&RequestId>,
+        needed: &[&str],
+        error: &RpcError,
+    ) -> Response {
+        Denied::new(
+            &self.auth,
+            Challenge::InsufficientScope,
+            needed,
+            error.clone(),
+        )
+        .into_response(id)
+    }
+}
+
+/// Authenticates every request with a bearer token.
+#[derive(Clone)]
+pub(crate) struct BearerLayer {
+    auth: Arc<AuthSettings>,
+    body_limit: usize,
+}
+
+impl BearerLayer {
+    pub(crate) fn new(auth: AuthSettings, body_limit: usize) -> Self {
+        Self {
+            auth: Arc::new(auth),
+            body_limit,
+        }
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = Bearer<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Bearer {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service of [`BearerLayer`].
+#[derive(Clone)]
+pub(crate) struct Bearer<S> {
+    inner: S,
+    layer: BearerLayer,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> Service<Request<Body>> for Bearer<S>
+where
+    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        // The service made ready by `poll_ready` takes the request; a clone stays.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            match authenticate(&layer.auth, req.headers()).await {
+                Ok(principal) => {
+                    req.extensions_mut().insert(Caller {
+                        principal,
+                        auth: layer.auth,
+                    });
+                    inner.call(req).await
+                }
+                Err(denied) => {
+                    // The challenge keeps the request id when the body can be read.
+                    let id = if req.method() == Method::POST {
+                        request_id(req.into_body(), layer.body_limit).await
+                    } else {
+                        None
+                    };
+                    Ok(denied.into_response(id.as_ref()))
+                }
+            }
+        })
+    }
+}
+
+/// The id of the JSON-RPC request in `body`, if it can be read within `limit` bytes.
+async fn request_id(body: Body, limit: usize) -> Option<RequestId> {
+    use http_body_util::BodyExt as _;
+    let bytes = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .ok()?
+        .to_bytes();
+    Message::parse(&bytes).ok()?.request_id().cloned()
+}
+
+/// A refused request: status, challenge and JSON-RPC error.
+pub(crate) struct Denied {
+    status: StatusCode,
+    challenge: String,
+    error: RpcError,
+}
+
+impl Denied {
+    #[cold]
+    fn new(auth: &AuthSettings, kind: Challenge, scopes: &[&str], error: RpcError) -> Self {
+        let status = match kind {
+            Challenge::Missing | Challenge::InvalidToken => StatusCode::UNAUTHORIZED,
+            Challenge::InvalidRequest => StatusCode::BAD_REQUEST,
+            Challenge::InsufficientScope => StatusCode::FORBIDDEN,
+        };
+        Self {
+            status,
+            challenge: challenge_header(kind, &auth.config.metadata_url, scopes),
+            error,
+        }
+    }
+
+    #[cold]
+    fn into_response(self, id: Option<&RequestId>) -> Response {
+        let mut response = rpc_error(self.status, id, &self.error);
+        if let Ok(value) = HeaderValue::from_str(&self.challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+/// How the `Authorization` header presents a token.
+#[derive(Debug, PartialEq, Eq)]
+enum Presented<'a> {
+    /// No bearer credential at all.
+    Nothing,
+    /// `Bearer` with no token, or more than one header: a malformed request.
+    Malformed,
+    /// Something that is not a token (outside RFC 6750's `b64token`): an invalid token.
+    NotAToken,
+    /// A token to verify.
+    Token(&'a str),
+}
+
+/// RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the scheme is case-insensitive.
+fn presented(headers: &HeaderMap) -> Presented<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return if headers.contains_key(header::AUTHORIZATION) {
+            Presented::Malformed
+        } else {
+            Presented::Nothing
+        };
+    };
+    let raw = value.as_bytes();
+    let (scheme, rest) = match raw.iter().position(|&b| b == b' ') {
+        Some(at) => (&raw[..at], &raw[at + 1..]),
+        None => (raw, &b""[..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Presented::Nothing;
+    }
+    let token = rest.trim_ascii();
+    if token.is_empty() {
+        return Presented::Malformed;
+    }
+    let body = token.strip_suffix(b"=").map_or(token, |t| {
+        let mut t = t;
+        while let Some(shorter) = t.strip_suffix(b"=") {
+            t = shorter;
+        }
+        t
+    });
+    let valid = !body.is_empty()
+        && body
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b));
+    match std::str::from_utf8(token) {
+        Ok(token) if valid => Presented::Token(token),
+        _ => Presented::NotAToken,
+    }
+}
+
+/// Verifies the request's bearer token and the scopes the server requires of every request.
+async fn authenticate(auth: &AuthSettings, headers: &HeaderMap) -> Result<Arc<Principal>, Denied> {
+    let refuse = |kind, message: &str| {
+        let e = RpcError::new(ErrorCode::InvalidRequest, message);
+        Denied::new(auth, kind, auth.required, e)
+    };
+    let token = match presented(headers) {
+        Presented::Token(token) => token,
+        Presented::Nothing => return Err(refuse(Challenge::Missing, "authorization required")),
+        Presented::Malformed => {
+            return Err(refuse(
+                Challenge::InvalidRequest,
+                "malformed `Authorization` header",
+            ));
+        }
+        Presented::NotAToken => {
+            tracing::debug!("access token refused: not a bearer token");
+            return Err(refuse(Challenge::InvalidToken, "invalid access token"));
+        }
+    };
+    // Boxed: verification (with its key refresh) stays out of the request's future.
+    let principal = Box::pin(auth.config.verifier.verify(token, &auth.config.audiences))
+        .await
+        .map_err(|why| {
+            tracing::debug!(reason = why.0, "access token refused");
+            refuse(Challenge::InvalidToken, "invalid access token")
+        })?;
+    if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
+        tracing::debug!(scope = %missing, "token lacks a required scope");
+        let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");
+        return Err(Denied::new(
+            auth,
+            Challenge::InsufficientScope,
+            auth.required,
+            e,
+        ));
+    }
+    Ok(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::AUTHORIZATION, HeaderValue::from_bytes(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_an_empty_credential_or_two_headers_are_malformed_requests() {
+        assert_eq!(presented(&with(&[])), Presented::Nothing);
+        assert_eq!(presented(&with(&[b"Basic YTpi"])), Presented::Nothing);
+        assert_eq!(presented(&with(&[b"Bearer"])), Presented::Malformed);
+        assert_eq!(presented(&with(&[b"Bearer   "])), Presented::Malformed);
+        assert_eq!(
+            presented(&with(&[b"Bearer a", b"Bearer b"])),
+            Presented::Malformed
+        );
+        assert_eq!(
+            presented(&with(&[b"bearer abc.def-_~+/=="])),
+            Presented::Token("abc.def-_~+/==")
+        );
+        assert_eq!(
+            presented(&with(&[b"Bearer  abc "])),
+            Presented::Token("abc")
+        );
+    }
+
+    #[test]
+    fn what_is_not_a_b64token_is_an_invalid_token() {
+        for bad in [
+            &b"Bearer abc.def.ghi%%"[..],
+            "Bearer tok\u{e9}n".as_bytes(),
+            b"Bearer a b",
+            b"Bearer ==",
+            b"Bearer a=b",
+        ] {
+            assert_eq!(presented(&with(&[bad])), Presented::NotAToken, "{bad:?}");
+        }
+    }
+}
