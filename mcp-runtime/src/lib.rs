@@ -66,10 +66,10 @@ pub mod __private {
     };
     pub use crate::server::output::{ToolErrorMessage, error_result};
     pub use crate::server::prompt::{PromptArgument, prompt_error, unknown_prompt};
-    pub use crate::server::resource::{TemplatePart, UriTemplate};
     pub use crate::server::schema::{
         Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
     };
+    pub use crate::server::uri_template::{TemplatePart, UriTemplate};
     pub use crate::server::{
         Blob, CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IconDef,
         IntoCallToolResult, IntoCompletion, IntoGetPromptResult, IntoResourceContents, McpServer,

@@ -45,7 +45,7 @@ use session::{Session, SessionStore};
 use crate::auth::Principal;
 use crate::protocol::{self, Message, RequestId, RpcError};
 use crate::server::McpServer;
-use crate::server::context::{ClientDeclaration, ClientLink};
+use crate::server::call::{ClientDeclaration, ClientLink};
 use crate::server::dispatch::{Call, Engine, Era, Reply};
 use crate::server::input::{Hub, LogLevel};
 

@@ -17,7 +17,7 @@ use crate::protocol::{
     RequestId, RpcError,
 };
 use crate::server::McpServer;
-use crate::server::context::{ClientDeclaration, ClientLink};
+use crate::server::call::{ClientDeclaration, ClientLink};
 use crate::server::dispatch::{Call, Era, unsupported_version};
 use crate::server::input::LogLevel;
 

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{RequestId, notification_json};
-use crate::server::context::{ClientDeclaration, SessionData};
+use crate::server::call::ClientDeclaration;
+use crate::server::context::SessionData;
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests, next_change};
 
 /// One session.

@@ -7,6 +7,8 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::rpc_error::{ErrorCode, RpcError};
+
 /// A JSON-RPC request id: a string or an integer (MCP forbids `null`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
@@ -77,119 +79,6 @@ impl fmt::Display for RequestId {
         }
     }
 }
-
-/// JSON-RPC and MCP error codes used by this runtime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// -32700: the body is not JSON.
-    ParseError,
-    /// -32600: JSON, but not a JSON-RPC request.
-    InvalidRequest,
-    /// -32601: no such method (or a capability the server did not declare).
-    MethodNotFound,
-    /// -32602: the params are wrong: unknown tool, bad arguments, missing `_meta`.
-    InvalidParams,
-    /// -32603: the server failed.
-    InternalError,
-    /// -32002: resource not found (2025-11-25 only).
-    ResourceNotFound,
-    /// -32020: an HTTP header disagrees with the body, or a required one is missing (2026-07-28).
-    HeaderMismatch,
-    /// -32021: the request needs a client capability the client did not declare (2026-07-28).
-    MissingRequiredClientCapability,
-    /// -32022: the requested protocol version is not supported (2026-07-28).
-    UnsupportedProtocolVersion,
-    /// -32800: the request was cancelled.
-    RequestCancelled,
-    /// -32001: the server is not ready for this request (for instance before `initialize`).
-    ServerNotInitialized,
-    /// The token lacks scopes; answered over HTTP as 403 `insufficient_scope` (code -32600).
-    InsufficientScope,
-}
-
-impl ErrorCode {
-    /// The numeric code.
-    pub const fn code(self) -> i64 {
-        match self {
-            Self::ParseError => -32700,
-            Self::InvalidRequest | Self::InsufficientScope => -32600,
-            Self::MethodNotFound => -32601,
-            Self::InvalidParams => -32602,
-            Self::InternalError => -32603,
-            Self::ResourceNotFound => -32002,
-            Self::HeaderMismatch => -32020,
-            Self::MissingRequiredClientCapability => -32021,
-            Self::UnsupportedProtocolVersion => -32022,
-            Self::RequestCancelled => -32800,
-            Self::ServerNotInitialized => -32001,
-        }
-    }
-}
-
-/// A JSON-RPC error object: code, message and optional data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RpcError {
-    /// The error code.
-    pub code: ErrorCode,
-    /// A short, client-safe description.
-    pub message: String,
-    /// Structured details (for instance the supported versions).
-    pub data: Option<Value>,
-}
-
-impl RpcError {
-    /// An error with the given code and message.
-    #[cold]
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    /// Attaches structured `data`.
-    #[must_use]
-    #[cold]
-    pub fn with_data(mut self, data: Value) -> Self {
-        self.data = Some(data);
-        self
-    }
-
-    /// -32602 with the given message.
-    #[cold]
-    pub fn invalid_params(message: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InvalidParams, message)
-    }
-
-    /// -32601 naming the method.
-    #[cold]
-    pub fn method_not_found(method: &str) -> Self {
-        Self::new(
-            ErrorCode::MethodNotFound,
-            format!("method `{method}` not found"),
-        )
-    }
-
-    /// The error object as JSON.
-    pub fn to_value(&self) -> Value {
-        let mut obj = Map::new();
-        obj.insert("code".into(), Value::from(self.code.code()));
-        obj.insert("message".into(), Value::from(self.message.as_str()));
-        if let Some(data) = &self.data {
-            obj.insert("data".into(), data.clone());
-        }
-        Value::Object(obj)
-    }
-}
-
-impl fmt::Display for RpcError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.message, self.code.code())
-    }
-}
-
-impl std::error::Error for RpcError {}
 
 /// One incoming JSON-RPC message.
 #[derive(Debug, Clone, PartialEq)]
@@ -404,55 +293,10 @@ fn null_or_present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d)
 }
 
-/// Serializes a success response.
-pub(crate) fn response_json(id: &RequestId, result: &Value) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    write_response_head(&mut out, Some(id));
-    out.extend_from_slice(b"\"result\":");
-    serde_json::to_writer(&mut out, result).expect("serializing a JSON value cannot fail");
-    out.push(b'}');
-    out
-}
-
-/// Serializes a success response whose result is already serialized JSON.
-pub(crate) fn response_raw(id: &RequestId, raw_result: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw_result.len() + 48);
-    write_response_head(&mut out, Some(id));
-    out.extend_from_slice(b"\"result\":");
-    out.extend_from_slice(raw_result);
-    out.push(b'}');
-    out
-}
-
-/// Serializes an error response; `id` is `null` when the request's id could not be read.
-pub(crate) fn error_json(id: Option<&RequestId>, error: &RpcError) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    write_response_head(&mut out, id);
-    out.extend_from_slice(b"\"error\":");
-    serde_json::to_writer(&mut out, &error.to_value())
-        .expect("serializing a JSON value cannot fail");
-    out.push(b'}');
-    out
-}
-
-pub(crate) fn write_response_head(out: &mut Vec<u8>, id: Option<&RequestId>) {
-    out.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
-    match id {
-        Some(id) => serde_json::to_writer(&mut *out, id).expect("serializing an id cannot fail"),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.push(b',');
-}
-
-/// Serializes a notification.
-pub(crate) fn notification_json(method: &str, params: &Value) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}))
-        .expect("serializing a JSON value cannot fail")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::wire::{error_json, response_json};
 
     fn err(bytes: &[u8]) -> (Option<RequestId>, i64) {
         let (id, e) = Message::parse(bytes).unwrap_err();

@@ -5,8 +5,10 @@
 
 mod completion;
 mod content;
-pub(crate) mod message;
+mod message;
 mod prompt;
+mod rpc_error;
+pub(crate) mod wire;
 
 pub use completion::{Completion, MAX_COMPLETION_VALUES};
 pub use content::{
@@ -14,8 +16,8 @@ pub use content::{
     ResourceLink, TextResource,
 };
 pub use message::{ErrorCode, Message, RequestId, RpcError};
-pub(crate) use message::{error_json, notification_json, response_json, response_raw};
 pub use prompt::{GetPromptResult, PromptMessage, Role};
+pub(crate) use wire::{error_json, notification_json, response_json, response_raw};
 
 /// The newest revision: stateless, metadata on every request.
 pub const MODERN_VERSION: &str = "2026-07-28";

@@ -3,11 +3,12 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use super::input::{Change, Hub, InputRequest, InputRequired, LogLevel, PendingRequests};
+use super::call::{ClientDeclaration, ClientLink, ContextParts, Outcome};
+use super::input::{Change, InputRequest, InputRequired, LogLevel};
 use crate::auth::{Auth, AuthClaims, Principal};
 use crate::protocol::{ErrorCode, RequestId, RpcError, notification_json};
 
@@ -54,51 +55,6 @@ struct Inner {
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     principal: Option<Arc<Principal>>,
     link: ClientLink,
-}
-
-/// What a client declared about itself: in `initialize` for a session, in `_meta` for a
-/// 2026-07-28 request. Shared, not copied, by the requests of a session.
-#[derive(Debug)]
-pub(crate) struct ClientDeclaration {
-    /// `clientInfo`, if sent.
-    pub(crate) info: Option<Value>,
-    /// The capabilities (an empty object when none were sent).
-    pub(crate) capabilities: Value,
-}
-
-impl ClientDeclaration {
-    pub(crate) fn new(info: Option<Value>, capabilities: Option<Value>) -> Arc<Self> {
-        Arc::new(Self {
-            info,
-            capabilities: capabilities.unwrap_or_else(|| Value::Object(Map::new())),
-        })
-    }
-
-    /// Whether the client declared a capability that a server-to-client request needs.
-    pub(crate) fn may_be_asked(&self) -> bool {
-        ["elicitation", "sampling", "roots"]
-            .iter()
-            .any(|c| self.capabilities.get(c).is_some_and(|v| !v.is_null()))
-    }
-}
-
-/// How a request can reach its client beyond the response: set by the transport.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct ClientLink {
-    /// The threshold of `notifications/message` (session level, or `_meta` logLevel).
-    pub(crate) log_level: Option<LogLevel>,
-    /// Server-to-client requests awaiting answers (2025-11-25 sessions, stdio).
-    pub(crate) pending: Option<Arc<PendingRequests>>,
-    /// `inputResponses` of a 2026-07-28 retry.
-    pub(crate) input_responses: Option<Map<String, Value>>,
-    /// The verified application state of a 2026-07-28 retry.
-    pub(crate) request_state: Option<Value>,
-    /// Where list and resource changes are published.
-    pub(crate) hub: Option<Hub>,
-    /// What the handler asked for, read by the dispatch once it returns.
-    pub(crate) outcome: Arc<Mutex<Outcome>>,
-    /// The 2025-11-25 session (or the stdio process) the request belongs to.
-    pub(crate) session: Option<Session>,
 }
 
 /// Parameters injected from the request rather than read from the arguments: `Auth`,
@@ -198,14 +154,6 @@ impl<C: AuthClaims> FromCaller for Auth<C> {
             )
         })
     }
-}
-
-/// What a tool asked for that the response must carry (2026-07-28 input rounds).
-#[derive(Debug, Default)]
-pub(crate) struct Outcome {
-    pub(crate) needed: Map<String, Value>,
-    pub(crate) missing_capability: Option<&'static str>,
-    pub(crate) next_state: Option<Value>,
 }
 
 impl RequestContext {
@@ -443,18 +391,6 @@ impl RequestContext {
             .send(notification_json("notifications/progress", &params))
             .await;
     }
-}
-
-/// The fields a transport fills in to build a [`RequestContext`].
-pub(crate) struct ContextParts {
-    pub(crate) id: RequestId,
-    pub(crate) protocol_version: &'static str,
-    pub(crate) client: Arc<ClientDeclaration>,
-    pub(crate) progress_token: Option<Value>,
-    pub(crate) cancellation: Option<CancellationToken>,
-    pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
-    pub(crate) principal: Option<Arc<Principal>>,
-    pub(crate) link: ClientLink,
 }
 
 /// Whether an answer has the shape of the result its request asks for.

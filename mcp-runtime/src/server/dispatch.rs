@@ -15,79 +15,26 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use super::completion::{CompletionContext, CompletionTarget};
-use super::context::{ContextParts, RequestContext};
 use super::page::Pages;
-use super::prompt::{PromptArguments, PromptDef};
-use super::resource::{ResourceDef, ResourceError, ResourceTemplateDef};
+use super::prompt::PromptDef;
+use super::resource::{ResourceDef, ResourceTemplateDef};
 use super::{McpServer, ServerDescriptor, ToolDef};
 use crate::protocol::{
-    self, CallToolResult, Completion, ErrorCode, GetPromptResult, LATEST_LEGACY_VERSION,
-    META_SERVER_INFO, MODERN_VERSIONS, RequestId, RpcError,
+    self, CallToolResult, ErrorCode, LATEST_LEGACY_VERSION, META_SERVER_INFO, MODERN_VERSIONS,
+    RpcError,
 };
 
 /// How long a 2026-07-28 client may cache a page of a list, and `server/discover`.
 const LIST_TTL_MS: u64 = 60_000;
 
-/// How long a 2026-07-28 client may cache `resources/read` (`ttlMs`: 0): contents come
-/// from the server's own code, which may change them at any time, so they are stale at once
-/// unless a later option says otherwise. A protected server's reads may depend on who asks.
-const READ_CACHE_PUBLIC: &[u8] = br#""ttlMs":0,"cacheScope":"public","#;
-const READ_CACHE_PRIVATE: &[u8] = br#""ttlMs":0,"cacheScope":"private","#;
-
-/// The protocol era of one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Era {
-    /// `initialize`-based revisions; the negotiated version.
-    Legacy(&'static str),
-    /// Stateless revisions with per-request `_meta`; the request's version.
-    Modern(&'static str),
-}
-
-impl Era {
-    pub(crate) fn version(self) -> &'static str {
-        match self {
-            Self::Legacy(v) | Self::Modern(v) => v,
-        }
-    }
-}
-
-/// A successful result, either built now or serialized ahead of time.
-#[derive(Debug)]
-pub(crate) enum Reply {
-    Value(Value),
-    Raw(Bytes),
-}
-
-impl Reply {
-    /// The complete JSON-RPC response.
-    pub(crate) fn into_response(self, id: &RequestId) -> Vec<u8> {
-        match self {
-            Self::Value(v) => protocol::response_json(id, &v),
-            Self::Raw(raw) => protocol::response_raw(id, &raw),
-        }
-    }
-}
-
-/// What a transport knows about a request besides its method and params.
-pub(crate) struct Call {
-    pub(crate) id: RequestId,
-    pub(crate) era: Era,
-    pub(crate) client: Arc<super::context::ClientDeclaration>,
-    /// How the transport cancels the request; `None` when only the client going away can.
-    pub(crate) cancellation: Option<CancellationToken>,
-    pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
-    pub(crate) principal: Option<Arc<crate::auth::Principal>>,
-    pub(crate) link: super::context::ClientLink,
-}
+use super::call::context;
+pub(crate) use super::call::{Call, Era, Reply};
 
 /// A server plus everything about it that is computed once.
 pub(crate) struct Engine<S> {
-    server: Arc<S>,
-    desc: &'static ServerDescriptor,
+    pub(super) server: Arc<S>,
+    pub(super) desc: &'static ServerDescriptor,
     server_info: Value,
     capabilities: Value,
     tools: Pages,
@@ -260,7 +207,7 @@ impl<S: McpServer> Engine<S> {
 
     /// A result serialized, stamped for 2026-07-28 with `extra` members (each followed by a
     /// comma), `resultType` and `_meta`.
-    fn reply<T: serde::Serialize>(
+    pub(super) fn reply<T: serde::Serialize>(
         &self,
         result: &T,
         era: Era,
@@ -305,161 +252,6 @@ impl<S: McpServer> Engine<S> {
             ))),
         }
     }
-
-    /// `resources/subscribe` and `resources/unsubscribe`: the URI, when some resource
-    /// answers it; the caller records the subscription only then.
-    pub(crate) fn subscription<'p>(
-        &self,
-        method: &str,
-        params: &'p Map<String, Value>,
-        era: Era,
-    ) -> Result<&'p str, RpcError> {
-        let desc = self.desc;
-        if desc.resources.is_empty() && desc.resource_templates.is_empty() {
-            return Err(RpcError::method_not_found(method));
-        }
-        let uri = uri_param(params)?;
-        if self.is_readable(uri) {
-            Ok(uri)
-        } else {
-            Err(resource_not_found(era, uri))
-        }
-    }
-
-    /// Whether some resource answers `uri`, without reading it.
-    fn is_readable(&self, uri: &str) -> bool {
-        self.desc.resources.iter().any(|r| r.uri == uri)
-            || self
-                .desc
-                .resource_templates
-                .iter()
-                .any(|t| t.matcher.matches(uri))
-    }
-
-    async fn read_resource(
-        &self,
-        params: &Map<String, Value>,
-        call: Call,
-    ) -> Result<Reply, RpcError> {
-        let era = call.era;
-        let uri = uri_param(params)?;
-        let ctx = context(params, call);
-        let future = self.server.__read_resource(uri, ctx);
-        let contents = match catch_panic(future, "resource", uri).await {
-            Some(Ok(contents)) => contents,
-            Some(Err(ResourceError::NotFound)) => return Err(resource_not_found(era, uri)),
-            Some(Err(ResourceError::Internal(message))) => {
-                tracing::error!(uri = %uri, error = %message, "resource read failed");
-                return Err(internal_error());
-            }
-            None => return Err(internal_error()),
-        };
-        let extra: &[u8] = if self.desc.protected {
-            READ_CACHE_PRIVATE
-        } else {
-            READ_CACHE_PUBLIC
-        };
-        self.reply(&json!({ "contents": contents }), era, extra)
-    }
-
-    async fn get_prompt(
-        &self,
-        params: &Map<String, Value>,
-        call: Call,
-    ) -> Result<GetPromptResult, RpcError> {
-        let name = match params.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
-            None => return Err(RpcError::invalid_params("missing prompt `name`")),
-        };
-        let Some(def) = self.desc.prompts.iter().find(|p| p.name == name) else {
-            return Err(super::prompt::unknown_prompt(name));
-        };
-        let arguments = PromptArguments::from_params(params.get("arguments").cloned())?;
-        let ctx = context(params, call);
-        let future = self.server.__get_prompt(name, arguments, ctx);
-        let mut result = catch_panic(future, "prompt", name)
-            .await
-            .unwrap_or_else(|| Err(internal_error()))?;
-        if result.description.is_none() {
-            result.description.clone_from(&def.description);
-        }
-        Ok(result)
-    }
-
-    async fn complete(
-        &self,
-        params: &Map<String, Value>,
-        call: Call,
-    ) -> Result<Completion, RpcError> {
-        let reference = params
-            .get("ref")
-            .and_then(Value::as_object)
-            .ok_or_else(|| RpcError::invalid_params("missing `ref`"))?;
-        let field = |key: &str| reference.get(key).and_then(Value::as_str);
-        let target = match field("type") {
-            Some("ref/prompt") => {
-                let name = field("name")
-                    .ok_or_else(|| RpcError::invalid_params("`ref/prompt` needs a `name`"))?;
-                let Some(prompt) = self.desc.prompts.iter().find(|p| p.name == name) else {
-                    return Err(super::prompt::unknown_prompt(name));
-                };
-                CompletionTarget::Prompt(prompt.name)
-            }
-            Some("ref/resource") => {
-                let uri = field("uri")
-                    .ok_or_else(|| RpcError::invalid_params("`ref/resource` needs a `uri`"))?;
-                if let Some(t) = self
-                    .desc
-                    .resource_templates
-                    .iter()
-                    .find(|t| t.uri_template == uri)
-                {
-                    CompletionTarget::Resource(t.uri_template)
-                } else if self.desc.resources.iter().any(|r| r.uri == uri) {
-                    // A fixed URI has nothing to complete.
-                    return Ok(Completion::default());
-                } else {
-                    return Err(RpcError::invalid_params(format!(
-                        "unknown resource `{uri}`"
-                    )));
-                }
-            }
-            _ => {
-                return Err(RpcError::invalid_params(
-                    "`ref.type` must be `ref/prompt` or `ref/resource`",
-                ));
-            }
-        };
-        let argument = params
-            .get("argument")
-            .and_then(Value::as_object)
-            .ok_or_else(|| RpcError::invalid_params("missing `argument`"))?;
-        let (Some(name), Some(value)) = (
-            argument.get("name").and_then(Value::as_str),
-            argument.get("value").and_then(Value::as_str),
-        ) else {
-            return Err(RpcError::invalid_params(
-                "`argument` needs a string `name` and `value`",
-            ));
-        };
-        let Some(index) = self
-            .desc
-            .completions
-            .iter()
-            .position(|c| c.target == target && c.argument == name)
-        else {
-            return Ok(Completion::default());
-        };
-        let context_arguments = CompletionContext::from_params(params.get("context"));
-        let ctx = context(params, call);
-        let future = self
-            .server
-            .__complete(index, value.to_owned(), context_arguments, ctx);
-        catch_panic(future, "completion", name)
-            .await
-            .unwrap_or_else(|| Err(internal_error()))
-    }
 }
 
 /// The page of `pages` that the request's `cursor` names.
@@ -491,43 +283,8 @@ fn capabilities(desc: &ServerDescriptor) -> Value {
     Value::Object(capabilities)
 }
 
-/// The request context of a call; `params` may carry `_meta.progressToken`.
-fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
-    let progress_token = progress_token(params).cloned();
-    RequestContext::new(ContextParts {
-        id: call.id,
-        protocol_version: call.era.version(),
-        client: call.client,
-        progress_token,
-        cancellation: call.cancellation,
-        notifier: call.notifier,
-        principal: call.principal,
-        link: call.link,
-    })
-}
-
-/// The request's `_meta.progressToken`, when it is one.
-pub(crate) fn progress_token(params: &Map<String, Value>) -> Option<&Value> {
-    params
-        .get("_meta")
-        .and_then(|m| m.get("progressToken"))
-        .filter(|t| t.is_string() || t.is_number())
-}
-
-impl Call {
-    /// Whether the handler may send anything before its result: progress (the request
-    /// has a token), log messages (the client set a level) or requests to the client (a
-    /// session whose client declared something to be asked for). Otherwise the answer is
-    /// the result alone.
-    pub(crate) fn may_stream(&self, params: &Map<String, Value>) -> bool {
-        self.link.log_level.is_some()
-            || progress_token(params).is_some()
-            || self.link.pending.is_some() && self.client.may_be_asked()
-    }
-}
-
 /// Runs user code; a panic is logged (without reaching the client) and gives `None`.
-async fn catch_panic<F: Future>(future: F, kind: &str, name: &str) -> Option<F::Output> {
+pub(super) async fn catch_panic<F: Future>(future: F, kind: &str, name: &str) -> Option<F::Output> {
     match AssertUnwindSafe(future).catch_unwind().await {
         Ok(output) => Some(output),
         Err(panic) => {
@@ -542,25 +299,7 @@ async fn catch_panic<F: Future>(future: F, kind: &str, name: &str) -> Option<F::
     }
 }
 
-fn uri_param(params: &Map<String, Value>) -> Result<&str, RpcError> {
-    match params.get("uri") {
-        Some(Value::String(uri)) => Ok(uri),
-        Some(_) => Err(RpcError::invalid_params("`uri` must be a string")),
-        None => Err(RpcError::invalid_params("missing resource `uri`")),
-    }
-}
-
-/// No resource answers `uri`: -32602 in 2026-07-28 (SEP-2164), -32002 before; `data.uri`
-/// either way.
-fn resource_not_found(era: Era, uri: &str) -> RpcError {
-    let code = match era {
-        Era::Modern(_) => ErrorCode::InvalidParams,
-        Era::Legacy(_) => ErrorCode::ResourceNotFound,
-    };
-    RpcError::new(code, "resource not found").with_data(json!({ "uri": uri }))
-}
-
-fn internal_error() -> RpcError {
+pub(super) fn internal_error() -> RpcError {
     RpcError::new(ErrorCode::InternalError, "internal error")
 }
 

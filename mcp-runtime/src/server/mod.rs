@@ -1,10 +1,12 @@
 //! The [`McpServer`] trait that `#[mcp_server]` implements, the tools, resources, prompts and
 //! completions it describes, and the dispatch that every transport shares.
 
+pub(crate) mod call;
 pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod errors;
+mod handlers;
 pub mod input;
 pub(crate) mod output;
 pub(crate) mod page;
@@ -12,6 +14,7 @@ pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod rounds;
 pub(crate) mod schema;
+pub(crate) mod uri_template;
 
 use std::future::Future;
 use std::pin::Pin;

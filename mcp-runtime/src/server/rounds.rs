@@ -6,7 +6,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Map, Value, json};
 
-use super::context::{ClientLink, Outcome};
+use super::call::{ClientLink, Outcome};
 use super::input::Sealer;
 use crate::protocol::{ErrorCode, RpcError};
 

@@ -19,7 +19,7 @@ use crate::connection::{Core, ModernMeta, Revision, Step, classify, modern_other
 use crate::error::ServeError;
 use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError};
 use crate::server::McpServer;
-use crate::server::context::ClientDeclaration;
+use crate::server::call::ClientDeclaration;
 use crate::server::dispatch::Era;
 
 /// The largest line read from stdin; a longer one is answered with -32600 and skipped

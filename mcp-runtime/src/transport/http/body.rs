@@ -26,7 +26,7 @@ pub(super) enum Answer {
 /// The start of a success response, up to its result; the result and `}` follow.
 fn response_head(id: &RequestId) -> Vec<u8> {
     let mut out = Vec::with_capacity(48);
-    protocol::message::write_response_head(&mut out, Some(id));
+    protocol::wire::write_response_head(&mut out, Some(id));
     out.extend_from_slice(b"\"result\":");
     out
 }
