@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::protocol::{RequestId, notification_json};
 use crate::server::call::ClientDeclaration;
-use crate::server::context::SessionData;
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests, next_change};
+use crate::server::session::SessionData;
 
 /// One session.
 #[derive(Debug)]

@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use std::sync::Mutex;
 
-use super::context::{RequestContext, Session};
 use super::input::{Hub, LogLevel, PendingRequests};
+use super::session::Session;
 use crate::auth::Principal;
 use crate::protocol::{self, RequestId};
 
@@ -59,21 +59,6 @@ pub(crate) struct Call {
     pub(crate) notifier: Option<mpsc::Sender<Vec<u8>>>,
     pub(crate) principal: Option<Arc<crate::auth::Principal>>,
     pub(crate) link: ClientLink,
-}
-
-/// The request context of a call; `params` may carry `_meta.progressToken`.
-pub(super) fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
-    let progress_token = progress_token(params).cloned();
-    RequestContext::new(ContextParts {
-        id: call.id,
-        protocol_version: call.era.version(),
-        client: call.client,
-        progress_token,
-        cancellation: call.cancellation,
-        notifier: call.notifier,
-        principal: call.principal,
-        link: call.link,
-    })
 }
 
 /// The request's `_meta.progressToken`, when it is one.

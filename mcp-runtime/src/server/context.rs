@@ -1,14 +1,15 @@
 //! [`RequestContext`]: what a tool may know about the request that called it.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
-use super::call::{ClientDeclaration, ClientLink, ContextParts, Outcome};
+use super::call::{Call, ClientDeclaration, ClientLink, ContextParts, Outcome, progress_token};
 use super::input::{Change, InputRequest, InputRequired, LogLevel};
+use super::session::Session;
 use crate::auth::{Auth, AuthClaims, Principal};
 use crate::protocol::{ErrorCode, RequestId, RpcError, notification_json};
 
@@ -63,70 +64,6 @@ struct Inner {
 pub trait FromCaller: Sized {
     /// The value for the request in `ctx`.
     fn from_context(ctx: &RequestContext) -> Result<Self, crate::protocol::RpcError>;
-}
-
-/// The 2025-11-25 session a request belongs to (for stdio, the process): its id and data
-/// kept from one request to the next.
-///
-/// A handler receives it by declaring a `Session` parameter. A server declared `stateless`
-/// has no sessions, so taking one there does not compile; a 2026-07-28 request has none
-/// either and is answered -32600. Keep what must survive a restart or serve several
-/// replicas elsewhere.
-#[derive(Clone)]
-pub struct Session {
-    pub(crate) id: Arc<str>,
-    pub(crate) data: Arc<SessionData>,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Values stored on a session, one per type.
-#[derive(Default)]
-pub(crate) struct SessionData {
-    values:
-        Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
-}
-
-impl std::fmt::Debug for SessionData {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SessionData")
-    }
-}
-
-impl Session {
-    /// The session id (`Mcp-Session-Id`).
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// The stored value of type `T`, if any.
-    pub fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        let values = self
-            .data
-            .values
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        values
-            .get(&std::any::TypeId::of::<T>())
-            .cloned()
-            .and_then(|v| v.downcast::<T>().ok())
-    }
-
-    /// Stores `value`, replacing the value of the same type.
-    pub fn insert<T: Send + Sync + 'static>(&self, value: T) {
-        let mut values = self
-            .data
-            .values
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        values.insert(std::any::TypeId::of::<T>(), Arc::new(value));
-    }
 }
 
 impl FromCaller for Session {
@@ -403,4 +340,19 @@ fn valid_answer(request: &InputRequest, answer: &Value) -> bool {
         "sampling" => answer.get("content").is_some(),
         _ => answer.get("roots").is_some_and(Value::is_array),
     }
+}
+
+/// The request context of a call; `params` may carry `_meta.progressToken`.
+pub(super) fn context(params: &Map<String, Value>, call: Call) -> RequestContext {
+    let progress_token = progress_token(params).cloned();
+    RequestContext::new(ContextParts {
+        id: call.id,
+        protocol_version: call.era.version(),
+        client: call.client,
+        progress_token,
+        cancellation: call.cancellation,
+        notifier: call.notifier,
+        principal: call.principal,
+        link: call.link,
+    })
 }

@@ -28,8 +28,8 @@ use crate::protocol::{
 /// How long a 2026-07-28 client may cache a page of a list, and `server/discover`.
 const LIST_TTL_MS: u64 = 60_000;
 
-use super::call::context;
 pub(crate) use super::call::{Call, Era, Reply};
+use super::context::context;
 
 /// A server plus everything about it that is computed once.
 pub(crate) struct Engine<S> {

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value, json};
 
 use super::McpServer;
-use super::call::context;
 use super::completion::{CompletionContext, CompletionTarget};
+use super::context::context;
 use super::dispatch::{Call, Engine, Era, Reply, catch_panic, internal_error};
 use super::prompt::PromptArguments;
 use super::resource::ResourceError;

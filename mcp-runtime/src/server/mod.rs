@@ -14,6 +14,7 @@ pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod rounds;
 pub(crate) mod schema;
+pub(crate) mod session;
 pub(crate) mod uri_template;
 
 use std::future::Future;
@@ -24,7 +25,7 @@ use serde_json::{Map, Value};
 pub use completion::{
     CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IntoCompletion,
 };
-pub use context::{RequestContext, Session};
+pub use context::RequestContext;
 pub use output::{IntoCallToolResult, ToolError};
 pub use prompt::{
     IntoGetPromptResult, PromptArgumentDef, PromptArguments, PromptDef, PromptError, PromptFuture,
@@ -32,6 +33,7 @@ pub use prompt::{
 pub use resource::{
     Blob, IntoResourceContents, ResourceDef, ResourceError, ResourceFuture, ResourceTemplateDef,
 };
+pub use session::Session;
 
 use crate::protocol::{CallToolResult, Completion, RpcError};
 

@@ -15,7 +15,8 @@ use crate::server::McpServer;
 ///
 /// A named type rather than `impl Future`, so that serving a server with a configuration
 /// it does not accept is one compile error at the call, not one more at each `.await`.
-pub type Serving<'a> = Pin<Box<dyn Future<Output = Result<(), crate::ServeError>> + Send + 'a>>;
+pub type Serving<'a> =
+    Pin<Box<dyn Future<Output = Result<(), crate::error::ServeError>> + Send + 'a>>;
 
 /// Serves an [`McpServer`] over a transport; in the prelude, implemented for every server.
 ///

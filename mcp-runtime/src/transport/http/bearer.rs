@@ -25,17 +25,9 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::error::rpc_error;
-use super::oauth::{Challenge, ConfigInner, challenge_header};
+use super::oauth::{AuthSettings, Challenge, challenge_header};
 use crate::auth::Principal;
 use crate::protocol::{ErrorCode, Message, RequestId, RpcError};
-
-/// What an `OAuthConfig` adds to the endpoint of a server `S`: the configuration and the
-/// server's declared scopes.
-pub(crate) struct AuthSettings {
-    pub(crate) config: Arc<ConfigInner>,
-    pub(crate) required: &'static [&'static str],
-    pub(crate) scopes: &'static [&'static str],
-}
 
 /// The verified caller of a request, put in its extensions by [`BearerLayer`].
 #[derive(Clone)]

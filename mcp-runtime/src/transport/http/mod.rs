@@ -63,7 +63,8 @@ use crate::connection::Core;
 use crate::connection::session::SessionStore;
 use crate::error::ServeError;
 use crate::server::{McpServer, Protected, Unprotected};
-use bearer::{AuthSettings, BearerLayer};
+use bearer::BearerLayer;
+use oauth::AuthSettings;
 
 mod sealed {
     pub trait Sealed {}

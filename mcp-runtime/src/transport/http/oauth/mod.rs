@@ -19,12 +19,20 @@ pub(crate) use config::Inner as ConfigInner;
 pub use config::{ConfigError, OAuthConfig, OAuthConfigBuilder};
 pub(crate) use metadata::protected_resource_metadata;
 
+/// What an `OAuthConfig` adds to the endpoint of a server `S`: the configuration and the
+/// server's declared scopes.
+pub(crate) struct AuthSettings {
+    pub(crate) config: std::sync::Arc<ConfigInner>,
+    pub(crate) required: &'static [&'static str],
+    pub(crate) scopes: &'static [&'static str],
+}
+
 const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// The well-known routes of the protected resource metadata (RFC 9728 §3.1: the
 /// path-suffixed form and the root form), and the authorization server's metadata for
 /// 2025-03-26-era clients when enabled.
-pub(super) fn metadata_routes(auth: &super::bearer::AuthSettings) -> axum::Router {
+pub(super) fn metadata_routes(auth: &AuthSettings) -> axum::Router {
     let document = json_bytes(&protected_resource_metadata(&auth.config, auth.scopes));
     let mut router = axum::Router::new().route(&auth.config.metadata_path, serve(document.clone()));
     if auth.config.metadata_path != ROOT_METADATA_PATH {
