@@ -232,11 +232,7 @@ impl<S: McpServer> Engine<S> {
         params: &Map<String, Value>,
         call: Call,
     ) -> Result<CallToolResult, RpcError> {
-        let name = match params.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
-            None => return Err(RpcError::invalid_params("missing tool `name`")),
-        };
+        let name = super::handlers::string_param(params, "name", "tool")?;
         let no_arguments = Map::new();
         let arguments = match params.get("arguments") {
             None | Some(Value::Null) => &no_arguments,

@@ -79,11 +79,7 @@ impl<S: McpServer> Engine<S> {
         params: &Map<String, Value>,
         call: Call,
     ) -> Result<GetPromptResult, RpcError> {
-        let name = match params.get("name") {
-            Some(Value::String(name)) => name.as_str(),
-            Some(_) => return Err(RpcError::invalid_params("`name` must be a string")),
-            None => return Err(RpcError::invalid_params("missing prompt `name`")),
-        };
+        let name = string_param(params, "name", "prompt")?;
         let Some(def) = self.desc.prompts.iter().find(|p| p.name == name) else {
             return Err(super::prompt::unknown_prompt(name));
         };
@@ -175,10 +171,21 @@ impl<S: McpServer> Engine<S> {
 }
 
 fn uri_param(params: &Map<String, Value>) -> Result<&str, RpcError> {
-    match params.get("uri") {
-        Some(Value::String(uri)) => Ok(uri),
-        Some(_) => Err(RpcError::invalid_params("`uri` must be a string")),
-        None => Err(RpcError::invalid_params("missing resource `uri`")),
+    string_param(params, "uri", "resource")
+}
+
+/// The string `params[key]` of a request naming a `what` (-32602 when absent or not a string).
+pub(super) fn string_param<'p>(
+    params: &'p Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<&'p str, RpcError> {
+    match params.get(key) {
+        Some(Value::String(value)) => Ok(value),
+        Some(_) => Err(RpcError::invalid_params(format!(
+            "`{key}` must be a string"
+        ))),
+        None => Err(RpcError::invalid_params(format!("missing {what} `{key}`"))),
     }
 }
 
