@@ -59,10 +59,17 @@ fn has_modern_meta(params: &Map<String, Value>) -> bool {
         .is_some_and(|m| m.keys().any(|k| k.starts_with(META_PREFIX)))
 }
 
-/// The protocol version a 2026-07-28 request declares in its `_meta`, as sent.
+/// The protocol version a 2026-07-28 request declares in its `_meta`.
 #[derive(Debug)]
 pub(crate) struct ModernMeta {
-    version: String,
+    version: Declared,
+}
+
+/// A declared version: one this server speaks (no copy needed), or another, as sent.
+#[derive(Debug)]
+enum Declared {
+    Supported(&'static str),
+    Unsupported(String),
 }
 
 impl ModernMeta {
@@ -85,7 +92,10 @@ impl ModernMeta {
             .filter(|c| c.is_object());
         match (version, capabilities) {
             (Some(version), Some(_)) => Ok(Self {
-                version: version.to_owned(),
+                version: protocol::modern_version(version).map_or_else(
+                    || Declared::Unsupported(version.to_owned()),
+                    Declared::Supported,
+                ),
             }),
             _ => Err(RpcError::invalid_params(format!(
                 "`_meta` must carry `{META_PROTOCOL_VERSION}` and `{META_CLIENT_CAPABILITIES}`"
@@ -95,7 +105,18 @@ impl ModernMeta {
 
     /// The version, as sent.
     pub(crate) fn version(&self) -> &str {
-        &self.version
+        match &self.version {
+            Declared::Supported(v) => v,
+            Declared::Unsupported(v) => v,
+        }
+    }
+
+    /// The version, when this server speaks it.
+    fn supported(&self) -> Option<&'static str> {
+        match self.version {
+            Declared::Supported(v) => Some(v),
+            Declared::Unsupported(_) => None,
+        }
     }
 }
 
@@ -126,7 +147,7 @@ pub(super) fn modern<S: McpServer>(
         error,
         malformed: true,
     };
-    let Some(version) = protocol::modern_version(meta.version()) else {
+    let Some(version) = meta.supported() else {
         return malformed(id, unsupported_version(meta.version()));
     };
     let era = Era::Modern(version);

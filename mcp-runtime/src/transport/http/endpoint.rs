@@ -2,12 +2,18 @@
 //! the body, hand the message and its caller to the connection core, and write the
 //! [`Step`] it returns.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse as _, Response};
+
+use tower_service::Service;
 
 use super::Http;
 use super::bearer::Caller;
@@ -20,9 +26,61 @@ use crate::connection::Step;
 use crate::protocol::Message;
 use crate::server::McpServer;
 
-type Ctx<S> = State<Arc<Http<S>>>;
+/// The MCP endpoint as a service: `POST`, `GET` and `DELETE`, 405 for any other method.
+pub(super) struct Endpoint<S> {
+    http: Arc<Http<S>>,
+}
 
-pub(super) async fn post<S: McpServer>(State(http): Ctx<S>, req: Request) -> Response {
+impl<S: McpServer> Endpoint<S> {
+    pub(super) fn new(http: Http<S>) -> Self {
+        Self {
+            http: Arc::new(http),
+        }
+    }
+
+    /// Whether the server keeps no sessions.
+    pub(super) fn stateless(&self) -> bool {
+        self.http.core.stateless()
+    }
+}
+
+impl<S> Clone for Endpoint<S> {
+    fn clone(&self) -> Self {
+        Self {
+            http: Arc::clone(&self.http),
+        }
+    }
+}
+
+type EndpointFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S: McpServer> Service<Request> for Endpoint<S> {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EndpointFuture;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let http = Arc::clone(&self.http);
+        match *req.method() {
+            Method::POST => Box::pin(async move { Ok(post(http, req).await) }),
+            Method::GET => Box::pin(async move { Ok(get(&http, &req)) }),
+            Method::DELETE => Box::pin(async move { Ok(delete(&http, &req)) }),
+            _ => Box::pin(std::future::ready(Ok(OTHER_METHOD.into_response()))),
+        }
+    }
+}
+
+/// 405 for a method the endpoint does not serve.
+const OTHER_METHOD: Refusal = Refusal::new(
+    StatusCode::METHOD_NOT_ALLOWED,
+    "the MCP endpoint serves POST, GET and DELETE",
+);
+
+async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let caller = parts.extensions.get::<Caller>();
     let bytes = match read_body(body, http.config.body_limit).await {
@@ -106,16 +164,16 @@ fn session_of<S: McpServer>(
 }
 
 /// The standalone SSE stream of a 2025-11-25 session.
-pub(super) async fn get<S: McpServer>(State(http): Ctx<S>, req: Request) -> Response {
-    match session_of(&http, &req) {
+fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
+    match session_of(http, req) {
         Ok(session) => sse_response(session.open_stream(&http.core.hub)),
         Err(refusal) => refusal.into_response(),
     }
 }
 
 /// Ends a 2025-11-25 session.
-pub(super) async fn delete<S: McpServer>(State(http): Ctx<S>, req: Request) -> Response {
-    match session_of(&http, &req) {
+fn delete<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
+    match session_of(http, req) {
         Ok(session) => {
             http.core.sessions.remove(&session.id);
             StatusCode::OK.into_response()

@@ -48,11 +48,7 @@ mod respond;
 mod revision;
 mod stream;
 
-use std::convert::Infallible;
-use std::sync::Arc;
-
 use axum::http::{HeaderMap, HeaderName};
-use axum::routing::MethodRouter;
 
 pub use config::HttpConfig;
 pub use guard::{HostOrigin, HostOriginLayer};
@@ -65,6 +61,7 @@ use crate::error::ServeError;
 use crate::server::{McpServer, Protected, Unprotected};
 use bearer::BearerLayer;
 use oauth::AuthSettings;
+use tower_layer::Layer as _;
 
 mod sealed {
     pub trait Sealed {}
@@ -93,12 +90,12 @@ impl<S: Unprotected> ServeConfig<S> for HttpConfig {
     }
 
     fn into_router(self, server: S) -> axum::Router {
-        let (methods, stateless) = endpoint(server, &self, &[]);
-        let methods = methods
-            .layer::<_, Infallible>(RefuseLayer::new(&self, stateless))
-            .layer::<_, Infallible>(HostOriginLayer::new(&self));
+        let endpoint = endpoint(server, &self, &[]);
+        let stateless = endpoint.stateless();
+        let service =
+            HostOriginLayer::new(&self).layer(RefuseLayer::new(&self, stateless).layer(endpoint));
         axum::Router::new()
-            .route(&self.path, methods)
+            .route_service(&self.path, service)
             .layer(cors::layer(&self))
     }
 }
@@ -116,13 +113,13 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
             scopes: S::SCOPES,
         };
         let metadata = oauth::metadata_routes(&auth);
-        let (methods, stateless) = endpoint(server, &http, S::REQUIRED_SCOPES);
-        let methods = methods
-            .layer::<_, Infallible>(BearerLayer::new(auth, http.body_limit))
-            .layer::<_, Infallible>(RefuseLayer::new(&http, stateless))
-            .layer::<_, Infallible>(HostOriginLayer::new(&http));
+        let endpoint = endpoint(server, &http, S::REQUIRED_SCOPES);
+        let stateless = endpoint.stateless();
+        let bearer = BearerLayer::new(auth, http.body_limit).layer(endpoint);
+        let service =
+            HostOriginLayer::new(&http).layer(RefuseLayer::new(&http, stateless).layer(bearer));
         axum::Router::new()
-            .route(&http.path, methods)
+            .route_service(&http.path, service)
             .merge(metadata)
             .layer(cors::layer(&http))
     }
@@ -134,23 +131,17 @@ pub(crate) struct Http<S> {
     pub(crate) config: HttpConfig,
 }
 
-/// The `POST`, `GET` and `DELETE` handlers of `server`, and whether it is stateless.
+/// The endpoint serving `server`.
 fn endpoint<S: McpServer>(
     server: S,
     config: &HttpConfig,
     required: &'static [&'static str],
-) -> (MethodRouter, bool) {
+) -> endpoint::Endpoint<S> {
     let sessions = SessionStore::new(config.session_idle_timeout, config.max_sessions);
-    let http = Arc::new(Http {
+    endpoint::Endpoint::new(Http {
         core: Core::new(server, sessions, required),
         config: config.clone(),
-    });
-    let stateless = http.core.stateless();
-    let methods = axum::routing::post(endpoint::post::<S>)
-        .get(endpoint::get::<S>)
-        .delete(endpoint::delete::<S>)
-        .with_state(http);
-    (methods, stateless)
+    })
 }
 
 /// A header's value as trimmed text, when it is text.
