@@ -37,7 +37,7 @@ pub(crate) enum Role {
     Value,
     /// The other arguments (`CompletionContext`).
     Context,
-    /// `RequestContext` or `Auth`.
+    /// `RequestContext`, `Session` or `Auth`.
     Injected,
 }
 
@@ -98,7 +98,7 @@ impl Completion {
                     value_seen = true;
                     Role::Value
                 }
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => Role::Injected,
+                ParamKind::Provided { .. } => Role::Injected,
                 _ => {
                     cx.error_at(
                         &p.ty,

@@ -69,7 +69,7 @@ impl Prompt {
                     &p.ty,
                     "prompt arguments are strings, each its own parameter; take `String` or `Option<String>` parameters instead of `Args<T>`",
                 ),
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+                ParamKind::Provided { .. } => {}
             }
         }
         let Some(returns) = return_spans(&method.sig.output) else {

@@ -203,7 +203,7 @@ impl Resource {
                         self.name
                     ),
                 ),
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+                ParamKind::Provided { .. } => {}
             }
         }
         for variable in variables {

@@ -33,7 +33,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     let read_resource = crate::resource::expand::read_method(&server.resources);
     let get_prompt = crate::prompt::expand::get_method(&server.prompts);
     let complete = crate::completion::expand::complete_method(&server.completions);
-    let marker = auth_marker(self_ty, args.oauth.as_ref());
+    let marker = markers(self_ty, args);
     let arms = server
         .tools
         .iter()
@@ -104,16 +104,15 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     }
 }
 
-/// `impl Protected` (with the declared scopes) for an `oauth` server, else `impl Unprotected`:
-/// which configuration can serve the server follows from these.
-pub(crate) fn auth_marker(
-    self_ty: &syn::Type,
-    oauth: Option<&super::args::OAuthArgs>,
-) -> TokenStream {
+/// `impl Protected` (with the declared scopes) and `impl DeclaresOAuth` for an `oauth` server,
+/// else `impl Unprotected`: which configuration can serve the server, and whether its handlers
+/// may take `Auth`, follow from these. `impl KeepsSessions` unless `stateless`: whether they may
+/// take `Session`.
+pub(crate) fn markers(self_ty: &syn::Type, args: &super::args::ServerArgs) -> TokenStream {
     let rt = rt();
     // The bound repeats the supertrait so that its failure is not reported a second time
     // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
-    if let Some(oauth) = oauth {
+    let auth = if let Some(oauth) = &args.oauth {
         let (scopes, required) = (&oauth.scopes, &oauth.required);
         quote! {
             #[automatically_derived]
@@ -121,13 +120,24 @@ pub(crate) fn auth_marker(
                 const REQUIRED_SCOPES: &'static [&'static str] = &[#(#required),*];
                 const SCOPES: &'static [&'static str] = &[#(#scopes),*];
             }
+            #[automatically_derived]
+            impl #rt::DeclaresOAuth for #self_ty {}
         }
     } else {
         quote! {
             #[automatically_derived]
             impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
         }
-    }
+    };
+    let sessions = if args.stateless {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #rt::KeepsSessions for #self_ty {}
+        }
+    };
+    quote!(#auth #sessions)
 }
 
 fn option_bool(hint: Option<crate::tool::args::Hint>) -> TokenStream {
@@ -203,16 +213,28 @@ fn input_schema(tool: &Tool) -> TokenStream {
         return quote!(#rt::args_schema::<#inner>(#name, #schema));
     }
     let specs = tool.params.iter().filter_map(|p| {
-        let ParamKind::Input { name, description, optional } = &p.kind else { return None };
         let ty = &p.ty;
-        let description = option_lit(description.as_ref());
-        let required = !optional;
-        let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
-        Some(quote! {
-            #rt::ParamSpec { name: #name, description: #description, required: #required, schema: #schema }
-        })
+        match &p.kind {
+            ParamKind::Input { name, description, optional } => {
+                let description = option_lit(description.as_ref());
+                let required = !optional;
+                let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
+                Some(quote! {
+                    ::core::option::Option::Some(#rt::ParamSpec {
+                        name: #name, description: #description, required: #required, schema: #schema,
+                    })
+                })
+            }
+            // A provided value is no property; the type says whether it is one.
+            ParamKind::Provided { name: Some(name), description } => {
+                let description = option_lit(description.as_ref());
+                Some(quote_spanned!(ty.span()=>
+                    <#ty as #rt::ToolParam>::spec(#name, #description, true)))
+            }
+            ParamKind::Provided { name: None, .. } | ParamKind::Args { .. } => None,
+        }
     });
-    quote!(#rt::params_schema(&[#(#specs),*]))
+    quote!(#rt::input_schema(&[#(#specs),*]))
 }
 
 /// `"name" => { read arguments; call; convert }`.
@@ -224,7 +246,8 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
     for (i, p) in tool.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
         let ty = &p.ty;
-        if call.inject(p, &var, try_read) {
+        if matches!(p.kind, ParamKind::Provided { name: None, .. }) {
+            call.inject(p, &var, try_read);
             continue;
         }
         match &p.kind {
@@ -237,7 +260,14 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
                     <#inner as #rt::ToolInput>::from_args(__mcp_args));
                 call.bind(&var, ty, &quote!(#rt::Args(#read?)));
             }
-            ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+            ParamKind::Provided {
+                name: Some(name), ..
+            } => {
+                let read = quote_spanned!(ty.span()=>
+                    <#ty as #rt::FromArguments<Self>>::from_arguments(__mcp_args, #name, &__mcp_ctx));
+                call.bind(&var, ty, &try_read(&read));
+            }
+            ParamKind::Provided { name: None, .. } => {}
         }
     }
     let Call { reads, args } = call;

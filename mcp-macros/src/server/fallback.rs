@@ -6,9 +6,9 @@ use quote::quote;
 
 use crate::rt::rt;
 
-pub(crate) fn fallback(self_ty: &syn::Type, oauth: Option<&super::args::OAuthArgs>) -> TokenStream {
+pub(crate) fn fallback(self_ty: &syn::Type, args: &super::args::ServerArgs) -> TokenStream {
     let rt = rt();
-    let marker = super::expand::auth_marker(self_ty, oauth);
+    let marker = super::expand::markers(self_ty, args);
     quote! {
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic, unused)]

@@ -35,7 +35,6 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
     validate::check(&mut cx, &server);
     validate::check_features(&mut cx, &server);
     validate::check_oauth(&mut cx, &server);
-    validate::check_sessions(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {
             let generated = expand::expand(&server);
@@ -43,7 +42,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
         }
         Err(e) => {
             let errors = e.to_compile_error();
-            let fallback = fallback::fallback(&server.self_ty, server.args.oauth.as_ref());
+            let fallback = fallback::fallback(&server.self_ty, &server.args);
             quote!(#item #errors #fallback)
         }
     };

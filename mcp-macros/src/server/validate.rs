@@ -1,6 +1,6 @@
 //! Checks across methods: tool and prompt names and resource URIs are unique, completions
-//! name a prompt argument or template variable of this server, and `Auth` and scopes follow
-//! the `oauth` declaration.
+//! name a prompt argument or template variable of this server, and scopes follow the `oauth`
+//! declaration.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -10,7 +10,6 @@ use crate::completion::Target;
 use crate::ctxt::Ctxt;
 use crate::resource::Address;
 use crate::rt::{listed, nearest};
-use crate::tool::param::{Param, ParamKind};
 
 pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -183,49 +182,12 @@ fn near<S: AsRef<str>>(message: &mut String, value: &str, names: &[S], what: &st
     }
 }
 
-/// A `stateless` server has no sessions: a handler that takes `Session` is an error.
-pub(crate) fn check_sessions(cx: &mut Ctxt, server: &Server) {
-    if !server.args.stateless {
-        return;
-    }
-    let params = server
-        .tools
-        .iter()
-        .map(|t| {
-            (
-                format!("tool `{}`", t.name),
-                t.params.iter().collect::<Vec<_>>(),
-            )
-        })
-        .chain(feature_params(server));
-    for (owner, params) in params {
-        for p in params
-            .into_iter()
-            .filter(|p| matches!(p.kind, ParamKind::Session))
-        {
-            cx.error_at(
-                &p.ty,
-                format!(
-                    "{owner} takes a `Session`, but the server is declared `stateless` and keeps none; remove `stateless`, or keep state elsewhere (`RequestContext::ask` works without a session)"
-                ),
-            );
-        }
-    }
-}
-
-/// Checks of the `oauth` declaration: `Auth` and `scopes` need it; every scope a tool or
-/// `required` names must be declared (typos never ship).
+/// Checks of the `oauth` declaration: `scopes` need it; every scope a tool or `required`
+/// names must be declared (typos never ship). Whether `Auth` may be taken is a type check
+/// (`DeclaresOAuth`), since only the type says which `Auth` a parameter is.
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     let Some(oauth) = &server.args.oauth else {
-        for (owner, params) in feature_params(server) {
-            for p in params {
-                auth_without_oauth(cx, &owner, p);
-            }
-        }
         for tool in &server.tools {
-            for p in &tool.params {
-                auth_without_oauth(cx, &format!("tool `{}`", tool.name), p);
-            }
             if let Some(key) = &tool.args.scopes_key {
                 cx.error_at(
                     key,
@@ -260,38 +222,5 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
         for lit in &tool.args.scopes {
             undeclared(lit, "scope");
         }
-    }
-}
-
-/// The parameters of each resource, prompt and completion, with their owner as messages name
-/// it.
-fn feature_params(server: &Server) -> impl Iterator<Item = (String, Vec<&Param>)> {
-    server
-        .resources
-        .iter()
-        .map(|r| (format!("resource `{}`", r.name), r.params.iter().collect()))
-        .chain(
-            server
-                .prompts
-                .iter()
-                .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
-        )
-        .chain(server.completions.iter().map(|c| {
-            (
-                format!("completion `{}`", c.ident),
-                c.params.iter().map(|(p, _)| p).collect(),
-            )
-        }))
-}
-
-/// `Auth` on a server without `oauth`.
-fn auth_without_oauth(cx: &mut Ctxt, owner: &str, p: &Param) {
-    if matches!(p.kind, ParamKind::Auth) {
-        cx.error_at(
-            &p.ty,
-            format!(
-                "{owner} asks for the caller with `Auth`, which needs `#[mcp_server(oauth(..))]` on the server; add it, or remove this parameter"
-            ),
-        );
     }
 }

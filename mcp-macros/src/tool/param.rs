@@ -61,12 +61,13 @@ pub(crate) enum ParamKind {
     },
     /// `Args<T>`: the whole arguments object.
     Args { inner: Type },
-    /// `RequestContext`, injected.
-    Context,
-    /// `Auth` or `Auth<C>`, the verified caller; needs `oauth` on the server.
-    Auth,
-    /// `Session`, the 2025-11-25 session; a `stateless` server has none.
-    Session,
+    /// Spelled like a value the runtime provides (`RequestContext`, `Session`, `Auth`), so
+    /// read by type: provided when it is one; for a tool, otherwise the argument `name`
+    /// (`None` when the binding is no plain name, which only a provided value may have).
+    Provided {
+        name: Option<String>,
+        description: Option<LitStr>,
+    },
 }
 
 /// The generated reads of a method's parameters (`let` statements) and the arguments of its
@@ -84,8 +85,8 @@ impl Call {
         self.args.push(quote!(#var));
     }
 
-    /// Passes an injected parameter, taken from `__mcp_ctx`: `RequestContext` cloned, `Auth`
-    /// and `Session` read through `FromCaller`, whose `Result` `unwrap` turns into the value.
+    /// Passes a provided parameter, read from `__mcp_ctx` through `FromCaller`, whose
+    /// `Result` `unwrap` turns into the value; the server's type bounds what it may provide.
     /// False, passing nothing, for a parameter read from the request.
     pub(crate) fn inject(
         &mut self,
@@ -95,18 +96,12 @@ impl Call {
     ) -> bool {
         let rt = rt();
         let ty = &p.ty;
-        match p.kind {
-            ParamKind::Context => {
-                self.args
-                    .push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
-            }
-            ParamKind::Auth | ParamKind::Session => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                self.bind(var, ty, &unwrap(&read));
-            }
-            ParamKind::Input { .. } | ParamKind::Args { .. } => return false,
+        if !matches!(p.kind, ParamKind::Provided { .. }) {
+            return false;
         }
+        let read = quote_spanned!(ty.span()=>
+            <#ty as #rt::FromCaller<Self>>::from_context(&__mcp_ctx));
+        self.bind(var, ty, &unwrap(&read));
         true
     }
 }
@@ -185,10 +180,18 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
             continue;
         }
         let segment = last_ident(&ty);
+        let plain_name = match &*pat_type.pat {
+            Pat::Ident(p) if p.subpat.is_none() => {
+                Some(p.ident.to_string().trim_start_matches("r#").to_owned())
+            }
+            _ => None,
+        };
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
-            Some("RequestContext") => ParamKind::Context,
-            Some("Auth") => ParamKind::Auth,
-            Some("Session") => ParamKind::Session,
+            // By spelling only; the type decides (`ToolParam`, `FromCaller`).
+            Some("RequestContext" | "Auth" | "Session") => ParamKind::Provided {
+                name: plain_name,
+                description,
+            },
             Some("Args") => {
                 let Some(inner) = segment.and_then(first_type_arg) else {
                     cx.error_at(
@@ -202,11 +205,9 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
                 }
             }
             _ => {
-                let name = match &*pat_type.pat {
-                    Pat::Ident(p) if p.subpat.is_none() => {
-                        p.ident.to_string().trim_start_matches("r#").to_owned()
-                    }
-                    other => {
+                let name = match (plain_name, &*pat_type.pat) {
+                    (Some(name), _) => name,
+                    (None, other) => {
                         let message = if owner.kind == Kind::Tool {
                             format!(
                                 "tool `{tool}` names each argument in JSON after its binding, so it must be a plain name like `point: Point`; to destructure, take `Args<T>`"

@@ -26,7 +26,7 @@ pub(crate) use metadata::protected_resource_metadata;
 
 use crate::protocol::RpcError;
 use crate::server::RequestContext;
-use crate::server::context::FromCaller;
+use crate::server::inject::{DeclaresOAuth, FromCaller};
 
 /// The verified caller of a request: who, with which scopes, from which issuer.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,7 +171,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> AuthClaims for C {
     }
 }
 
-impl<C: AuthClaims> FromCaller for Auth<C> {
+impl<S: DeclaresOAuth, C: AuthClaims> FromCaller<S> for Auth<C> {
     fn from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
         let principal = ctx.principal().cloned().ok_or_else(|| {
             RpcError::new(

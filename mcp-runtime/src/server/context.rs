@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
+use super::inject::{FromCaller, KeepsSessions};
 use super::input::{Change, Hub, InputRequest, InputRequired, LogLevel, PendingRequests};
 use crate::protocol::{RequestId, notification_json};
 
@@ -102,14 +103,6 @@ pub(crate) struct ClientLink {
     pub(crate) session: Option<Session>,
 }
 
-/// Parameters injected from the request rather than read from the arguments: `Auth`,
-/// `Auth<C>` and `Session`.
-#[doc(hidden)]
-pub trait FromCaller: Sized {
-    /// The value for the request in `ctx`.
-    fn from_context(ctx: &RequestContext) -> Result<Self, crate::protocol::RpcError>;
-}
-
 /// The 2025-11-25 session a request belongs to (for stdio, the process): its id and data
 /// kept from one request to the next.
 ///
@@ -174,7 +167,7 @@ impl Session {
     }
 }
 
-impl FromCaller for Session {
+impl<S: KeepsSessions> FromCaller<S> for Session {
     fn from_context(ctx: &RequestContext) -> Result<Self, crate::protocol::RpcError> {
         ctx.inner.link.session.clone().ok_or_else(|| {
             crate::protocol::RpcError::new(

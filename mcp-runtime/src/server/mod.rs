@@ -5,6 +5,7 @@ pub(crate) mod completion;
 pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod errors;
+pub(crate) mod inject;
 pub mod input;
 pub(crate) mod output;
 pub(crate) mod page;
