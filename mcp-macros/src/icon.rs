@@ -15,7 +15,9 @@ use syn::LitStr;
 use syn::meta::ParseNestedMeta;
 
 use crate::ctxt::Ctxt;
-use crate::rt::{listed, nearest, option_lit, rt};
+use crate::message::{listed, nearest};
+use crate::rt::rt;
+use crate::tokens::option_lit;
 
 /// The image types an icon may have.
 const IMAGE_TYPES: &[&str] = &[

@@ -6,8 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::{Completion, Role, Target};
+use crate::param::{Call, try_read};
 use crate::rt::rt;
-use crate::tool::param::{Call, try_read};
 
 /// The descriptor's `completions`.
 pub(crate) fn defs(completions: &[Completion]) -> TokenStream {

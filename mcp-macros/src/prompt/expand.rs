@@ -6,8 +6,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::Prompt;
-use crate::rt::{is_string, option_lit, option_string, rt};
-use crate::tool::param::{Call, ParamKind, try_read};
+use crate::param::{Call, ParamKind, try_read};
+use crate::rt::rt;
+use crate::tokens::{option_lit, option_string};
+use crate::types::is_string;
 
 /// The descriptor's `prompts`.
 pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {

@@ -7,8 +7,8 @@ use syn::LitStr;
 
 use crate::ctxt::Ctxt;
 use crate::options::StrOptions;
-use crate::rt::{ReturnSpans, is_option_string, is_string, return_spans};
-use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+use crate::param::{self, Kind, Owner, Param, ParamKind};
+use crate::types::{ReturnSpans, is_option_string, is_string, return_spans};
 
 const KEYS: &[&str] = &["name", "title", "description", "icon"];
 

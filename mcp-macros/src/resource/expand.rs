@@ -7,8 +7,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::{Address, Resource, uri};
-use crate::rt::{option_lit, option_string, rt};
-use crate::tool::param::{Call, ParamKind};
+use crate::param::{Call, ParamKind};
+use crate::rt::rt;
+use crate::tokens::{option_lit, option_string};
 
 /// `(resources, resource_templates)`: the descriptor's two lists.
 pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {

@@ -7,9 +7,10 @@ pub(crate) mod uri;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
+use crate::message::listed;
 use crate::options::StrOptions;
-use crate::rt::{ReturnSpans, is_string, listed, return_spans};
-use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+use crate::param::{self, Kind, Owner, Param, ParamKind};
+use crate::types::{ReturnSpans, is_string, return_spans};
 
 const KEYS: &[&str] = &[
     "uri",

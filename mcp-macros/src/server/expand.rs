@@ -6,8 +6,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::model::{Output, Server, Tool};
-use crate::rt::{option_lit, rt};
-use crate::tool::param::{Call, ParamKind, try_read};
+use crate::param::{Call, ParamKind, try_read};
+use crate::rt::rt;
+use crate::tokens::option_lit;
 
 pub(crate) fn expand(server: &Server) -> TokenStream {
     let rt = rt();

@@ -7,11 +7,11 @@ use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 use super::args::ServerArgs;
 use crate::completion::Completion;
 use crate::ctxt::Ctxt;
+use crate::param::{self, Kind, Owner, Param};
 use crate::prompt::Prompt;
 use crate::resource::Resource;
-use crate::rt::{first_type_arg, last_ident, result_parts};
 use crate::tool::args::ToolArgs;
-use crate::tool::param::{self, Kind, Owner, Param};
+use crate::types::{first_type_arg, last_ident, result_parts};
 
 pub(crate) struct Server {
     pub(crate) self_ty: Type,

@@ -3,13 +3,12 @@
 //! declaration.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use super::model::Server;
 use crate::completion::Target;
 use crate::ctxt::Ctxt;
+use crate::message::{listed, near};
 use crate::resource::Address;
-use crate::rt::{listed, nearest};
 
 pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -172,14 +171,6 @@ fn template_variables<'s>(
     near(&mut message, &uri, &templates, "a template");
     cx.error_at(lit, message);
     None
-}
-
-/// Appends "; {what} has a similar name: `x`" for a near miss.
-fn near<S: AsRef<str>>(message: &mut String, value: &str, names: &[S], what: &str) {
-    if let Some(n) = nearest(value, names) {
-        // Writing to a `String` cannot fail.
-        let _ = write!(message, "; {what} has a similar name: `{n}`");
-    }
 }
 
 /// Checks of the `oauth` declaration: `scopes` need it; every scope a tool or `required`

@@ -7,7 +7,8 @@ use syn::spanned::Spanned as _;
 use syn::{FnArg, Ident, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
-use crate::rt::{first_type_arg, last_ident, rt};
+use crate::rt::rt;
+use crate::types::{first_type_arg, last_ident, type_text};
 
 /// What a method is, for messages about its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -266,13 +267,4 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         cx.error_at(&sig.generics, message);
     }
     out
-}
-
-/// A type as the user would write it: `Vec<u8>`, not `Vec < u8 >`.
-pub(crate) fn type_text(tokens: &proc_macro2::TokenStream) -> String {
-    let mut text = tokens.to_string();
-    for (from, to) in [(" < ", "<"), (" >", ">"), (" :: ", "::"), (" ,", ",")] {
-        text = text.replace(from, to);
-    }
-    text
 }
