@@ -8,6 +8,7 @@
 mod alone;
 mod completion;
 mod ctxt;
+mod handler;
 mod icon;
 mod message;
 mod options;

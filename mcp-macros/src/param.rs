@@ -1,13 +1,10 @@
 //! The parameters of a tool, resource, prompt or completion method: read from the request,
 //! or injected by type.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned as _;
-use syn::{FnArg, Ident, LitStr, Pat, Type};
+use quote::quote;
+use syn::{FnArg, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
-use crate::rt::rt;
 use crate::types::{first_type_arg, last_ident, type_text};
 
 /// What a method is, for messages about its parameters.
@@ -69,47 +66,6 @@ pub(crate) enum ParamKind {
         name: Option<String>,
         description: Option<LitStr>,
     },
-}
-
-/// The generated reads of a method's parameters (`let` statements) and the arguments of its
-/// call, in parameter order.
-#[derive(Default)]
-pub(crate) struct Call {
-    pub(crate) reads: Vec<TokenStream>,
-    pub(crate) args: Vec<TokenStream>,
-}
-
-impl Call {
-    /// Binds `let #var: #ty = #value;` and passes `#var`.
-    pub(crate) fn bind(&mut self, var: &Ident, ty: &Type, value: &TokenStream) {
-        self.reads.push(quote!(let #var: #ty = #value;));
-        self.args.push(quote!(#var));
-    }
-
-    /// Passes a provided parameter, read from `__mcp_ctx` through `FromCaller`, whose
-    /// `Result` `unwrap` turns into the value; the server's type bounds what it may provide.
-    /// False, passing nothing, for a parameter read from the request.
-    pub(crate) fn inject(
-        &mut self,
-        p: &Param,
-        var: &Ident,
-        unwrap: impl FnOnce(&TokenStream) -> TokenStream,
-    ) -> bool {
-        let rt = rt();
-        let ty = &p.ty;
-        if !matches!(p.kind, ParamKind::Provided { .. }) {
-            return false;
-        }
-        let read = quote_spanned!(ty.span()=>
-            <#ty as #rt::FromCaller<Self>>::from_context(&__mcp_ctx));
-        self.bind(var, ty, &unwrap(&read));
-        true
-    }
-}
-
-/// `#read?`: a failed read of an injected parameter ends the call with its error.
-pub(crate) fn try_read(read: &TokenStream) -> TokenStream {
-    quote!(#read?)
 }
 
 /// Reads the parameters of a method, removing the `#[arg(..)]` attributes it consumes.

@@ -64,7 +64,7 @@ pub(crate) fn return_spans(output: &syn::ReturnType) -> Option<ReturnSpans> {
 }
 
 /// For `Result<T, E>`: `T`, and where `E` is written (the whole type when it is an alias).
-pub(crate) fn result_parts(ty: &syn::Type) -> Option<(&syn::Type, Span)> {
+fn result_parts(ty: &syn::Type) -> Option<(&syn::Type, Span)> {
     let segment = last_ident(ty).filter(|s| s.ident == "Result")?;
     let ok = first_type_arg(segment)?;
     let error = match &segment.arguments {

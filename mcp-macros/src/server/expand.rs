@@ -6,7 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::model::{Output, Server, Tool};
-use crate::param::{Call, ParamKind, try_read};
+use crate::handler::{Call, result, try_read};
+use crate::param::ParamKind;
 use crate::rt::rt;
 use crate::tokens::option_lit;
 
@@ -271,8 +272,6 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             ParamKind::Provided { name: None, .. } => {}
         }
     }
-    let Call { reads, args } = call;
-    let call = call_expr(method, tool.is_async, &args);
     let convert = |value: TokenStream| match &tool.returns.output {
         Output::Content => quote_spanned!(tool.returns.output_span=>
             #rt::IntoCallToolResult::into_call_tool_result(#value)),
@@ -281,38 +280,11 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             quote!(#into(#value, Self::__mcp_descriptor().tools[#index].wraps_output))
         }
     };
-    let result = if let Some(error_span) = tool.returns.error_span {
-        let ok = convert(quote!(__mcp_ok));
-        let err = quote_spanned!(error_span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
-        quote! {
-            match __mcp_out {
-                ::core::result::Result::Ok(__mcp_ok) => #ok,
-                ::core::result::Result::Err(__mcp_err) => #err,
-            }
-        }
-    } else {
-        convert(quote!(__mcp_out))
-    };
-    quote! {
-        #name => {
-            #(#reads)*
-            let __mcp_out = #call;
-            ::core::result::Result::Ok(#result)
-        }
-    }
-}
-
-/// `Self::method(self, args…)`, awaited when the method is `async`.
-pub(crate) fn call_expr(method: &syn::Ident, is_async: bool, args: &[TokenStream]) -> TokenStream {
-    let rt = rt();
-    // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
-    // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
-    if is_async {
-        // A future that is not `Send` is reported at the method.
-        let send = quote_spanned!(method.span()=>
-            #rt::send_tool(Self::#method(self, #(#args),*)));
-        quote!(#send.await)
-    } else {
-        quote!(Self::#method(self, #(#args),*))
-    }
+    // A tool's error is a result too: `isError`, with the error's text.
+    let result = result(tool.returns.error_span, convert, |span| {
+        let err = quote_spanned!(span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
+        quote!(::core::result::Result::Ok(#err))
+    });
+    let body = call.finish(method, tool.is_async, &result);
+    quote!(#name => #body)
 }

@@ -8,7 +8,6 @@ mod model;
 mod validate;
 
 pub(crate) use args::parse_scope_list;
-pub(crate) use expand::call_expr;
 pub(crate) use model::{description, method_name};
 
 use proc_macro2::TokenStream;

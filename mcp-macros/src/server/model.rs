@@ -11,7 +11,7 @@ use crate::param::{self, Kind, Owner, Param};
 use crate::prompt::Prompt;
 use crate::resource::Resource;
 use crate::tool::args::ToolArgs;
-use crate::types::{first_type_arg, last_ident, result_parts};
+use crate::types::{first_type_arg, last_ident, return_spans};
 
 pub(crate) struct Server {
     pub(crate) self_ty: Type,
@@ -214,25 +214,17 @@ fn doc_text(attrs: &[Attribute]) -> Option<String> {
 
 /// Classifies the return type by its syntax.
 fn returns(output: &ReturnType) -> Returns {
-    let ReturnType::Type(_, ty) = output else {
-        return Returns {
+    match return_spans(output) {
+        Some(r) => Returns {
+            output_span: r.ok.span(),
+            output: classify(r.ok),
+            error_span: r.error,
+        },
+        None => Returns {
             output: Output::Content,
             output_span: proc_macro2::Span::call_site(),
             error_span: None,
-        };
-    };
-    let ty = (**ty).clone();
-    if let Some((ok, error_span)) = result_parts(&ty) {
-        return Returns {
-            output_span: ok.span(),
-            output: classify(ok.clone()),
-            error_span: Some(error_span),
-        };
-    }
-    Returns {
-        output_span: ty.span(),
-        output: classify(ty),
-        error_span: None,
+        },
     }
 }
 
