@@ -32,7 +32,6 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
     crate::icon::check(&mut cx, &args.icons, "server");
     let server = model::Server::from_impl(&mut cx, args, &mut item);
     validate::check(&mut cx, &server);
-    validate::check_features(&mut cx, &server);
     validate::check_oauth(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {

@@ -3,6 +3,9 @@
 //! declaration.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+
+use proc_macro2::Span;
 
 use super::model::Server;
 use crate::completion::Target;
@@ -10,61 +13,70 @@ use crate::ctxt::Ctxt;
 use crate::message::{listed, near};
 use crate::resource::Address;
 
+/// Tool names, resource URIs and prompt names are unique; each completion names a prompt
+/// argument or a template variable this server declares, and has no other completion.
 pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, tool) in server.tools.iter().enumerate() {
-        // One error, at the later name: it names the method that has the name first.
-        if let Some(&first) = seen.get(tool.name.as_str()) {
-            let earlier = &server.tools[first];
-            cx.push(syn::Error::new(
-                tool.name_span,
-                format!(
-                    "duplicate tool name `{}`: method `{}` already uses it; give one of them `#[tool(name = \"…\")]`",
-                    tool.name, earlier.ident
-                ),
-            ));
+    let tools = server
+        .tools
+        .iter()
+        .map(|t| (t.name.as_str(), &t.ident, t.name_span));
+    unique(cx, tools, |_, name, earlier| {
+        format!(
+            "duplicate tool name `{name}`: method `{earlier}` already uses it; give one of them `#[tool(name = \"…\")]`"
+        )
+    });
+    let resources = server
+        .resources
+        .iter()
+        .map(|r| (r.uri(), &r.ident, r.lit.span()));
+    unique(cx, resources, |i, uri, earlier| {
+        let what = match server.resources[i].address {
+            Address::Fixed(_) => "resource URI",
+            Address::Template(..) => "resource template",
+        };
+        format!(
+            "duplicate {what} `{uri}`: method `{earlier}` already uses it; each URI names one resource"
+        )
+    });
+    let prompts = server
+        .prompts
+        .iter()
+        .map(|p| (p.name.as_str(), &p.ident, p.name_span));
+    unique(cx, prompts, |_, name, earlier| {
+        format!(
+            "duplicate prompt name `{name}`: method `{earlier}` already uses it; give one of them `#[prompt(name = \"…\")]`"
+        )
+    });
+    let completed = completion_targets(cx, server);
+    unique(cx, completed, |_, (_, _, argument), earlier| {
+        format!("`{argument}` already has a completion: method `{earlier}`; keep one")
+    });
+}
+
+/// One error at each later use of a key, naming the method of its first use; `message` gets
+/// the later use's index, the key and the earlier method.
+fn unique<'s, K: Eq + Hash>(
+    cx: &mut Ctxt,
+    uses: impl IntoIterator<Item = (K, &'s syn::Ident, Span)>,
+    message: impl Fn(usize, &K, &syn::Ident) -> String,
+) {
+    let mut seen: HashMap<K, &syn::Ident> = HashMap::new();
+    for (i, (key, method, span)) in uses.into_iter().enumerate() {
+        if let Some(earlier) = seen.get(&key) {
+            cx.push(syn::Error::new(span, message(i, &key, earlier)));
         } else {
-            seen.insert(&tool.name, i);
+            seen.insert(key, method);
         }
     }
 }
 
-/// Resource URIs and prompt names are unique; each completion names a prompt argument or a
-/// template variable this server declares.
-pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
-    let mut uris: HashMap<&str, &syn::Ident> = HashMap::new();
-    for r in &server.resources {
-        if let Some(earlier) = uris.get(r.uri()) {
-            let what = match r.address {
-                Address::Fixed(_) => "resource URI",
-                Address::Template(..) => "resource template",
-            };
-            cx.error_at(
-                &r.lit,
-                format!(
-                    "duplicate {what} `{}`: method `{earlier}` already uses it; each URI names one resource",
-                    r.uri()
-                ),
-            );
-        } else {
-            uris.insert(r.uri(), &r.ident);
-        }
-    }
-    let mut names: HashMap<&str, &syn::Ident> = HashMap::new();
-    for p in &server.prompts {
-        if let Some(earlier) = names.get(p.name.as_str()) {
-            cx.push(syn::Error::new(
-                p.name_span,
-                format!(
-                    "duplicate prompt name `{}`: method `{earlier}` already uses it; give one of them `#[prompt(name = \"…\")]`",
-                    p.name
-                ),
-            ));
-        } else {
-            names.insert(&p.name, &p.ident);
-        }
-    }
-    let mut completed: HashMap<(bool, String, String), &syn::Ident> = HashMap::new();
+/// What each completion completes, `(is a prompt, prompt or template, argument)`, for the
+/// completions whose prompt or template has the argument; an error at each other one.
+fn completion_targets<'s>(
+    cx: &mut Ctxt,
+    server: &'s Server,
+) -> Vec<((bool, String, String), &'s syn::Ident, Span)> {
+    let mut targets = Vec::new();
     for c in &server.completions {
         let argument = c.argument.value();
         let (is_prompt, lit, names, missing, what) = match &c.target {
@@ -95,19 +107,13 @@ pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
             cx.error_at(&c.argument, message);
             continue;
         }
-        let key = (is_prompt, lit.value(), argument);
-        if let Some(earlier) = completed.get(&key) {
-            cx.error_at(
-                &c.argument,
-                format!(
-                    "`{}` already has a completion: method `{earlier}`; keep one",
-                    key.2
-                ),
-            );
-        } else {
-            completed.insert(key, &c.ident);
-        }
+        targets.push((
+            (is_prompt, lit.value(), argument),
+            &c.ident,
+            c.argument.span(),
+        ));
     }
+    targets
 }
 
 /// The arguments of the prompt `lit` names, or an error at `lit`.
