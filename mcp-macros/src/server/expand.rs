@@ -42,6 +42,17 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
         .enumerate()
         .map(|(i, t)| dispatch_arm(i, t));
 
+    let call_tool = call_tool(&quote! {
+        #rt::boxed(async move {
+            let __mcp_args = arguments;
+            let __mcp_ctx = ctx;
+            match name {
+                #(#arms)*
+                _ => ::core::result::Result::Err(#rt::unknown_tool(name)),
+            }
+        })
+    });
+
     // The descriptor is an inherent function so that the dispatch reads it without requiring
     // `Self: McpServer`: a server that is not `Send + Sync` is then one error, at `impl #self_ty`.
     quote! {
@@ -76,26 +87,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                 Self::__mcp_descriptor()
             }
 
-            fn __call_tool<'a>(
-                &'a self,
-                name: &'a str,
-                arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
-                ctx: #rt::RequestContext,
-            ) -> #rt::ToolFuture<'a>
-            where
-                // As in the trait; `for<'__mcp>` keeps it from being a (rejected) trivially
-                // false bound when the server is not `Sync`, which `impl McpServer` reports.
-                for<'__mcp> Self: ::core::marker::Sync,
-            {
-                #rt::boxed(async move {
-                    let __mcp_args = arguments;
-                    let __mcp_ctx = ctx;
-                    match name {
-                        #(#arms)*
-                        _ => ::core::result::Result::Err(#rt::unknown_tool(name)),
-                    }
-                })
-            }
+            #call_tool
 
             #read_resource
             #get_prompt
@@ -103,6 +95,26 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
         }
 
         #marker
+    }
+}
+
+/// `fn __call_tool` of `impl McpServer` with `body`, which has `name`, `arguments` and `ctx`.
+pub(crate) fn call_tool(body: &TokenStream) -> TokenStream {
+    let rt = rt();
+    quote! {
+        fn __call_tool<'a>(
+            &'a self,
+            name: &'a str,
+            arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
+            ctx: #rt::RequestContext,
+        ) -> #rt::ToolFuture<'a>
+        where
+            // As in the trait; `for<'__mcp>` keeps it from being a (rejected) trivially
+            // false bound when the server is not `Sync`, which `impl McpServer` reports.
+            for<'__mcp> Self: ::core::marker::Sync,
+        {
+            #body
+        }
     }
 }
 
