@@ -5,7 +5,11 @@ use quote::quote;
 use syn::{FnArg, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
+use crate::options::{Key, Options, Place, Takes};
 use crate::types::{first_type_arg, last_ident, type_text};
+
+/// The options of `#[arg(..)]` on a parameter.
+const ARG_KEYS: &[Key] = &[Key("description", Takes::Str)];
 
 /// What a method is, for messages about its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -96,20 +100,14 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         let mut keep = Vec::new();
         for attr in pat_type.attrs.drain(..) {
             if attr.path().is_ident("arg") {
-                let parsed = attr.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("description") {
-                        description = Some(meta.value()?.parse::<LitStr>()?);
-                        Ok(())
-                    } else {
-                        let shown = crate::options::shown(&meta.path);
-                        Err(meta.error(format!(
-                            "unknown `#[arg]` option {shown}; expected `description = \"…\"`"
-                        )))
-                    }
-                });
-                if let Err(e) = parsed {
-                    cx.push(e);
-                }
+                let options = Options::of_attr(
+                    cx,
+                    &attr,
+                    Place::of("`#[arg]`"),
+                    ARG_KEYS,
+                    "write `#[arg(description = \"…\")]`",
+                );
+                description = options.str("description").cloned();
             } else {
                 keep.push(attr);
             }

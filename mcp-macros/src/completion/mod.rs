@@ -6,11 +6,15 @@ pub(crate) mod expand;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
-use crate::options::StrOptions;
+use crate::options::{Key, Options, Place, Takes};
 use crate::param::{self, Kind, Owner, Param, ParamKind};
 use crate::types::{ReturnSpans, is_string, last_ident, return_spans};
 
-const KEYS: &[&str] = &["prompt", "resource", "argument"];
+const KEYS: &[Key] = &[
+    Key("prompt", Takes::Str),
+    Key("resource", Takes::Str),
+    Key("argument", Takes::Str),
+];
 
 /// What a completion completes, as written.
 pub(crate) enum Target {
@@ -48,14 +52,20 @@ impl Completion {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let options = StrOptions::of_attr(cx, attr, "completion", KEYS);
+        let options = Options::of_attr(
+            cx,
+            attr,
+            Place::of("`#[completion]`"),
+            KEYS,
+            "write `#[completion(option = \"…\", …)]`",
+        );
         let name = crate::server::method_name(&method.sig.ident);
         let owner = Owner {
             kind: Kind::Completion,
             name: &name,
         };
         let params = param::params(cx, owner, &mut method.sig);
-        let target = match (options.get("prompt"), options.get("resource")) {
+        let target = match (options.str("prompt"), options.str("resource")) {
             (Some(p), None) => Target::Prompt(p.clone()),
             (None, Some(r)) => Target::Resource(r.clone()),
             (Some(_), Some(r)) => {
@@ -77,7 +87,7 @@ impl Completion {
                 return None;
             }
         };
-        let Some(argument) = options.get("argument").cloned() else {
+        let Some(argument) = options.str("argument").cloned() else {
             cx.error_at(
                 attr,
                 format!("completion `{name}` needs the argument it completes: `argument = \"…\"`"),

@@ -8,18 +8,18 @@ use syn::LitStr;
 
 use crate::ctxt::Ctxt;
 use crate::message::listed;
-use crate::options::StrOptions;
+use crate::options::{Key, Options, Place, Takes};
 use crate::param::{self, Kind, Owner, Param, ParamKind};
 use crate::types::{ReturnSpans, is_string, return_spans};
 
-const KEYS: &[&str] = &[
-    "uri",
-    "uri_template",
-    "name",
-    "title",
-    "description",
-    "mime_type",
-    "icon",
+const KEYS: &[Key] = &[
+    Key("uri", Takes::Str),
+    Key("uri_template", Takes::Str),
+    Key("name", Takes::Str),
+    Key("title", Takes::Str),
+    Key("description", Takes::Str),
+    Key("mime_type", Takes::Str),
+    Key("icon", Takes::Icon),
 ];
 
 /// One `#[resource]` method.
@@ -76,8 +76,14 @@ impl Resource {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let mut options = StrOptions::of_attr(cx, attr, "resource", KEYS);
-        let what = if options.get("uri_template").is_some() {
+        let mut options = Options::of_attr(
+            cx,
+            attr,
+            Place::of("`#[resource]`"),
+            KEYS,
+            "write `#[resource(option = \"…\", …)]`",
+        );
+        let what = if options.str("uri_template").is_some() {
             "resource template"
         } else {
             "resource"
@@ -89,7 +95,7 @@ impl Resource {
             name: &name,
         };
         let params = param::params(cx, owner, &mut method.sig);
-        let (lit, address) = match (options.get("uri"), options.get("uri_template")) {
+        let (lit, address) = match (options.str("uri"), options.str("uri_template")) {
             (Some(lit), None) => {
                 let value = lit.value();
                 if let Err(why) = uri::check_uri(&value) {
@@ -133,9 +139,9 @@ impl Resource {
         };
         let resource = Self {
             ident: method.sig.ident.clone(),
-            description: crate::server::description(options.get("description"), &method.attrs),
-            title: options.get("title").cloned(),
-            mime_type: options.get("mime_type").cloned(),
+            description: crate::server::description(options.str("description"), &method.attrs),
+            title: options.str("title").cloned(),
+            mime_type: options.str("mime_type").cloned(),
             icons: std::mem::take(&mut options.icons),
             name,
             lit,

@@ -7,7 +7,6 @@ mod fallback;
 mod model;
 mod validate;
 
-pub(crate) use args::parse_scope_list;
 pub(crate) use model::{description, method_name};
 
 use proc_macro2::TokenStream;

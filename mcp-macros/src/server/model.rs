@@ -128,17 +128,7 @@ impl Server {
 
 impl Tool {
     fn from_method(cx: &mut Ctxt, attr: &Attribute, method: &mut syn::ImplItemFn) -> Self {
-        let tool_args = match &attr.meta {
-            syn::Meta::Path(_) => ToolArgs::default(),
-            syn::Meta::List(list) => ToolArgs::parse(list.tokens.clone()).unwrap_or_else(|e| {
-                cx.push(e);
-                ToolArgs::default()
-            }),
-            syn::Meta::NameValue(nv) => {
-                cx.error_at(nv, "write `#[tool]` or `#[tool(option, …)]`");
-                ToolArgs::default()
-            }
-        };
+        let tool_args = ToolArgs::of_attr(cx, attr);
         crate::icon::check(cx, &tool_args.icons, "tool");
         let (name, name_span) = match &tool_args.name {
             Some(lit) => (lit.value(), lit.span()),
