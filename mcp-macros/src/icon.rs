@@ -81,7 +81,7 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<Icon> {
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error(USAGE));
     }
-    let options = Options::parse_nested(meta, Place::nested("`icon`", " in this icon"), KEYS)?;
+    let options = Options::parse_nested(meta, Place::nested("icon", " in this icon"), KEYS)?;
     let Some(src) = options.str("src").cloned() else {
         return Err(
             meta.error("this icon has no `src`; add `src = \"https://…\"` (or a `data:` URI)")

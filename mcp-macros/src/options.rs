@@ -22,8 +22,8 @@ pub(crate) enum Takes {
     Scopes,
     /// `key = "…"` or `key(..)`, repeatable: an icon.
     Icon,
-    /// `key` or `key(..)` with these options, written `attr` in messages.
-    Nested(&'static str, &'static [Key]),
+    /// `key` or `key(..)` with these options.
+    Nested(&'static [Key]),
 }
 
 /// A key and what it takes.
@@ -39,33 +39,43 @@ pub(crate) enum Value {
     Nested(Options),
 }
 
-/// Where the options are written, for messages: `` `#[tool]` `` in "unknown `#[tool]` option",
-/// and what follows "is given twice" (` in this icon`).
+/// Where the options are written, for messages: `tool` for `#[tool(..)]` ("unknown
+/// `#[tool]` option"), or a nested list such as `icon` for `icon(..)` ("unknown `icon`
+/// option"), and what follows "is given twice" (` in this icon`).
 #[derive(Clone, Copy)]
 pub(crate) struct Place {
-    pub(crate) attr: &'static str,
+    pub(crate) name: &'static str,
     pub(crate) within: &'static str,
-    /// Whether a repeated option is marked at its key alone, as in a nested list
-    /// (`icon(..)`, `oauth(..)`), rather than with its value, as in an attribute.
+    /// Whether the list is nested in an attribute: a repeated option is then marked at its
+    /// key alone, else with its value.
     pub(crate) nested: bool,
 }
 
 impl Place {
-    /// Options of the attribute written `attr` (with its backticks).
-    pub(crate) const fn of(attr: &'static str) -> Self {
+    /// The options of the attribute `#[name(..)]`.
+    pub(crate) const fn attr(name: &'static str) -> Self {
         Self {
-            attr,
+            name,
             within: "",
             nested: false,
         }
     }
 
-    /// Options of the nested list written `attr`, e.g. `` `oauth` ``.
-    pub(crate) const fn nested(attr: &'static str, within: &'static str) -> Self {
+    /// The options of the nested list `name(..)`.
+    pub(crate) const fn nested(name: &'static str, within: &'static str) -> Self {
         Self {
-            attr,
+            name,
             within,
             nested: true,
+        }
+    }
+
+    /// The place as messages write it: `` `#[tool]` `` or `` `icon` ``.
+    fn shown(self) -> String {
+        if self.nested {
+            format!("`{}`", self.name)
+        } else {
+            format!("`#[{}]`", self.name)
         }
     }
 }
@@ -101,14 +111,13 @@ impl Options {
         Ok(options)
     }
 
-    /// Reads the options of `attr`, written `name`: `#[name]` has none, `#[name(..)]` some;
-    /// `usage` is what to write instead of `#[name = ..]`.
+    /// Reads the options of the attribute `attr` at `place`: `#[name]` has none,
+    /// `#[name(..)]` some.
     pub(crate) fn of_attr(
         cx: &mut crate::ctxt::Ctxt,
         attr: &syn::Attribute,
         place: Place,
         keys: &[Key],
-        usage: &str,
     ) -> Self {
         match &attr.meta {
             syn::Meta::Path(_) => Self::default(),
@@ -119,7 +128,8 @@ impl Options {
                 })
             }
             syn::Meta::NameValue(nv) => {
-                cx.error_at(nv, usage);
+                let name = place.name;
+                cx.error_at(nv, format!("write `#[{name}]` or `#[{name}(option, …)]`"));
                 Self::default()
             }
         }
@@ -135,7 +145,7 @@ impl Options {
         let Some(&Key(key, takes)) = keys.iter().find(|k| k.0 == name) else {
             return Err(meta.error(format!(
                 "unknown {} option {}; expected {}",
-                place.attr,
+                place.shown(),
                 shown(&meta.path),
                 expected(keys)
             )));
@@ -185,10 +195,10 @@ impl Options {
                     Value::List(list.into_iter().collect())
                 }
             }
-            Takes::Nested(attr, inner) if meta.input.peek(syn::token::Paren) => {
-                Value::Nested(Self::parse_nested(meta, Place::nested(attr, ""), inner)?)
+            Takes::Nested(inner) if meta.input.peek(syn::token::Paren) => {
+                Value::Nested(Self::parse_nested(meta, Place::nested(key, ""), inner)?)
             }
-            Takes::Nested(..) => Value::Nested(Self::default()),
+            Takes::Nested(_) => Value::Nested(Self::default()),
             Takes::Icon => unreachable!("handled above"),
         };
         if repeated {

@@ -6,7 +6,7 @@ use syn::{FnArg, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
 use crate::options::{Key, Options, Place, Takes};
-use crate::types::{first_type_arg, last_ident, type_text};
+use crate::types::{ReturnSpans, first_type_arg, last_ident, return_spans, type_text};
 
 /// The options of `#[arg(..)]` on a parameter.
 const ARG_KEYS: &[Key] = &[Key("description", Takes::Str)];
@@ -38,6 +38,26 @@ impl Kind {
 pub(crate) struct Owner<'a> {
     pub(crate) kind: Kind,
     pub(crate) name: &'a str,
+}
+
+impl Owner<'_> {
+    /// What the method returns, or an error at its name when it returns nothing: "{owner}
+    /// returns nothing; return {expected}".
+    pub(crate) fn returns(
+        self,
+        cx: &mut Ctxt,
+        sig: &syn::Signature,
+        expected: &str,
+    ) -> Option<ReturnSpans> {
+        let returns = return_spans(&sig.output);
+        if returns.is_none() {
+            cx.error_at(
+                &sig.ident,
+                format!("{self} returns nothing; return {expected}"),
+            );
+        }
+        returns
+    }
 }
 
 impl std::fmt::Display for Owner<'_> {
@@ -100,13 +120,7 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         let mut keep = Vec::new();
         for attr in pat_type.attrs.drain(..) {
             if attr.path().is_ident("arg") {
-                let options = Options::of_attr(
-                    cx,
-                    &attr,
-                    Place::of("`#[arg]`"),
-                    ARG_KEYS,
-                    "write `#[arg(description = \"…\")]`",
-                );
+                let options = Options::of_attr(cx, &attr, Place::attr("arg"), ARG_KEYS);
                 description = options.str("description").cloned();
             } else {
                 keep.push(attr);

@@ -8,7 +8,7 @@ use syn::LitStr;
 use crate::ctxt::Ctxt;
 use crate::options::{Key, Options, Place, Takes};
 use crate::param::{self, Kind, Owner, Param, ParamKind};
-use crate::types::{ReturnSpans, is_string, last_ident, return_spans};
+use crate::types::{ReturnSpans, is_string, last_ident};
 
 const KEYS: &[Key] = &[
     Key("prompt", Takes::Str),
@@ -52,13 +52,7 @@ impl Completion {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let options = Options::of_attr(
-            cx,
-            attr,
-            Place::of("`#[completion]`"),
-            KEYS,
-            "write `#[completion(option = \"…\", …)]`",
-        );
+        let options = Options::of_attr(cx, attr, Place::attr("completion"), KEYS);
         let name = crate::server::method_name(&method.sig.ident);
         let owner = Owner {
             kind: Kind::Completion,
@@ -130,15 +124,7 @@ impl Completion {
                 ),
             );
         }
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "completion `{name}` returns nothing; return `Vec<String>` or `Completion`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(cx, &method.sig, "`Vec<String>` or `Completion`")?;
         Some(Self {
             ident: method.sig.ident.clone(),
             target,

@@ -8,7 +8,7 @@ use syn::LitStr;
 use crate::ctxt::Ctxt;
 use crate::options::{Key, Options, Place, Takes};
 use crate::param::{self, Kind, Owner, Param, ParamKind};
-use crate::types::{ReturnSpans, is_option_string, is_string, return_spans};
+use crate::types::{ReturnSpans, is_option_string, is_string};
 
 const KEYS: &[Key] = &[
     Key("name", Takes::Str),
@@ -50,13 +50,7 @@ impl Prompt {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let mut options = Options::of_attr(
-            cx,
-            attr,
-            Place::of("`#[prompt]`"),
-            KEYS,
-            "write `#[prompt(option = \"…\", …)]`",
-        );
+        let mut options = Options::of_attr(cx, attr, Place::attr("prompt"), KEYS);
         crate::icon::check(cx, &options.icons, "prompt");
         let (name, name_span) = options.name(cx, &method.sig.ident, "prompt");
         let owner = Owner {
@@ -83,15 +77,11 @@ impl Prompt {
                 ParamKind::Provided { .. } => {}
             }
         }
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "prompt `{name}` returns nothing; return `String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(
+            cx,
+            &method.sig,
+            "`String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`",
+        )?;
         Some(Self {
             ident: method.sig.ident.clone(),
             description: crate::server::description(options.str("description"), &method.attrs),

@@ -10,7 +10,7 @@ use crate::ctxt::Ctxt;
 use crate::message::listed;
 use crate::options::{Key, Options, Place, Takes};
 use crate::param::{self, Kind, Owner, Param, ParamKind};
-use crate::types::{ReturnSpans, is_string, return_spans};
+use crate::types::{ReturnSpans, is_string};
 
 const KEYS: &[Key] = &[
     Key("uri", Takes::Str),
@@ -76,13 +76,7 @@ impl Resource {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let mut options = Options::of_attr(
-            cx,
-            attr,
-            Place::of("`#[resource]`"),
-            KEYS,
-            "write `#[resource(option = \"…\", …)]`",
-        );
+        let mut options = Options::of_attr(cx, attr, Place::attr("resource"), KEYS);
         let what = if options.str("uri_template").is_some() {
             "resource template"
         } else {
@@ -128,15 +122,11 @@ impl Resource {
                 return None;
             }
         };
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "resource `{name}` returns nothing; return its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(
+            cx,
+            &method.sig,
+            "its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`",
+        )?;
         let resource = Self {
             ident: method.sig.ident.clone(),
             description: crate::server::description(options.str("description"), &method.attrs),

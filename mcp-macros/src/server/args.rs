@@ -33,7 +33,7 @@ const KEYS: &[Key] = &[
     Key("instructions", Takes::Str),
     Key("icon", Takes::Icon),
     Key("stateless", Takes::Flag),
-    Key("oauth", Takes::Nested("`oauth`", OAUTH_KEYS)),
+    Key("oauth", Takes::Nested(OAUTH_KEYS)),
 ];
 
 const OAUTH_KEYS: &[Key] = &[Key("scopes", Takes::Scopes), Key("required", Takes::Scopes)];
@@ -41,7 +41,7 @@ const OAUTH_KEYS: &[Key] = &[Key("scopes", Takes::Scopes), Key("required", Takes
 impl ServerArgs {
     /// Parses the tokens inside `#[mcp_server(...)]`.
     pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
-        let mut options = Options::parse(tokens, Place::of("`#[mcp_server]`"), KEYS)?;
+        let mut options = Options::parse(tokens, Place::attr("mcp_server"), KEYS)?;
         let name = options.str("name").cloned();
         if let Some(lit) = name.as_ref().filter(|n| n.value().trim().is_empty()) {
             return Err(syn::Error::new(

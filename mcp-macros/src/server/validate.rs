@@ -127,16 +127,8 @@ fn prompt_arguments<'s>(
         return Some(p.arguments());
     }
     let declared: Vec<&str> = server.prompts.iter().map(|p| p.name.as_str()).collect();
-    let mut message = if declared.is_empty() {
-        format!("no prompt `{name}` on this server; it declares none (mark a method `#[prompt]`)")
-    } else {
-        format!(
-            "no prompt `{name}` on this server; its prompts are {}",
-            listed(&declared, "")
-        )
-    };
-    near(&mut message, &name, &declared, "a prompt");
-    cx.error_at(lit, message);
+    let none = "it declares none (mark a method `#[prompt]`)";
+    not_declared(cx, lit, ["prompt", "prompts", "a prompt"], &declared, none);
     None
 }
 
@@ -164,18 +156,9 @@ fn template_variables<'s>(
             Address::Fixed(_) => {}
         }
     }
-    let mut message = if templates.is_empty() {
-        format!(
-            "no resource template `{uri}` on this server; it declares none (`#[resource(uri_template = \"…\")]`)"
-        )
-    } else {
-        format!(
-            "no resource template `{uri}` on this server; its templates are {}",
-            listed(&templates, "")
-        )
-    };
-    near(&mut message, &uri, &templates, "a template");
-    cx.error_at(lit, message);
+    let none = "it declares none (`#[resource(uri_template = \"…\")]`)";
+    let names = ["resource template", "templates", "a template"];
+    not_declared(cx, lit, names, &templates, none);
     None
 }
 
@@ -220,4 +203,26 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
             undeclared(lit, "scope");
         }
     }
+}
+
+/// An error at `lit`, which names no `{what}` of this server: "its {plural} are …" (or `none`
+/// when it declares none), and the near miss, "{a what} has a similar name".
+fn not_declared(
+    cx: &mut Ctxt,
+    lit: &syn::LitStr,
+    [what, plural, a_what]: [&str; 3],
+    declared: &[&str],
+    none: &str,
+) {
+    let value = lit.value();
+    let mut message = if declared.is_empty() {
+        format!("no {what} `{value}` on this server; {none}")
+    } else {
+        format!(
+            "no {what} `{value}` on this server; its {plural} are {}",
+            listed(declared, "")
+        )
+    };
+    near(&mut message, &value, declared, a_what);
+    cx.error_at(lit, message);
 }

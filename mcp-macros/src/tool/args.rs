@@ -44,13 +44,7 @@ const KEYS: &[Key] = &[
 impl ToolArgs {
     /// Reads the options of `#[tool]` or `#[tool(...)]`.
     pub(crate) fn of_attr(cx: &mut crate::ctxt::Ctxt, attr: &syn::Attribute) -> Self {
-        let mut options = Options::of_attr(
-            cx,
-            attr,
-            Place::of("`#[tool]`"),
-            KEYS,
-            "write `#[tool]` or `#[tool(option, …)]`",
-        );
+        let mut options = Options::of_attr(cx, attr, Place::attr("tool"), KEYS);
         let hint = |key| options.bool(key).map(|value| Hint { value });
         let (scopes_key, scopes) = match options.list("scopes") {
             Some((key, scopes)) => (Some(key.clone()), scopes.to_vec()),
