@@ -260,10 +260,6 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
     for (i, p) in tool.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
         let ty = &p.ty;
-        if matches!(p.kind, ParamKind::Provided { name: None, .. }) {
-            call.inject(p, &var, try_read);
-            continue;
-        }
         match &p.kind {
             ParamKind::Input { name, .. } => {
                 let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(__mcp_args, #name));
@@ -281,7 +277,10 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
                     <#ty as #rt::FromArguments<Self>>::from_arguments(__mcp_args, #name, &__mcp_ctx));
                 call.bind(&var, ty, &try_read(&read));
             }
-            ParamKind::Provided { name: None, .. } => {}
+            // Only a provided value may have a binding that is no plain name.
+            ParamKind::Provided { name: None, .. } => {
+                call.inject(p, &var, try_read);
+            }
         }
     }
     let convert = |value: TokenStream| match &tool.returns.output {
