@@ -20,11 +20,7 @@ pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
         .tools
         .iter()
         .map(|t| (t.name.as_str(), &t.ident, t.name_span));
-    unique(cx, tools, |_, name, earlier| {
-        format!(
-            "duplicate tool name `{name}`: method `{earlier}` already uses it; give one of them `#[tool(name = \"…\")]`"
-        )
-    });
+    unique(cx, tools, duplicate_name("tool"));
     let resources = server
         .resources
         .iter()
@@ -42,15 +38,20 @@ pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
         .prompts
         .iter()
         .map(|p| (p.name.as_str(), &p.ident, p.name_span));
-    unique(cx, prompts, |_, name, earlier| {
-        format!(
-            "duplicate prompt name `{name}`: method `{earlier}` already uses it; give one of them `#[prompt(name = \"…\")]`"
-        )
-    });
+    unique(cx, prompts, duplicate_name("prompt"));
     let completed = completion_targets(cx, server);
     unique(cx, completed, |_, (_, _, argument), earlier| {
         format!("`{argument}` already has a completion: method `{earlier}`; keep one")
     });
+}
+
+/// The message for a name that `#[attr]` methods share.
+fn duplicate_name(attr: &str) -> impl Fn(usize, &&str, &syn::Ident) -> String {
+    move |_, name, earlier| {
+        format!(
+            "duplicate {attr} name `{name}`: method `{earlier}` already uses it; give one of them `#[{attr}(name = \"…\")]`"
+        )
+    }
 }
 
 /// One error at each later use of a key, naming the method of its first use; `message` gets
