@@ -309,7 +309,7 @@ async fn everything() -> String {
 /// One 2026-07-28 request: status and body.
 async fn modern(url: &str, method: &str, params: Value) -> (StatusCode, Value) {
     let name = match method {
-        "prompts/get" => params["name"].as_str(),
+        "prompts/get" | "tools/call" => params["name"].as_str(),
         "resources/read" => params["uri"].as_str(),
         _ => None,
     }
@@ -967,4 +967,95 @@ async fn icons_are_listed_and_in_server_info_in_both_eras() {
             "{method}: {body}"
         );
     }
+}
+
+/// Types of a server's own named like the values the runtime provides.
+mod own {
+    use schemars::JsonSchema;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, JsonSchema)]
+    pub(super) struct Session {
+        pub(super) id: String,
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    pub(super) struct Auth {
+        pub(super) user: String,
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    pub(super) struct RequestContext {
+        pub(super) trace: u32,
+    }
+}
+
+struct Desk;
+
+#[mcp_server(stateless)]
+impl Desk {
+    /// Opens a session for a user.
+    #[tool]
+    fn open(&self, session: own::Session, auth: own::Auth, ctx: own::RequestContext) -> String {
+        format!("{} opened {} ({})", auth.user, session.id, ctx.trace)
+    }
+
+    /// Says which request this is, from the runtime's context.
+    #[tool]
+    fn which(&self, ctx: RequestContext, n: i64) -> String {
+        format!("{n} at {}", ctx.protocol_version())
+    }
+}
+
+#[tokio::test]
+async fn own_types_named_like_provided_ones_are_arguments() {
+    let url = spawn(Desk.router(HttpConfig::new())).await;
+    let (status, body) = modern(&url, "tools/list", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let open = &body["result"]["tools"][0]["inputSchema"];
+    assert_eq!(
+        open["required"],
+        json!(["session", "auth", "ctx"]),
+        "{open}"
+    );
+    for (argument, def) in [
+        ("session", "Session"),
+        ("auth", "Auth"),
+        ("ctx", "RequestContext"),
+    ] {
+        assert_eq!(
+            open["properties"][argument]["$ref"],
+            format!("#/$defs/{def}"),
+            "{open}"
+        );
+    }
+    // The runtime's `RequestContext` is provided, so it is no argument.
+    let which = &body["result"]["tools"][1]["inputSchema"];
+    assert_eq!(which["required"], json!(["n"]), "{which}");
+    assert!(which["properties"].get("ctx").is_none(), "{which}");
+
+    let arguments = json!({"session": {"id": "s1"}, "auth": {"user": "ada"}, "ctx": {"trace": 7}});
+    let (status, body) = modern(
+        &url,
+        "tools/call",
+        json!({"name": "open", "arguments": arguments}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["result"]["content"][0]["text"], "ada opened s1 (7)",
+        "{body}"
+    );
+    let (status, body) = modern(
+        &url,
+        "tools/call",
+        json!({"name": "which", "arguments": {"n": 3}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["result"]["content"][0]["text"],
+        format!("3 at {MODERN}"),
+        "{body}"
+    );
 }

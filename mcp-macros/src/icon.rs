@@ -15,7 +15,10 @@ use syn::LitStr;
 use syn::meta::ParseNestedMeta;
 
 use crate::ctxt::Ctxt;
-use crate::rt::{listed, nearest, option_lit, rt};
+use crate::message::{listed, nearest};
+use crate::options::{Key, Options, Place, Takes};
+use crate::rt::rt;
+use crate::tokens::option_lit;
 
 /// The image types an icon may have.
 const IMAGE_TYPES: &[&str] = &[
@@ -54,6 +57,13 @@ pub(crate) struct Icon {
     pub(crate) theme: Option<LitStr>,
 }
 
+const KEYS: &[Key] = &[
+    Key("src", Takes::Str),
+    Key("mime_type", Takes::Str),
+    Key("sizes", Takes::List),
+    Key("theme", Takes::Str),
+];
+
 const USAGE: &str = "write `icon = \"https://…\"`, or `icon(src = \"…\", mime_type = \"image/png\", sizes = [\"48x48\"], theme = \"dark\")`";
 
 /// Parses the `icon` option at `meta`: `icon = "…"` or `icon(…)`.
@@ -71,72 +81,22 @@ pub(crate) fn parse(meta: &ParseNestedMeta<'_>) -> syn::Result<Icon> {
     if !meta.input.peek(syn::token::Paren) {
         return Err(meta.error(USAGE));
     }
-    let mut src = None;
-    let mut mime_type = None;
-    let mut sizes = None;
-    let mut theme = None;
-    meta.parse_nested_meta(|inner| {
-        let key = crate::options::key(&inner.path);
-        let duplicate = || inner.error(format!("`{key}` is given twice in this icon; keep one"));
-        match key.as_str() {
-            "src" | "mime_type" | "theme" => {
-                let slot = match key.as_str() {
-                    "src" => &mut src,
-                    "mime_type" => &mut mime_type,
-                    _ => &mut theme,
-                };
-                if slot.is_some() {
-                    return Err(duplicate());
-                }
-                if !inner.input.peek(syn::Token![=]) {
-                    return Err(inner.error(format!("write `{key} = \"…\"`")));
-                }
-                *slot = Some(inner.value()?.parse::<LitStr>()?);
-            }
-            "sizes" => {
-                if sizes.is_some() {
-                    return Err(duplicate());
-                }
-                let input = inner.value()?;
-                if input.peek(LitStr) {
-                    let lit: LitStr = input.parse()?;
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        format!(
-                            "`sizes` is a list: write `sizes = [\"{}\"]`",
-                            lit.value().escape_default()
-                        ),
-                    ));
-                }
-                let content;
-                syn::bracketed!(content in input);
-                let list =
-                    syn::punctuated::Punctuated::<LitStr, syn::Token![,]>::parse_terminated(
-                        &content,
-                    )?;
-                sizes = Some((inner.path.clone(), list.into_iter().collect::<Vec<_>>()));
-            }
-            _ => {
-                let shown = crate::options::shown(&inner.path);
-                return Err(inner.error(format!(
-                    "unknown `icon` option {shown}; expected one of `src`, `mime_type`, `sizes`, `theme`"
-                )));
-            }
-        }
-        Ok(())
-    })?;
-    let Some(src) = src else {
+    let options = Options::parse_nested(meta, Place::nested("icon", " in this icon"), KEYS)?;
+    let Some(src) = options.str("src").cloned() else {
         return Err(
             meta.error("this icon has no `src`; add `src = \"https://…\"` (or a `data:` URI)")
         );
     };
-    let (sizes_key, sizes) = sizes.map_or((None, Vec::new()), |(k, s)| (Some(k), s));
+    let (sizes_key, sizes) = match options.list("sizes") {
+        Some((key, sizes)) => (Some(key.clone()), sizes.to_vec()),
+        None => (None, Vec::new()),
+    };
     Ok(Icon {
         src,
-        mime_type,
+        mime_type: options.str("mime_type").cloned(),
         sizes,
         sizes_key,
-        theme,
+        theme: options.str("theme").cloned(),
     })
 }
 

@@ -8,13 +8,18 @@
 mod alone;
 mod completion;
 mod ctxt;
+mod handler;
 mod icon;
+mod message;
 mod options;
+mod param;
 mod prompt;
 mod resource;
 mod rt;
 mod server;
+mod tokens;
 mod tool;
+mod types;
 
 use proc_macro::TokenStream;
 

@@ -80,7 +80,10 @@ pub mod __private {
 
     pub use crate::auth::{Auth, AuthClaims};
     pub use crate::server::Protected;
-    pub use crate::server::context::FromCaller;
+    pub use crate::server::inject::{
+        Argument, DeclaresOAuth, FromArguments, FromCaller, KeepsSessions, Provided, ReadParam,
+        ToolParam, input_schema,
+    };
 
     /// Boxes a tool future.
     pub fn boxed<'a, F>(future: F) -> ToolFuture<'a>

@@ -6,8 +6,8 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::{Completion, Role, Target};
+use crate::handler::{Call, result, try_read};
 use crate::rt::rt;
-use crate::tool::param::{Call, try_read};
 
 /// The descriptor's `completions`.
 pub(crate) fn defs(completions: &[Completion]) -> TokenStream {
@@ -68,32 +68,16 @@ fn arm(index: usize, c: &Completion) -> TokenStream {
             }
         }
     }
-    let Call { reads, args } = call;
-    let call = crate::server::call_expr(&c.ident, c.is_async, &args);
     let method = c.ident.to_string();
     let ok_ty = &c.returns.ok;
     let into = |value: TokenStream| {
         let into = quote_spanned!(ok_ty.span()=> <#ok_ty as #rt::IntoCompletion>::into_completion);
         quote!(#into(#value))
     };
-    let result = if let Some(error_span) = c.returns.error {
-        let ok = into(quote!(__mcp_ok));
-        let err = quote_spanned!(error_span=> #rt::completion_error(#method, &__mcp_err));
-        quote! {
-            match __mcp_out {
-                ::core::result::Result::Ok(__mcp_ok) => ::core::result::Result::Ok(#ok),
-                ::core::result::Result::Err(__mcp_err) => ::core::result::Result::Err(#err),
-            }
-        }
-    } else {
-        let ok = into(quote!(__mcp_out));
-        quote!(::core::result::Result::Ok(#ok))
-    };
-    quote! {
-        #index => {
-            #(#reads)*
-            let __mcp_out = #call;
-            #result
-        }
-    }
+    let result = result(c.returns.error, into, |span| {
+        let err = quote_spanned!(span=> #rt::completion_error(#method, &__mcp_err));
+        quote!(::core::result::Result::Err(#err))
+    });
+    let body = call.finish(&c.ident, c.is_async, &result);
+    quote!(#index => #body)
 }

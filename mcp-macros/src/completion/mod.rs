@@ -6,11 +6,15 @@ pub(crate) mod expand;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
-use crate::options::StrOptions;
-use crate::rt::{ReturnSpans, is_string, last_ident, return_spans};
-use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+use crate::options::{Key, Options, Place, Takes};
+use crate::param::{self, Kind, Owner, Param, ParamKind};
+use crate::types::{ReturnSpans, is_string, last_ident};
 
-const KEYS: &[&str] = &["prompt", "resource", "argument"];
+const KEYS: &[Key] = &[
+    Key("prompt", Takes::Str),
+    Key("resource", Takes::Str),
+    Key("argument", Takes::Str),
+];
 
 /// What a completion completes, as written.
 pub(crate) enum Target {
@@ -37,7 +41,7 @@ pub(crate) enum Role {
     Value,
     /// The other arguments (`CompletionContext`).
     Context,
-    /// `RequestContext` or `Auth`.
+    /// `RequestContext`, `Session` or `Auth`.
     Injected,
 }
 
@@ -48,14 +52,14 @@ impl Completion {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let options = StrOptions::of_attr(cx, attr, "completion", KEYS);
+        let options = Options::of_attr(cx, attr, Place::attr("completion"), KEYS);
         let name = crate::server::method_name(&method.sig.ident);
         let owner = Owner {
             kind: Kind::Completion,
             name: &name,
         };
         let params = param::params(cx, owner, &mut method.sig);
-        let target = match (options.get("prompt"), options.get("resource")) {
+        let target = match (options.str("prompt"), options.str("resource")) {
             (Some(p), None) => Target::Prompt(p.clone()),
             (None, Some(r)) => Target::Resource(r.clone()),
             (Some(_), Some(r)) => {
@@ -77,7 +81,7 @@ impl Completion {
                 return None;
             }
         };
-        let Some(argument) = options.get("argument").cloned() else {
+        let Some(argument) = options.str("argument").cloned() else {
             cx.error_at(
                 attr,
                 format!("completion `{name}` needs the argument it completes: `argument = \"…\"`"),
@@ -98,7 +102,7 @@ impl Completion {
                     value_seen = true;
                     Role::Value
                 }
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => Role::Injected,
+                ParamKind::Provided { .. } => Role::Injected,
                 _ => {
                     cx.error_at(
                         &p.ty,
@@ -120,15 +124,7 @@ impl Completion {
                 ),
             );
         }
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "completion `{name}` returns nothing; return `Vec<String>` or `Completion`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(cx, &method.sig, "`Vec<String>` or `Completion`")?;
         Some(Self {
             ident: method.sig.ident.clone(),
             target,

@@ -6,8 +6,11 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::Prompt;
-use crate::rt::{is_string, option_lit, option_string, rt};
-use crate::tool::param::{Call, ParamKind, try_read};
+use crate::handler::{Call, probe, result, try_read};
+use crate::param::ParamKind;
+use crate::rt::rt;
+use crate::tokens::{option_lit, option_string};
+use crate::types::is_string;
 
 /// The descriptor's `prompts`.
 pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
@@ -92,40 +95,16 @@ fn arm(prompt: &Prompt) -> TokenStream {
             call.bind(&var, ty, &try_read(&read));
         }
     }
-    let Call { reads, args } = call;
-    let call = crate::server::call_expr(&prompt.ident, prompt.is_async, &args);
     let ok_ty = &prompt.returns.ok;
     let into = |value: TokenStream| {
         let into = quote_spanned!(ok_ty.span()=>
             <#ok_ty as #rt::IntoGetPromptResult>::into_get_prompt_result);
         quote!(#into(#value))
     };
-    let result = if let Some(error_span) = prompt.returns.error {
-        let ok = into(quote!(__mcp_ok));
-        let err = quote_spanned!(error_span=> {
-            #[allow(unused_imports)]
-            use #rt::{ProbeDisplay as _, ProbeInto as _};
-            (&#rt::ErrProbe::<_, #rt::PromptError>::new(&__mcp_err))
-                .__mcp_tag()
-                .convert(__mcp_err)
-        });
-        quote! {
-            match __mcp_out {
-                ::core::result::Result::Ok(__mcp_ok) => ::core::result::Result::Ok(#ok),
-                ::core::result::Result::Err(__mcp_err) => {
-                    ::core::result::Result::Err(#rt::prompt_error(#name, #err))
-                }
-            }
-        }
-    } else {
-        let ok = into(quote!(__mcp_out));
-        quote!(::core::result::Result::Ok(#ok))
-    };
-    quote! {
-        #name => {
-            #(#reads)*
-            let __mcp_out = #call;
-            #result
-        }
-    }
+    let result = result(prompt.returns.error, into, |span| {
+        let err = probe(span, &quote!(#rt::PromptError));
+        quote!(::core::result::Result::Err(#rt::prompt_error(#name, #err)))
+    });
+    let body = call.finish(&prompt.ident, prompt.is_async, &result);
+    quote!(#name => #body)
 }

@@ -6,11 +6,16 @@ pub(crate) mod expand;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
-use crate::options::StrOptions;
-use crate::rt::{ReturnSpans, is_option_string, is_string, return_spans};
-use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+use crate::options::{Key, Options, Place, Takes};
+use crate::param::{self, Kind, Owner, Param, ParamKind};
+use crate::types::{ReturnSpans, is_option_string, is_string};
 
-const KEYS: &[&str] = &["name", "title", "description", "icon"];
+const KEYS: &[Key] = &[
+    Key("name", Takes::Str),
+    Key("title", Takes::Str),
+    Key("description", Takes::Str),
+    Key("icon", Takes::Icon),
+];
 
 /// One `#[prompt]` method.
 pub(crate) struct Prompt {
@@ -45,7 +50,7 @@ impl Prompt {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let mut options = StrOptions::of_attr(cx, attr, "prompt", KEYS);
+        let mut options = Options::of_attr(cx, attr, Place::attr("prompt"), KEYS);
         crate::icon::check(cx, &options.icons, "prompt");
         let (name, name_span) = options.name(cx, &method.sig.ident, "prompt");
         let owner = Owner {
@@ -69,22 +74,18 @@ impl Prompt {
                     &p.ty,
                     "prompt arguments are strings, each its own parameter; take `String` or `Option<String>` parameters instead of `Args<T>`",
                 ),
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+                ParamKind::Provided { .. } => {}
             }
         }
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "prompt `{name}` returns nothing; return `String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(
+            cx,
+            &method.sig,
+            "`String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`",
+        )?;
         Some(Self {
             ident: method.sig.ident.clone(),
-            description: crate::server::description(options.get("description"), &method.attrs),
-            title: options.get("title").cloned(),
+            description: crate::server::description(options.str("description"), &method.attrs),
+            title: options.str("title").cloned(),
             icons: std::mem::take(&mut options.icons),
             name,
             name_span,

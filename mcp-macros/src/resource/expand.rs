@@ -7,8 +7,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::{Address, Resource, uri};
-use crate::rt::{option_lit, option_string, rt};
-use crate::tool::param::{Call, ParamKind};
+use crate::handler::{Call, probe, result};
+use crate::param::ParamKind;
+use crate::rt::rt;
+use crate::tokens::{option_lit, option_string};
 
 /// `(resources, resource_templates)`: the descriptor's two lists.
 pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
@@ -146,8 +148,6 @@ fn read_body(r: &Resource) -> TokenStream {
             call.bind(&var, &p.ty, &quote!(::core::mem::take(&mut __mcp_vars[#k])));
         }
     }
-    let Call { reads, args } = call;
-    let call = crate::server::call_expr(&r.ident, r.is_async, &args);
     let mime_type = option_lit(r.mime_type.as_ref());
     let ok_ty = &r.returns.ok;
     let into = |value: TokenStream| {
@@ -155,28 +155,9 @@ fn read_body(r: &Resource) -> TokenStream {
             <#ok_ty as #rt::IntoResourceContents>::into_contents);
         quote!(#into(#value, __mcp_uri, #mime_type))
     };
-    let result = if let Some(error_span) = r.returns.error {
-        let ok = into(quote!(__mcp_ok));
-        let err = quote_spanned!(error_span=> {
-            #[allow(unused_imports)]
-            use #rt::{ProbeDisplay as _, ProbeInto as _};
-            (&#rt::ErrProbe::<_, #rt::ResourceError>::new(&__mcp_err))
-                .__mcp_tag()
-                .convert(__mcp_err)
-        });
-        quote! {
-            match __mcp_out {
-                ::core::result::Result::Ok(__mcp_ok) => ::core::result::Result::Ok(#ok),
-                ::core::result::Result::Err(__mcp_err) => ::core::result::Result::Err(#err),
-            }
-        }
-    } else {
-        let ok = into(quote!(__mcp_out));
-        quote!(::core::result::Result::Ok(#ok))
-    };
-    quote! {{
-        #(#reads)*
-        let __mcp_out = #call;
-        return #result;
-    }}
+    let result = result(r.returns.error, into, |span| {
+        let err = probe(span, &quote!(#rt::ResourceError));
+        quote!(::core::result::Result::Err(#err))
+    });
+    call.finish(&r.ident, r.is_async, &quote!(return #result;))
 }

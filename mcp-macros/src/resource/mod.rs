@@ -7,18 +7,19 @@ pub(crate) mod uri;
 use syn::LitStr;
 
 use crate::ctxt::Ctxt;
-use crate::options::StrOptions;
-use crate::rt::{ReturnSpans, is_string, listed, return_spans};
-use crate::tool::param::{self, Kind, Owner, Param, ParamKind};
+use crate::message::listed;
+use crate::options::{Key, Options, Place, Takes};
+use crate::param::{self, Kind, Owner, Param, ParamKind};
+use crate::types::{ReturnSpans, is_string};
 
-const KEYS: &[&str] = &[
-    "uri",
-    "uri_template",
-    "name",
-    "title",
-    "description",
-    "mime_type",
-    "icon",
+const KEYS: &[Key] = &[
+    Key("uri", Takes::Str),
+    Key("uri_template", Takes::Str),
+    Key("name", Takes::Str),
+    Key("title", Takes::Str),
+    Key("description", Takes::Str),
+    Key("mime_type", Takes::Str),
+    Key("icon", Takes::Icon),
 ];
 
 /// One `#[resource]` method.
@@ -75,8 +76,8 @@ impl Resource {
         attr: &syn::Attribute,
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
-        let mut options = StrOptions::of_attr(cx, attr, "resource", KEYS);
-        let what = if options.get("uri_template").is_some() {
+        let mut options = Options::of_attr(cx, attr, Place::attr("resource"), KEYS);
+        let what = if options.str("uri_template").is_some() {
             "resource template"
         } else {
             "resource"
@@ -88,7 +89,7 @@ impl Resource {
             name: &name,
         };
         let params = param::params(cx, owner, &mut method.sig);
-        let (lit, address) = match (options.get("uri"), options.get("uri_template")) {
+        let (lit, address) = match (options.str("uri"), options.str("uri_template")) {
             (Some(lit), None) => {
                 let value = lit.value();
                 if let Err(why) = uri::check_uri(&value) {
@@ -121,20 +122,16 @@ impl Resource {
                 return None;
             }
         };
-        let Some(returns) = return_spans(&method.sig.output) else {
-            cx.error_at(
-                &method.sig.ident,
-                format!(
-                    "resource `{name}` returns nothing; return its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`"
-                ),
-            );
-            return None;
-        };
+        let returns = owner.returns(
+            cx,
+            &method.sig,
+            "its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`",
+        )?;
         let resource = Self {
             ident: method.sig.ident.clone(),
-            description: crate::server::description(options.get("description"), &method.attrs),
-            title: options.get("title").cloned(),
-            mime_type: options.get("mime_type").cloned(),
+            description: crate::server::description(options.str("description"), &method.attrs),
+            title: options.str("title").cloned(),
+            mime_type: options.str("mime_type").cloned(),
             icons: std::mem::take(&mut options.icons),
             name,
             lit,
@@ -203,7 +200,7 @@ impl Resource {
                         self.name
                     ),
                 ),
-                ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+                ParamKind::Provided { .. } => {}
             }
         }
         for variable in variables {

@@ -6,8 +6,10 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 
 use super::model::{Output, Server, Tool};
-use crate::rt::{option_lit, rt};
-use crate::tool::param::{Call, ParamKind, try_read};
+use crate::handler::{Call, result, try_read};
+use crate::param::ParamKind;
+use crate::rt::rt;
+use crate::tokens::option_lit;
 
 pub(crate) fn expand(server: &Server) -> TokenStream {
     let rt = rt();
@@ -33,12 +35,23 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     let read_resource = crate::resource::expand::read_method(&server.resources);
     let get_prompt = crate::prompt::expand::get_method(&server.prompts);
     let complete = crate::completion::expand::complete_method(&server.completions);
-    let marker = auth_marker(self_ty, args.oauth.as_ref());
+    let marker = markers(self_ty, args);
     let arms = server
         .tools
         .iter()
         .enumerate()
         .map(|(i, t)| dispatch_arm(i, t));
+
+    let call_tool = call_tool(&quote! {
+        #rt::boxed(async move {
+            let __mcp_args = arguments;
+            let __mcp_ctx = ctx;
+            match name {
+                #(#arms)*
+                _ => ::core::result::Result::Err(#rt::unknown_tool(name)),
+            }
+        })
+    });
 
     // The descriptor is an inherent function so that the dispatch reads it without requiring
     // `Self: McpServer`: a server that is not `Send + Sync` is then one error, at `impl #self_ty`.
@@ -74,26 +87,7 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
                 Self::__mcp_descriptor()
             }
 
-            fn __call_tool<'a>(
-                &'a self,
-                name: &'a str,
-                arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
-                ctx: #rt::RequestContext,
-            ) -> #rt::ToolFuture<'a>
-            where
-                // As in the trait; `for<'__mcp>` keeps it from being a (rejected) trivially
-                // false bound when the server is not `Sync`, which `impl McpServer` reports.
-                for<'__mcp> Self: ::core::marker::Sync,
-            {
-                #rt::boxed(async move {
-                    let __mcp_args = arguments;
-                    let __mcp_ctx = ctx;
-                    match name {
-                        #(#arms)*
-                        _ => ::core::result::Result::Err(#rt::unknown_tool(name)),
-                    }
-                })
-            }
+            #call_tool
 
             #read_resource
             #get_prompt
@@ -104,16 +98,35 @@ pub(crate) fn expand(server: &Server) -> TokenStream {
     }
 }
 
-/// `impl Protected` (with the declared scopes) for an `oauth` server, else `impl Unprotected`:
-/// which configuration can serve the server follows from these.
-pub(crate) fn auth_marker(
-    self_ty: &syn::Type,
-    oauth: Option<&super::args::OAuthArgs>,
-) -> TokenStream {
+/// `fn __call_tool` of `impl McpServer` with `body`, which has `name`, `arguments` and `ctx`.
+pub(crate) fn call_tool(body: &TokenStream) -> TokenStream {
+    let rt = rt();
+    quote! {
+        fn __call_tool<'a>(
+            &'a self,
+            name: &'a str,
+            arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
+            ctx: #rt::RequestContext,
+        ) -> #rt::ToolFuture<'a>
+        where
+            // As in the trait; `for<'__mcp>` keeps it from being a (rejected) trivially
+            // false bound when the server is not `Sync`, which `impl McpServer` reports.
+            for<'__mcp> Self: ::core::marker::Sync,
+        {
+            #body
+        }
+    }
+}
+
+/// `impl Protected` (with the declared scopes) and `impl DeclaresOAuth` for an `oauth` server,
+/// else `impl Unprotected`: which configuration can serve the server, and whether its handlers
+/// may take `Auth`, follow from these. `impl KeepsSessions` unless `stateless`: whether they may
+/// take `Session`.
+pub(crate) fn markers(self_ty: &syn::Type, args: &super::args::ServerArgs) -> TokenStream {
     let rt = rt();
     // The bound repeats the supertrait so that its failure is not reported a second time
     // here; `for<'__mcp>` keeps it from being a (rejected) trivially false bound.
-    if let Some(oauth) = oauth {
+    let auth = if let Some(oauth) = &args.oauth {
         let (scopes, required) = (&oauth.scopes, &oauth.required);
         quote! {
             #[automatically_derived]
@@ -121,13 +134,24 @@ pub(crate) fn auth_marker(
                 const REQUIRED_SCOPES: &'static [&'static str] = &[#(#required),*];
                 const SCOPES: &'static [&'static str] = &[#(#scopes),*];
             }
+            #[automatically_derived]
+            impl #rt::DeclaresOAuth for #self_ty {}
         }
     } else {
         quote! {
             #[automatically_derived]
             impl #rt::Unprotected for #self_ty where for<'__mcp> #self_ty: #rt::McpServer {}
         }
-    }
+    };
+    let sessions = if args.stateless {
+        TokenStream::new()
+    } else {
+        quote! {
+            #[automatically_derived]
+            impl #rt::KeepsSessions for #self_ty {}
+        }
+    };
+    quote!(#auth #sessions)
 }
 
 fn option_bool(hint: Option<crate::tool::args::Hint>) -> TokenStream {
@@ -203,16 +227,28 @@ fn input_schema(tool: &Tool) -> TokenStream {
         return quote!(#rt::args_schema::<#inner>(#name, #schema));
     }
     let specs = tool.params.iter().filter_map(|p| {
-        let ParamKind::Input { name, description, optional } = &p.kind else { return None };
         let ty = &p.ty;
-        let description = option_lit(description.as_ref());
-        let required = !optional;
-        let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
-        Some(quote! {
-            #rt::ParamSpec { name: #name, description: #description, required: #required, schema: #schema }
-        })
+        match &p.kind {
+            ParamKind::Input { name, description, optional } => {
+                let description = option_lit(description.as_ref());
+                let required = !optional;
+                let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
+                Some(quote! {
+                    ::core::option::Option::Some(#rt::ParamSpec {
+                        name: #name, description: #description, required: #required, schema: #schema,
+                    })
+                })
+            }
+            // A provided value is no property; the type says whether it is one.
+            ParamKind::Provided { name: Some(name), description } => {
+                let description = option_lit(description.as_ref());
+                Some(quote_spanned!(ty.span()=>
+                    <#ty as #rt::ToolParam>::spec(#name, #description, true)))
+            }
+            ParamKind::Provided { name: None, .. } | ParamKind::Args { .. } => None,
+        }
     });
-    quote!(#rt::params_schema(&[#(#specs),*]))
+    quote!(#rt::input_schema(&[#(#specs),*]))
 }
 
 /// `"name" => { read arguments; call; convert }`.
@@ -224,9 +260,6 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
     for (i, p) in tool.params.iter().enumerate() {
         let var = format_ident!("__mcp_a{}", i);
         let ty = &p.ty;
-        if call.inject(p, &var, try_read) {
-            continue;
-        }
         match &p.kind {
             ParamKind::Input { name, .. } => {
                 let read = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::from_arg(__mcp_args, #name));
@@ -237,11 +270,19 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
                     <#inner as #rt::ToolInput>::from_args(__mcp_args));
                 call.bind(&var, ty, &quote!(#rt::Args(#read?)));
             }
-            ParamKind::Context | ParamKind::Auth | ParamKind::Session => {}
+            ParamKind::Provided {
+                name: Some(name), ..
+            } => {
+                let read = quote_spanned!(ty.span()=>
+                    <#ty as #rt::FromArguments<Self>>::from_arguments(__mcp_args, #name, &__mcp_ctx));
+                call.bind(&var, ty, &try_read(&read));
+            }
+            // Only a provided value may have a binding that is no plain name.
+            ParamKind::Provided { name: None, .. } => {
+                call.inject(p, &var, try_read);
+            }
         }
     }
-    let Call { reads, args } = call;
-    let call = call_expr(method, tool.is_async, &args);
     let convert = |value: TokenStream| match &tool.returns.output {
         Output::Content => quote_spanned!(tool.returns.output_span=>
             #rt::IntoCallToolResult::into_call_tool_result(#value)),
@@ -250,38 +291,11 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
             quote!(#into(#value, Self::__mcp_descriptor().tools[#index].wraps_output))
         }
     };
-    let result = if let Some(error_span) = tool.returns.error_span {
-        let ok = convert(quote!(__mcp_ok));
-        let err = quote_spanned!(error_span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
-        quote! {
-            match __mcp_out {
-                ::core::result::Result::Ok(__mcp_ok) => #ok,
-                ::core::result::Result::Err(__mcp_err) => #err,
-            }
-        }
-    } else {
-        convert(quote!(__mcp_out))
-    };
-    quote! {
-        #name => {
-            #(#reads)*
-            let __mcp_out = #call;
-            ::core::result::Result::Ok(#result)
-        }
-    }
-}
-
-/// `Self::method(self, args…)`, awaited when the method is `async`.
-pub(crate) fn call_expr(method: &syn::Ident, is_async: bool, args: &[TokenStream]) -> TokenStream {
-    let rt = rt();
-    // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
-    // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
-    if is_async {
-        // A future that is not `Send` is reported at the method.
-        let send = quote_spanned!(method.span()=>
-            #rt::send_tool(Self::#method(self, #(#args),*)));
-        quote!(#send.await)
-    } else {
-        quote!(Self::#method(self, #(#args),*))
-    }
+    // A tool's error is a result too: `isError`, with the error's text.
+    let result = result(tool.returns.error_span, convert, |span| {
+        let err = quote_spanned!(span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
+        quote!(::core::result::Result::Ok(#err))
+    });
+    let body = call.finish(method, tool.is_async, &result);
+    quote!(#name => #body)
 }

@@ -6,9 +6,12 @@ use quote::quote;
 
 use crate::rt::rt;
 
-pub(crate) fn fallback(self_ty: &syn::Type, oauth: Option<&super::args::OAuthArgs>) -> TokenStream {
+pub(crate) fn fallback(self_ty: &syn::Type, args: &super::args::ServerArgs) -> TokenStream {
     let rt = rt();
-    let marker = super::expand::auth_marker(self_ty, oauth);
+    let marker = super::expand::markers(self_ty, args);
+    let call_tool = super::expand::call_tool(&quote! {
+        ::core::unreachable!("`#[mcp_server]` failed to expand")
+    });
     quote! {
         #[automatically_derived]
         #[allow(clippy::all, clippy::pedantic, unused)]
@@ -16,17 +19,7 @@ pub(crate) fn fallback(self_ty: &syn::Type, oauth: Option<&super::args::OAuthArg
             fn __descriptor() -> &'static #rt::ServerDescriptor {
                 ::core::unreachable!("`#[mcp_server]` failed to expand")
             }
-            fn __call_tool<'a>(
-                &'a self,
-                _name: &'a str,
-                _arguments: &'a #rt::serde_json::Map<#rt::std::string::String, #rt::serde_json::Value>,
-                _ctx: #rt::RequestContext,
-            ) -> #rt::ToolFuture<'a>
-            where
-                for<'__mcp> Self: ::core::marker::Sync,
-            {
-                ::core::unreachable!("`#[mcp_server]` failed to expand")
-            }
+            #call_tool
         }
         #marker
     }

@@ -7,8 +7,6 @@ mod fallback;
 mod model;
 mod validate;
 
-pub(crate) use args::parse_scope_list;
-pub(crate) use expand::call_expr;
 pub(crate) use model::{description, method_name};
 
 use proc_macro2::TokenStream;
@@ -33,9 +31,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
     crate::icon::check(&mut cx, &args.icons, "server");
     let server = model::Server::from_impl(&mut cx, args, &mut item);
     validate::check(&mut cx, &server);
-    validate::check_features(&mut cx, &server);
     validate::check_oauth(&mut cx, &server);
-    validate::check_sessions(&mut cx, &server);
     let output = match cx.check() {
         Ok(()) => {
             let generated = expand::expand(&server);
@@ -43,7 +39,7 @@ pub(crate) fn expand(args: TokenStream, input: &TokenStream) -> TokenStream {
         }
         Err(e) => {
             let errors = e.to_compile_error();
-            let fallback = fallback::fallback(&server.self_ty, server.args.oauth.as_ref());
+            let fallback = fallback::fallback(&server.self_ty, &server.args);
             quote!(#item #errors #fallback)
         }
     };

@@ -7,11 +7,11 @@ use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
 use super::args::ServerArgs;
 use crate::completion::Completion;
 use crate::ctxt::Ctxt;
+use crate::param::{self, Kind, Owner, Param};
 use crate::prompt::Prompt;
 use crate::resource::Resource;
-use crate::rt::{first_type_arg, last_ident, result_parts};
 use crate::tool::args::ToolArgs;
-use crate::tool::param::{self, Kind, Owner, Param};
+use crate::types::{first_type_arg, last_ident, return_spans};
 
 pub(crate) struct Server {
     pub(crate) self_ty: Type,
@@ -128,17 +128,7 @@ impl Server {
 
 impl Tool {
     fn from_method(cx: &mut Ctxt, attr: &Attribute, method: &mut syn::ImplItemFn) -> Self {
-        let tool_args = match &attr.meta {
-            syn::Meta::Path(_) => ToolArgs::default(),
-            syn::Meta::List(list) => ToolArgs::parse(list.tokens.clone()).unwrap_or_else(|e| {
-                cx.push(e);
-                ToolArgs::default()
-            }),
-            syn::Meta::NameValue(nv) => {
-                cx.error_at(nv, "write `#[tool]` or `#[tool(option, …)]`");
-                ToolArgs::default()
-            }
-        };
+        let tool_args = ToolArgs::of_attr(cx, attr);
         crate::icon::check(cx, &tool_args.icons, "tool");
         let (name, name_span) = match &tool_args.name {
             Some(lit) => (lit.value(), lit.span()),
@@ -214,25 +204,17 @@ fn doc_text(attrs: &[Attribute]) -> Option<String> {
 
 /// Classifies the return type by its syntax.
 fn returns(output: &ReturnType) -> Returns {
-    let ReturnType::Type(_, ty) = output else {
-        return Returns {
+    match return_spans(output) {
+        Some(r) => Returns {
+            output_span: r.ok.span(),
+            output: classify(r.ok),
+            error_span: r.error,
+        },
+        None => Returns {
             output: Output::Content,
             output_span: proc_macro2::Span::call_site(),
             error_span: None,
-        };
-    };
-    let ty = (**ty).clone();
-    if let Some((ok, error_span)) = result_parts(&ty) {
-        return Returns {
-            output_span: ok.span(),
-            output: classify(ok.clone()),
-            error_span: Some(error_span),
-        };
-    }
-    Returns {
-        output_span: ty.span(),
-        output: classify(ty),
-        error_span: None,
+        },
     }
 }
 

@@ -1,72 +1,83 @@
 //! Checks across methods: tool and prompt names and resource URIs are unique, completions
-//! name a prompt argument or template variable of this server, and `Auth` and scopes follow
-//! the `oauth` declaration.
+//! name a prompt argument or template variable of this server, and scopes follow the `oauth`
+//! declaration.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::hash::Hash;
+
+use proc_macro2::Span;
 
 use super::model::Server;
 use crate::completion::Target;
 use crate::ctxt::Ctxt;
+use crate::message::{listed, near};
 use crate::resource::Address;
-use crate::rt::{listed, nearest};
-use crate::tool::param::{Param, ParamKind};
 
+/// Tool names, resource URIs and prompt names are unique; each completion names a prompt
+/// argument or a template variable this server declares, and has no other completion.
 pub(crate) fn check(cx: &mut Ctxt, server: &Server) {
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    for (i, tool) in server.tools.iter().enumerate() {
-        // One error, at the later name: it names the method that has the name first.
-        if let Some(&first) = seen.get(tool.name.as_str()) {
-            let earlier = &server.tools[first];
-            cx.push(syn::Error::new(
-                tool.name_span,
-                format!(
-                    "duplicate tool name `{}`: method `{}` already uses it; give one of them `#[tool(name = \"…\")]`",
-                    tool.name, earlier.ident
-                ),
-            ));
+    let tools = server
+        .tools
+        .iter()
+        .map(|t| (t.name.as_str(), &t.ident, t.name_span));
+    unique(cx, tools, duplicate_name("tool"));
+    let resources = server
+        .resources
+        .iter()
+        .map(|r| (r.uri(), &r.ident, r.lit.span()));
+    unique(cx, resources, |i, uri, earlier| {
+        let what = match server.resources[i].address {
+            Address::Fixed(_) => "resource URI",
+            Address::Template(..) => "resource template",
+        };
+        format!(
+            "duplicate {what} `{uri}`: method `{earlier}` already uses it; each URI names one resource"
+        )
+    });
+    let prompts = server
+        .prompts
+        .iter()
+        .map(|p| (p.name.as_str(), &p.ident, p.name_span));
+    unique(cx, prompts, duplicate_name("prompt"));
+    let completed = completion_targets(cx, server);
+    unique(cx, completed, |_, (_, _, argument), earlier| {
+        format!("`{argument}` already has a completion: method `{earlier}`; keep one")
+    });
+}
+
+/// The message for a name that `#[attr]` methods share.
+fn duplicate_name(attr: &str) -> impl Fn(usize, &&str, &syn::Ident) -> String {
+    move |_, name, earlier| {
+        format!(
+            "duplicate {attr} name `{name}`: method `{earlier}` already uses it; give one of them `#[{attr}(name = \"…\")]`"
+        )
+    }
+}
+
+/// One error at each later use of a key, naming the method of its first use; `message` gets
+/// the later use's index, the key and the earlier method.
+fn unique<'s, K: Eq + Hash>(
+    cx: &mut Ctxt,
+    uses: impl IntoIterator<Item = (K, &'s syn::Ident, Span)>,
+    message: impl Fn(usize, &K, &syn::Ident) -> String,
+) {
+    let mut seen: HashMap<K, &syn::Ident> = HashMap::new();
+    for (i, (key, method, span)) in uses.into_iter().enumerate() {
+        if let Some(earlier) = seen.get(&key) {
+            cx.push(syn::Error::new(span, message(i, &key, earlier)));
         } else {
-            seen.insert(&tool.name, i);
+            seen.insert(key, method);
         }
     }
 }
 
-/// Resource URIs and prompt names are unique; each completion names a prompt argument or a
-/// template variable this server declares.
-pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
-    let mut uris: HashMap<&str, &syn::Ident> = HashMap::new();
-    for r in &server.resources {
-        if let Some(earlier) = uris.get(r.uri()) {
-            let what = match r.address {
-                Address::Fixed(_) => "resource URI",
-                Address::Template(..) => "resource template",
-            };
-            cx.error_at(
-                &r.lit,
-                format!(
-                    "duplicate {what} `{}`: method `{earlier}` already uses it; each URI names one resource",
-                    r.uri()
-                ),
-            );
-        } else {
-            uris.insert(r.uri(), &r.ident);
-        }
-    }
-    let mut names: HashMap<&str, &syn::Ident> = HashMap::new();
-    for p in &server.prompts {
-        if let Some(earlier) = names.get(p.name.as_str()) {
-            cx.push(syn::Error::new(
-                p.name_span,
-                format!(
-                    "duplicate prompt name `{}`: method `{earlier}` already uses it; give one of them `#[prompt(name = \"…\")]`",
-                    p.name
-                ),
-            ));
-        } else {
-            names.insert(&p.name, &p.ident);
-        }
-    }
-    let mut completed: HashMap<(bool, String, String), &syn::Ident> = HashMap::new();
+/// What each completion completes, `(is a prompt, prompt or template, argument)`, for the
+/// completions whose prompt or template has the argument; an error at each other one.
+fn completion_targets<'s>(
+    cx: &mut Ctxt,
+    server: &'s Server,
+) -> Vec<((bool, String, String), &'s syn::Ident, Span)> {
+    let mut targets = Vec::new();
     for c in &server.completions {
         let argument = c.argument.value();
         let (is_prompt, lit, names, missing, what) = match &c.target {
@@ -97,19 +108,13 @@ pub(crate) fn check_features(cx: &mut Ctxt, server: &Server) {
             cx.error_at(&c.argument, message);
             continue;
         }
-        let key = (is_prompt, lit.value(), argument);
-        if let Some(earlier) = completed.get(&key) {
-            cx.error_at(
-                &c.argument,
-                format!(
-                    "`{}` already has a completion: method `{earlier}`; keep one",
-                    key.2
-                ),
-            );
-        } else {
-            completed.insert(key, &c.ident);
-        }
+        targets.push((
+            (is_prompt, lit.value(), argument),
+            &c.ident,
+            c.argument.span(),
+        ));
     }
+    targets
 }
 
 /// The arguments of the prompt `lit` names, or an error at `lit`.
@@ -123,16 +128,8 @@ fn prompt_arguments<'s>(
         return Some(p.arguments());
     }
     let declared: Vec<&str> = server.prompts.iter().map(|p| p.name.as_str()).collect();
-    let mut message = if declared.is_empty() {
-        format!("no prompt `{name}` on this server; it declares none (mark a method `#[prompt]`)")
-    } else {
-        format!(
-            "no prompt `{name}` on this server; its prompts are {}",
-            listed(&declared, "")
-        )
-    };
-    near(&mut message, &name, &declared, "a prompt");
-    cx.error_at(lit, message);
+    let none = "it declares none (mark a method `#[prompt]`)";
+    not_declared(cx, lit, ["prompt", "prompts", "a prompt"], &declared, none);
     None
 }
 
@@ -160,72 +157,18 @@ fn template_variables<'s>(
             Address::Fixed(_) => {}
         }
     }
-    let mut message = if templates.is_empty() {
-        format!(
-            "no resource template `{uri}` on this server; it declares none (`#[resource(uri_template = \"…\")]`)"
-        )
-    } else {
-        format!(
-            "no resource template `{uri}` on this server; its templates are {}",
-            listed(&templates, "")
-        )
-    };
-    near(&mut message, &uri, &templates, "a template");
-    cx.error_at(lit, message);
+    let none = "it declares none (`#[resource(uri_template = \"…\")]`)";
+    let names = ["resource template", "templates", "a template"];
+    not_declared(cx, lit, names, &templates, none);
     None
 }
 
-/// Appends "; {what} has a similar name: `x`" for a near miss.
-fn near<S: AsRef<str>>(message: &mut String, value: &str, names: &[S], what: &str) {
-    if let Some(n) = nearest(value, names) {
-        // Writing to a `String` cannot fail.
-        let _ = write!(message, "; {what} has a similar name: `{n}`");
-    }
-}
-
-/// A `stateless` server has no sessions: a handler that takes `Session` is an error.
-pub(crate) fn check_sessions(cx: &mut Ctxt, server: &Server) {
-    if !server.args.stateless {
-        return;
-    }
-    let params = server
-        .tools
-        .iter()
-        .map(|t| {
-            (
-                format!("tool `{}`", t.name),
-                t.params.iter().collect::<Vec<_>>(),
-            )
-        })
-        .chain(feature_params(server));
-    for (owner, params) in params {
-        for p in params
-            .into_iter()
-            .filter(|p| matches!(p.kind, ParamKind::Session))
-        {
-            cx.error_at(
-                &p.ty,
-                format!(
-                    "{owner} takes a `Session`, but the server is declared `stateless` and keeps none; remove `stateless`, or keep state elsewhere (`RequestContext::ask` works without a session)"
-                ),
-            );
-        }
-    }
-}
-
-/// Checks of the `oauth` declaration: `Auth` and `scopes` need it; every scope a tool or
-/// `required` names must be declared (typos never ship).
+/// Checks of the `oauth` declaration: `scopes` need it; every scope a tool or `required`
+/// names must be declared (typos never ship). Whether `Auth` may be taken is a type check
+/// (`DeclaresOAuth`), since only the type says which `Auth` a parameter is.
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     let Some(oauth) = &server.args.oauth else {
-        for (owner, params) in feature_params(server) {
-            for p in params {
-                auth_without_oauth(cx, &owner, p);
-            }
-        }
         for tool in &server.tools {
-            for p in &tool.params {
-                auth_without_oauth(cx, &format!("tool `{}`", tool.name), p);
-            }
             if let Some(key) = &tool.args.scopes_key {
                 cx.error_at(
                     key,
@@ -263,35 +206,24 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     }
 }
 
-/// The parameters of each resource, prompt and completion, with their owner as messages name
-/// it.
-fn feature_params(server: &Server) -> impl Iterator<Item = (String, Vec<&Param>)> {
-    server
-        .resources
-        .iter()
-        .map(|r| (format!("resource `{}`", r.name), r.params.iter().collect()))
-        .chain(
-            server
-                .prompts
-                .iter()
-                .map(|p| (format!("prompt `{}`", p.name), p.params.iter().collect())),
+/// An error at `lit`, which names no `{what}` of this server: "its {plural} are …" (or `none`
+/// when it declares none), and the near miss, "{a what} has a similar name".
+fn not_declared(
+    cx: &mut Ctxt,
+    lit: &syn::LitStr,
+    [what, plural, a_what]: [&str; 3],
+    declared: &[&str],
+    none: &str,
+) {
+    let value = lit.value();
+    let mut message = if declared.is_empty() {
+        format!("no {what} `{value}` on this server; {none}")
+    } else {
+        format!(
+            "no {what} `{value}` on this server; its {plural} are {}",
+            listed(declared, "")
         )
-        .chain(server.completions.iter().map(|c| {
-            (
-                format!("completion `{}`", c.ident),
-                c.params.iter().map(|(p, _)| p).collect(),
-            )
-        }))
-}
-
-/// `Auth` on a server without `oauth`.
-fn auth_without_oauth(cx: &mut Ctxt, owner: &str, p: &Param) {
-    if matches!(p.kind, ParamKind::Auth) {
-        cx.error_at(
-            &p.ty,
-            format!(
-                "{owner} asks for the caller with `Auth`, which needs `#[mcp_server(oauth(..))]` on the server; add it, or remove this parameter"
-            ),
-        );
-    }
+    };
+    near(&mut message, &value, declared, a_what);
+    cx.error_at(lit, message);
 }

@@ -1,7 +1,8 @@
 //! The options of `#[tool(...)]`, each kept with its tokens for error spans.
 
 use syn::LitStr;
-use syn::parse::Parser as _;
+
+use crate::options::{Key, Options, Place, Takes};
 
 /// One boolean hint with where it was written.
 #[derive(Clone, Copy)]
@@ -28,63 +29,38 @@ pub(crate) struct ToolArgs {
     pub(crate) scopes_key: Option<syn::Path>,
 }
 
-const OPTIONS: &str = "`name`, `title`, `description`, `icon`, `scopes`, `read_only`, `destructive`, `idempotent`, `open_world`";
+const KEYS: &[Key] = &[
+    Key("name", Takes::Str),
+    Key("title", Takes::Str),
+    Key("description", Takes::Str),
+    Key("icon", Takes::Icon),
+    Key("scopes", Takes::Scopes),
+    Key("read_only", Takes::Bool),
+    Key("destructive", Takes::Bool),
+    Key("idempotent", Takes::Bool),
+    Key("open_world", Takes::Bool),
+];
 
 impl ToolArgs {
-    /// Parses the tokens inside `#[tool(...)]`.
-    pub(crate) fn parse(tokens: proc_macro2::TokenStream) -> syn::Result<Self> {
-        let mut args = Self::default();
-        let parser = syn::meta::parser(|meta| {
-            let key = crate::options::key(&meta.path);
-            let duplicate = || meta.error(format!("`{key}` is given twice; keep one"));
-            match key.as_str() {
-                "name" | "title" | "description" => {
-                    let lit: LitStr = meta.value()?.parse()?;
-                    let slot = match key.as_str() {
-                        "name" => &mut args.name,
-                        "title" => &mut args.title,
-                        _ => &mut args.description,
-                    };
-                    if slot.is_some() {
-                        return Err(duplicate());
-                    }
-                    *slot = Some(lit);
-                }
-                "read_only" | "destructive" | "idempotent" | "open_world" => {
-                    let value = if meta.input.peek(syn::Token![=]) {
-                        meta.value()?.parse::<syn::LitBool>()?.value
-                    } else {
-                        true
-                    };
-                    let slot = match key.as_str() {
-                        "read_only" => &mut args.read_only,
-                        "destructive" => &mut args.destructive,
-                        "idempotent" => &mut args.idempotent,
-                        _ => &mut args.open_world,
-                    };
-                    if slot.is_some() {
-                        return Err(duplicate());
-                    }
-                    *slot = Some(Hint { value });
-                }
-                "icon" => args.icons.push(crate::icon::parse(&meta)?),
-                "scopes" => {
-                    if args.scopes_key.is_some() {
-                        return Err(meta.error("`scopes` is given twice; keep one"));
-                    }
-                    args.scopes = crate::server::parse_scope_list(meta.value()?)?;
-                    args.scopes_key = Some(meta.path.clone());
-                }
-                _ => {
-                    let shown = crate::options::shown(&meta.path);
-                    return Err(meta.error(format!(
-                        "unknown `#[tool]` option {shown}; expected one of {OPTIONS}"
-                    )));
-                }
-            }
-            Ok(())
-        });
-        parser.parse2(tokens)?;
-        Ok(args)
+    /// Reads the options of `#[tool]` or `#[tool(...)]`.
+    pub(crate) fn of_attr(cx: &mut crate::ctxt::Ctxt, attr: &syn::Attribute) -> Self {
+        let mut options = Options::of_attr(cx, attr, Place::attr("tool"), KEYS);
+        let hint = |key| options.bool(key).map(|value| Hint { value });
+        let (scopes_key, scopes) = match options.list("scopes") {
+            Some((key, scopes)) => (Some(key.clone()), scopes.to_vec()),
+            None => (None, Vec::new()),
+        };
+        Self {
+            name: options.str("name").cloned(),
+            title: options.str("title").cloned(),
+            description: options.str("description").cloned(),
+            read_only: hint("read_only"),
+            destructive: hint("destructive"),
+            idempotent: hint("idempotent"),
+            open_world: hint("open_world"),
+            scopes,
+            scopes_key,
+            icons: std::mem::take(&mut options.icons),
+        }
     }
 }

@@ -3,4 +3,3 @@
 
 pub(crate) mod args;
 pub(crate) mod name;
-pub(crate) mod param;

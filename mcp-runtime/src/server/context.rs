@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use super::call::{Call, ClientDeclaration, ClientLink, ContextParts, Outcome, progress_token};
+use super::inject::{DeclaresOAuth, FromCaller, KeepsSessions};
 use super::input::{Change, InputRequest, InputRequired, LogLevel};
 use super::session::Session;
 use crate::auth::{Auth, AuthClaims, Principal};
@@ -58,15 +59,7 @@ struct Inner {
     link: ClientLink,
 }
 
-/// Parameters injected from the request rather than read from the arguments: `Auth`,
-/// `Auth<C>` and `Session`.
-#[doc(hidden)]
-pub trait FromCaller: Sized {
-    /// The value for the request in `ctx`.
-    fn from_context(ctx: &RequestContext) -> Result<Self, crate::protocol::RpcError>;
-}
-
-impl FromCaller for Session {
+impl<S: KeepsSessions> FromCaller<S> for Session {
     fn from_context(ctx: &RequestContext) -> Result<Self, crate::protocol::RpcError> {
         ctx.inner.link.session.clone().ok_or_else(|| {
             crate::protocol::RpcError::new(
@@ -77,7 +70,7 @@ impl FromCaller for Session {
     }
 }
 
-impl<C: AuthClaims> FromCaller for Auth<C> {
+impl<S: DeclaresOAuth, C: AuthClaims> FromCaller<S> for Auth<C> {
     fn from_context(ctx: &RequestContext) -> Result<Self, RpcError> {
         let principal = ctx
             .principal()

@@ -7,6 +7,7 @@ pub(crate) mod context;
 pub(crate) mod dispatch;
 pub(crate) mod errors;
 mod handlers;
+pub(crate) mod inject;
 pub mod input;
 pub(crate) mod output;
 pub(crate) mod page;

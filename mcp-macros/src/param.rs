@@ -1,13 +1,15 @@
 //! The parameters of a tool, resource, prompt or completion method: read from the request,
 //! or injected by type.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned as _;
-use syn::{FnArg, Ident, LitStr, Pat, Type};
+use quote::quote;
+use syn::{FnArg, LitStr, Pat, Type};
 
 use crate::ctxt::Ctxt;
-use crate::rt::{first_type_arg, last_ident, rt};
+use crate::options::{Key, Options, Place, Takes};
+use crate::types::{ReturnSpans, first_type_arg, last_ident, return_spans, type_text};
+
+/// The options of `#[arg(..)]` on a parameter.
+const ARG_KEYS: &[Key] = &[Key("description", Takes::Str)];
 
 /// What a method is, for messages about its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,26 @@ pub(crate) struct Owner<'a> {
     pub(crate) name: &'a str,
 }
 
+impl Owner<'_> {
+    /// What the method returns, or an error at its name when it returns nothing: "{owner}
+    /// returns nothing; return {expected}".
+    pub(crate) fn returns(
+        self,
+        cx: &mut Ctxt,
+        sig: &syn::Signature,
+        expected: &str,
+    ) -> Option<ReturnSpans> {
+        let returns = return_spans(&sig.output);
+        if returns.is_none() {
+            cx.error_at(
+                &sig.ident,
+                format!("{self} returns nothing; return {expected}"),
+            );
+        }
+        returns
+    }
+}
+
 impl std::fmt::Display for Owner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} `{}`", self.kind.noun(), self.name)
@@ -61,59 +83,13 @@ pub(crate) enum ParamKind {
     },
     /// `Args<T>`: the whole arguments object.
     Args { inner: Type },
-    /// `RequestContext`, injected.
-    Context,
-    /// `Auth` or `Auth<C>`, the verified caller; needs `oauth` on the server.
-    Auth,
-    /// `Session`, the 2025-11-25 session; a `stateless` server has none.
-    Session,
-}
-
-/// The generated reads of a method's parameters (`let` statements) and the arguments of its
-/// call, in parameter order.
-#[derive(Default)]
-pub(crate) struct Call {
-    pub(crate) reads: Vec<TokenStream>,
-    pub(crate) args: Vec<TokenStream>,
-}
-
-impl Call {
-    /// Binds `let #var: #ty = #value;` and passes `#var`.
-    pub(crate) fn bind(&mut self, var: &Ident, ty: &Type, value: &TokenStream) {
-        self.reads.push(quote!(let #var: #ty = #value;));
-        self.args.push(quote!(#var));
-    }
-
-    /// Passes an injected parameter, taken from `__mcp_ctx`: `RequestContext` cloned, `Auth`
-    /// and `Session` read through `FromCaller`, whose `Result` `unwrap` turns into the value.
-    /// False, passing nothing, for a parameter read from the request.
-    pub(crate) fn inject(
-        &mut self,
-        p: &Param,
-        var: &Ident,
-        unwrap: impl FnOnce(&TokenStream) -> TokenStream,
-    ) -> bool {
-        let rt = rt();
-        let ty = &p.ty;
-        match p.kind {
-            ParamKind::Context => {
-                self.args
-                    .push(quote!(#rt::std::clone::Clone::clone(&__mcp_ctx)));
-            }
-            ParamKind::Auth | ParamKind::Session => {
-                let read =
-                    quote_spanned!(ty.span()=> <#ty as #rt::FromCaller>::from_context(&__mcp_ctx));
-                self.bind(var, ty, &unwrap(&read));
-            }
-            ParamKind::Input { .. } | ParamKind::Args { .. } => return false,
-        }
-        true
-    }
-}
-
-/// `#read?`: a failed read of an injected parameter ends the call with its error.
-pub(crate) fn try_read(read: &TokenStream) -> TokenStream {
-    quote!(#read?)
+    /// Spelled like a value the runtime provides (`RequestContext`, `Session`, `Auth`), so
+    /// read by type: provided when it is one; for a tool, otherwise the argument `name`
+    /// (`None` when the binding is no plain name, which only a provided value may have).
+    Provided {
+        name: Option<String>,
+        description: Option<LitStr>,
+    },
 }
 
 /// Reads the parameters of a method, removing the `#[arg(..)]` attributes it consumes.
@@ -144,20 +120,8 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         let mut keep = Vec::new();
         for attr in pat_type.attrs.drain(..) {
             if attr.path().is_ident("arg") {
-                let parsed = attr.parse_nested_meta(|meta| {
-                    if meta.path.is_ident("description") {
-                        description = Some(meta.value()?.parse::<LitStr>()?);
-                        Ok(())
-                    } else {
-                        let shown = crate::options::shown(&meta.path);
-                        Err(meta.error(format!(
-                            "unknown `#[arg]` option {shown}; expected `description = \"…\"`"
-                        )))
-                    }
-                });
-                if let Err(e) = parsed {
-                    cx.push(e);
-                }
+                let options = Options::of_attr(cx, &attr, Place::attr("arg"), ARG_KEYS);
+                description = options.str("description").cloned();
             } else {
                 keep.push(attr);
             }
@@ -185,10 +149,18 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
             continue;
         }
         let segment = last_ident(&ty);
+        let plain_name = match &*pat_type.pat {
+            Pat::Ident(p) if p.subpat.is_none() => {
+                Some(p.ident.to_string().trim_start_matches("r#").to_owned())
+            }
+            _ => None,
+        };
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
-            Some("RequestContext") => ParamKind::Context,
-            Some("Auth") => ParamKind::Auth,
-            Some("Session") => ParamKind::Session,
+            // By spelling only; the type decides (`ToolParam`, `FromCaller`).
+            Some("RequestContext" | "Auth" | "Session") => ParamKind::Provided {
+                name: plain_name,
+                description,
+            },
             Some("Args") => {
                 let Some(inner) = segment.and_then(first_type_arg) else {
                     cx.error_at(
@@ -202,11 +174,9 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
                 }
             }
             _ => {
-                let name = match &*pat_type.pat {
-                    Pat::Ident(p) if p.subpat.is_none() => {
-                        p.ident.to_string().trim_start_matches("r#").to_owned()
-                    }
-                    other => {
+                let name = match (plain_name, &*pat_type.pat) {
+                    (Some(name), _) => name,
+                    (None, other) => {
                         let message = if owner.kind == Kind::Tool {
                             format!(
                                 "tool `{tool}` names each argument in JSON after its binding, so it must be a plain name like `point: Point`; to destructure, take `Args<T>`"
@@ -265,13 +235,4 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         cx.error_at(&sig.generics, message);
     }
     out
-}
-
-/// A type as the user would write it: `Vec<u8>`, not `Vec < u8 >`.
-pub(crate) fn type_text(tokens: &proc_macro2::TokenStream) -> String {
-    let mut text = tokens.to_string();
-    for (from, to) in [(" < ", "<"), (" >", ">"), (" :: ", "::"), (" ,", ",")] {
-        text = text.replace(from, to);
-    }
-    text
 }
