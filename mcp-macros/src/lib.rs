@@ -11,6 +11,7 @@ mod ctxt;
 mod handler;
 mod icon;
 mod message;
+mod names;
 mod options;
 mod param;
 mod prompt;

@@ -263,7 +263,7 @@ impl Options {
         what: &str,
     ) -> (String, proc_macro2::Span) {
         let Some(lit) = self.str("name") else {
-            return (crate::server::method_name(method), method.span());
+            return (crate::names::method_name(method), method.span());
         };
         if lit.value().trim().is_empty() {
             cx.error_at(lit, format!("a {what} name cannot be empty"));

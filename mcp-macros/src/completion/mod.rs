@@ -53,7 +53,7 @@ impl Completion {
         method: &mut syn::ImplItemFn,
     ) -> Option<Self> {
         let options = Options::of_attr(cx, attr, Place::attr("completion"), KEYS);
-        let name = crate::server::method_name(&method.sig.ident);
+        let name = crate::names::method_name(&method.sig.ident);
         let owner = Owner {
             kind: Kind::Completion,
             name: &name,

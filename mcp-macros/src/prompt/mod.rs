@@ -84,7 +84,7 @@ impl Prompt {
         )?;
         Some(Self {
             ident: method.sig.ident.clone(),
-            description: crate::server::description(options.str("description"), &method.attrs),
+            description: crate::names::description(options.str("description"), &method.attrs),
             title: options.str("title").cloned(),
             icons: std::mem::take(&mut options.icons),
             name,

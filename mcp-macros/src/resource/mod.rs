@@ -129,7 +129,7 @@ impl Resource {
         )?;
         let resource = Self {
             ident: method.sig.ident.clone(),
-            description: crate::server::description(options.str("description"), &method.attrs),
+            description: crate::names::description(options.str("description"), &method.attrs),
             title: options.str("title").cloned(),
             mime_type: options.str("mime_type").cloned(),
             icons: std::mem::take(&mut options.icons),

@@ -7,8 +7,6 @@ mod fallback;
 mod model;
 mod validate;
 
-pub(crate) use model::{description, method_name};
-
 use proc_macro2::TokenStream;
 use quote::quote;
 

@@ -1,8 +1,9 @@
 //! The server as the macro sees it: the impl block and its tools, resources, prompts and
 //! completions, each value with its tokens.
 
+use crate::names::{description, method_name};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, ImplItem, ItemImpl, LitStr, ReturnType, Type};
+use syn::{Attribute, ImplItem, ItemImpl, ReturnType, Type};
 
 use super::args::ServerArgs;
 use crate::completion::Completion;
@@ -160,46 +161,10 @@ impl Tool {
     }
 }
 
-/// The method's name as an MCP name: without `r#`.
-pub(crate) fn method_name(ident: &syn::Ident) -> String {
-    ident.to_string().trim_start_matches("r#").to_owned()
-}
-
 /// Which of `#[tool]`, `#[resource]`, `#[prompt]`, `#[completion]` this attribute is.
 fn feature_of(attr: &Attribute) -> Option<&'static str> {
     let last = attr.path().segments.last()?;
     FEATURES.iter().copied().find(|f| last.ident == f)
-}
-
-/// The `description = "…"` given, else the doc comment.
-pub(crate) fn description(given: Option<&LitStr>, attrs: &[Attribute]) -> Option<String> {
-    given.map(LitStr::value).or_else(|| doc_text(attrs))
-}
-
-/// The doc comment: each line without its leading space, trimmed as a whole.
-fn doc_text(attrs: &[Attribute]) -> Option<String> {
-    let lines: Vec<String> = attrs
-        .iter()
-        .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(nv) => match &nv.value {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => Some(s.value()),
-                _ => None,
-            },
-            _ => None,
-        })
-        .map(|line| {
-            line.strip_prefix(' ')
-                .unwrap_or(&line)
-                .trim_end()
-                .to_owned()
-        })
-        .collect();
-    let text = lines.join("\n").trim().to_owned();
-    (!text.is_empty()).then_some(text)
 }
 
 /// Classifies the return type by its syntax.

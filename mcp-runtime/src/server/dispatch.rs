@@ -232,7 +232,7 @@ impl<S: McpServer> Engine<S> {
         params: &Map<String, Value>,
         call: Call,
     ) -> Result<CallToolResult, RpcError> {
-        let name = super::handlers::string_param(params, "name", "tool")?;
+        let name = string_param(params, "name", "tool")?;
         let no_arguments = Map::new();
         let arguments = match params.get("arguments") {
             None | Some(Value::Null) => &no_arguments,
@@ -311,4 +311,19 @@ pub(crate) fn unsupported_version(requested: &str) -> RpcError {
 
 fn to_bytes(value: &Value) -> Bytes {
     Bytes::from(serde_json::to_vec(value).expect("serializing a JSON value cannot fail"))
+}
+
+/// The string `params[key]` of a request naming a `what` (-32602 when absent or not a string).
+pub(super) fn string_param<'p>(
+    params: &'p Map<String, Value>,
+    key: &str,
+    what: &str,
+) -> Result<&'p str, RpcError> {
+    match params.get(key) {
+        Some(Value::String(value)) => Ok(value),
+        Some(_) => Err(RpcError::invalid_params(format!(
+            "`{key}` must be a string"
+        ))),
+        None => Err(RpcError::invalid_params(format!("missing {what} `{key}`"))),
+    }
 }

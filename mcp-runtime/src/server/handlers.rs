@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use super::McpServer;
 use super::completion::{CompletionContext, CompletionTarget};
 use super::context::context;
-use super::dispatch::{Call, Engine, Era, Reply, catch_panic, internal_error};
+use super::dispatch::{Call, Engine, Era, Reply, catch_panic, internal_error, string_param};
 use super::prompt::PromptArguments;
 use super::resource::ResourceError;
 use crate::protocol::{Completion, ErrorCode, GetPromptResult, RpcError};
@@ -172,21 +172,6 @@ impl<S: McpServer> Engine<S> {
 
 fn uri_param(params: &Map<String, Value>) -> Result<&str, RpcError> {
     string_param(params, "uri", "resource")
-}
-
-/// The string `params[key]` of a request naming a `what` (-32602 when absent or not a string).
-pub(super) fn string_param<'p>(
-    params: &'p Map<String, Value>,
-    key: &str,
-    what: &str,
-) -> Result<&'p str, RpcError> {
-    match params.get(key) {
-        Some(Value::String(value)) => Ok(value),
-        Some(_) => Err(RpcError::invalid_params(format!(
-            "`{key}` must be a string"
-        ))),
-        None => Err(RpcError::invalid_params(format!("missing {what} `{key}`"))),
-    }
 }
 
 /// No resource answers `uri`: -32602 in 2026-07-28 (SEP-2164), -32002 before; `data.uri`
