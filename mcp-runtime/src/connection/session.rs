@@ -279,9 +279,9 @@ impl SessionStore {
     }
 }
 
-// A poisoned lock only means another request panicked mid-update of a map whose entries
-// stay valid on their own, so the data is still safe to use.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks `m`. A poisoned lock only means another request panicked mid-update of state
+/// whose entries stay valid on their own, so the data is still safe to use.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _,
 use tokio::sync::mpsc;
 
 use crate::auth::Principal;
-use crate::connection::session::SessionStore;
+use crate::connection::session::{SessionStore, lock};
 use crate::connection::{Core, ModernMeta, Revision, Step, classify, modern_other};
 use crate::error::ServeError;
 use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError};
@@ -244,10 +244,6 @@ async fn read_line<R: AsyncRead + Unpin>(
             return Ok(if too_long { Line::TooLong } else { Line::Read });
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
