@@ -248,6 +248,21 @@ async fn an_unsupported_legacy_version_header_is_refused() {
             .unwrap()
             .contains("MCP-Protocol-Version")
     );
+    // A value that is not text names no version either: refused, not ignored.
+    let resp = post(&url)
+        .header("mcp-session-id", &sid)
+        .header(
+            "mcp-protocol-version",
+            reqwest::header::HeaderValue::from_bytes("2025-11-25\u{e9}".as_bytes()).unwrap(),
+        )
+        .json(&json!({"jsonrpc":"2.0","id":10,"method":"tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = json_of(resp).await;
+    assert_eq!(body["id"], 10);
+    assert_eq!(body["error"]["code"], -32600);
 }
 
 #[tokio::test]
@@ -811,6 +826,21 @@ async fn foreign_hosts_and_origins_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // A loopback name followed by anything but a port is not a loopback name.
+    for host in [
+        "[::1].evil.example",
+        "localhost:evil",
+        "127.0.0.1:80.evil.example",
+    ] {
+        let resp = post(&url)
+            .header("host", host)
+            .json(&init)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{host}");
+        assert_eq!(json_of(resp).await["error"]["message"], "host not allowed");
+    }
     let resp = post(&url)
         .header("origin", "http://evil.example.com")
         .json(&init)

@@ -120,7 +120,9 @@ impl HttpConfig {
         if self.any_host {
             return true;
         }
-        let name = strip_port(host);
+        let Some(name) = host_name(host) else {
+            return false;
+        };
         is_loopback_name(name) || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 
@@ -133,20 +135,29 @@ impl HttpConfig {
         let Some((scheme, authority)) = origin.split_once("://") else {
             return false;
         };
-        matches!(scheme, "http" | "https") && is_loopback_name(strip_port(authority))
+        matches!(scheme, "http" | "https") && host_name(authority).is_some_and(is_loopback_name)
     }
 }
 
-fn strip_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
+/// The host of an authority (`host`, `host:port`, `[v6]`, `[v6]:port`), or `None` when what
+/// follows the host is not a port: `[::1].evil.example` and `localhost:evil` name no host
+/// this endpoint serves.
+fn host_name(authority: &str) -> Option<&str> {
+    let (name, rest) = if authority.starts_with('[') {
         // `[::1]:3000` keeps its brackets.
-        return authority
-            .find(']')
-            .map_or(authority, |end| &authority[..=end]);
-    }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host)
+        let end = authority.find(']')?;
+        authority.split_at(end + 1)
+    } else {
+        let end = authority.find(':').unwrap_or(authority.len());
+        authority.split_at(end)
+    };
+    let port = match rest {
+        "" => true,
+        _ => rest.strip_prefix(':').is_some_and(|p| {
+            !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+        }),
+    };
+    (port && !name.is_empty()).then_some(name)
 }
 
 fn is_loopback_name(name: &str) -> bool {
@@ -176,6 +187,13 @@ mod tests {
             "127.0.0.1.evil.com",
             "localhost.evil.com:80",
             "[::2]",
+            "[::1].evil.example",
+            "[::1]:80.evil.example",
+            "localhost:evil",
+            "localhost:",
+            "localhost:80:80",
+            "127.0.0.1:123456",
+            ":80",
         ] {
             assert!(!c.host_allowed(host), "{host}");
         }
@@ -184,6 +202,9 @@ mod tests {
         assert!(!c.origin_allowed("http://evil.example.com"));
         assert!(!c.origin_allowed("null"));
         assert!(!c.origin_allowed("file://localhost"));
+        assert!(!c.origin_allowed("http://[::1].evil.example"));
+        assert!(!c.origin_allowed("http://localhost:evil"));
+        assert!(c.origin_allowed("http://[::1]:6274"));
     }
 
     #[test]

@@ -34,6 +34,18 @@ pub(super) fn route<S: McpServer>(
     caller: Option<Arc<Principal>>,
 ) -> Step {
     let version = header_str(headers, &MCP_PROTOCOL_VERSION);
+    if version.is_none() && headers.contains_key(MCP_PROTOCOL_VERSION) {
+        // Sent, but not text: no revision is named like that, in or out of a session.
+        return Step::Error {
+            id: message.request_id().cloned(),
+            era: None,
+            error: RpcError::new(
+                ErrorCode::InvalidRequest,
+                "`MCP-Protocol-Version` must be a protocol version",
+            ),
+            malformed: true,
+        };
+    }
     match classify(&message, headers.contains_key(MCP_SESSION_ID), version) {
         Revision::Modern => modern(core, headers, version, message, caller),
         Revision::Legacy => {
