@@ -884,3 +884,66 @@ async fn foreign_hosts_and_origins_are_refused() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
+
+/// SIGTERM, as Kubernetes, systemd and `docker stop` send it, drains the server: every
+/// request in flight is answered, then the process exits on its own.
+#[tokio::test]
+async fn sigterm_answers_the_requests_in_flight_then_exits() {
+    let port = support::free_port();
+    let mut server = support::ChildGuard::spawn_logged(
+        std::process::Command::new(support::example_binary("everything"))
+            .env("MCP_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info"),
+        "the everything example",
+        support::log_dir("sigterm").join("everything.log"),
+    );
+    server.wait_for_port(port, Duration::from_secs(60));
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    // Each call takes about 150 ms; all are in flight when the signal comes.
+    let calls: Vec<_> = (0..50)
+        .map(|i| {
+            let request = support::modern(
+                &url,
+                "tools/call",
+                Some("test_tool_with_progress"),
+                json!({"name": "test_tool_with_progress"}),
+            );
+            tokio::spawn(async move { (i, request.send().await) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    for call in calls {
+        let (i, resp) = call.await.unwrap();
+        let resp = resp.unwrap_or_else(|e| panic!("call {i} was cut: {e}"));
+        assert_eq!(resp.status(), StatusCode::OK, "call {i}");
+        let body = json_of(resp).await;
+        assert_eq!(
+            body["result"]["content"][0]["text"], "Progress complete.",
+            "call {i}: {body}"
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.exited() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 10 s after SIGTERM; log:\n{}",
+            server.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}; log:\n{}", server.log_text());
+    assert!(
+        server.log_text().contains("shutting down"),
+        "{}",
+        server.log_text()
+    );
+}

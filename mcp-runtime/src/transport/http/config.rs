@@ -27,6 +27,7 @@ pub struct HttpConfig {
     pub(crate) origins: Vec<String>,
     pub(crate) session_idle_timeout: Duration,
     pub(crate) max_sessions: usize,
+    pub(crate) drain_timeout: Duration,
 }
 
 impl Default for HttpConfig {
@@ -39,6 +40,7 @@ impl Default for HttpConfig {
             origins: Vec::new(),
             session_idle_timeout: Duration::from_mins(30),
             max_sessions: 100_000,
+            drain_timeout: Duration::from_secs(25),
         }
     }
 }
@@ -112,6 +114,15 @@ impl HttpConfig {
     #[must_use]
     pub fn max_sessions(mut self, max: usize) -> Self {
         self.max_sessions = max;
+        self
+    }
+
+    /// How long [`serve_http`](crate::Serve::serve_http) waits, after SIGTERM or Ctrl-C, for
+    /// the requests in flight before it closes what is still open (default 25 s, inside the
+    /// 30 s Kubernetes and systemd give a process before they kill it).
+    #[must_use]
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.drain_timeout = timeout;
         self
     }
 

@@ -152,7 +152,9 @@ pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Optio
         .map(str::trim)
 }
 
-/// Serves `router` on `addr` until Ctrl-C.
+/// Serves `router` on `addr` until SIGTERM or Ctrl-C, then drains: no new connections,
+/// in-flight requests answered, and whatever is still open after
+/// [`HttpConfig::drain_timeout`] closed.
 pub(crate) async fn serve(
     router: axum::Router,
     addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
@@ -174,10 +176,50 @@ pub(crate) async fn serve(
         );
     }
     tracing::info!("MCP endpoint at http://{local}{}", config.path);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(ServeError::Io)
+    let drain = config.drain_timeout;
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!(?drain, "shutting down: answering the requests in flight");
+        let _ = stopping.send(());
+    });
+    let deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(drain).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = std::future::IntoFuture::into_future(server) => served.map_err(ServeError::Io),
+        () = deadline => {
+            tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
+            Ok(())
+        }
+    }
+}
+
+/// SIGTERM (what Kubernetes, systemd and `docker stop` send) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
 }
