@@ -191,7 +191,7 @@ pub(crate) async fn serve(
         }
     };
     tokio::select! {
-        served = std::future::IntoFuture::into_future(server) => served.map_err(ServeError::Io),
+        outcome = std::future::IntoFuture::into_future(server) => outcome.map_err(ServeError::Io),
         () = deadline => {
             tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
             Ok(())
