@@ -897,7 +897,7 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
         "the everything example",
         support::log_dir("sigterm").join("everything.log"),
     );
-    server.wait_for_port(port, Duration::from_secs(60));
+    server.wait_for_port(port, Duration::from_mins(1));
     let url = format!("http://127.0.0.1:{port}/mcp");
     // Each call takes about 150 ms; all are in flight when the signal comes.
     let calls: Vec<_> = (0..50)
