@@ -278,6 +278,21 @@ async fn the_get_stream_of_a_session_is_sse() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    // Ending the session ends its stream: the body completes instead of sending
+    // keep-alives for a session that no longer exists.
+    let deleted = client()
+        .delete(&url)
+        .header("mcp-session-id", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let rest = tokio::time::timeout(Duration::from_secs(5), resp.text())
+        .await
+        .expect("the stream ends once its session is deleted")
+        .unwrap();
+    assert!(!rest.contains("data:"), "{rest}");
+    let sid = open_session(&url).await;
     let resp = client()
         .get(&url)
         .header("accept", "application/json")

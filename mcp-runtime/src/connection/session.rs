@@ -30,7 +30,8 @@ pub(crate) struct Session {
     /// The `(iss, sub)` that opened the session, on protected servers.
     owner: Option<(String, String)>,
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
-    stream: Mutex<Option<mpsc::Sender<Vec<u8>>>>,
+    /// Ends the standalone stream open now, if any.
+    stream: Mutex<Option<CancellationToken>>,
     last_seen: AtomicU64,
     /// Server-to-client requests awaiting the client's answer.
     pub(crate) pending: Arc<PendingRequests>,
@@ -80,12 +81,20 @@ impl Session {
     /// and updates of subscribed resources published on `hub` go out on it.
     pub(crate) fn open_stream(self: &Arc<Self>, hub: &Hub) -> mpsc::Receiver<Vec<u8>> {
         let (tx, rx) = mpsc::channel(64);
-        *lock(&self.stream) = Some(tx.clone());
+        let ended = CancellationToken::new();
+        if let Some(earlier) = lock(&self.stream).replace(ended.clone()) {
+            earlier.cancel();
+        }
         let mut changes = hub.subscribe();
         let session = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
-                let Some(change) = next_change(&mut changes, &tx).await else {
+                // Ending the task drops the stream's sender: the response ends with it.
+                let change = tokio::select! {
+                    () = ended.cancelled() => return,
+                    change = next_change(&mut changes, &tx) => change,
+                };
+                let Some(change) = change else {
                     return;
                 };
                 let Some(session) = session.upgrade() else {
@@ -134,7 +143,9 @@ impl Session {
     }
 
     fn close(&self) {
-        lock(&self.stream).take();
+        if let Some(stream) = lock(&self.stream).take() {
+            stream.cancel();
+        }
         for (_, token) in lock(&self.inflight).drain() {
             token.cancel();
         }
@@ -340,5 +351,21 @@ mod tests {
         drop(guard);
         s.cancel(&RequestId::Number(1));
         assert!(!token.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn a_stream_ends_when_its_session_ends_or_another_replaces_it() {
+        let store = SessionStore::new(Duration::from_mins(1), 1);
+        let hub = Hub::default();
+        let s = store
+            .create("2025-11-25", ClientDeclaration::new(None, None), None)
+            .unwrap();
+        let mut first = s.open_stream(&hub);
+        let mut second = s.open_stream(&hub);
+        let ended = tokio::time::timeout(Duration::from_secs(5), first.recv()).await;
+        assert_eq!(ended.unwrap(), None, "a second stream closes the first");
+        store.remove(&s.id);
+        let ended = tokio::time::timeout(Duration::from_secs(5), second.recv()).await;
+        assert_eq!(ended.unwrap(), None, "ending the session ends its stream");
     }
 }
