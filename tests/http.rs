@@ -287,11 +287,11 @@ async fn the_get_stream_of_a_session_is_sse() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::OK);
-    let rest = tokio::time::timeout(Duration::from_secs(5), resp.text())
+    let remaining = tokio::time::timeout(Duration::from_secs(5), resp.text())
         .await
         .expect("the stream ends once its session is deleted")
         .unwrap();
-    assert!(!rest.contains("data:"), "{rest}");
+    assert!(!remaining.contains("data:"), "{remaining}");
     let sid = open_session(&url).await;
     let resp = client()
         .get(&url)
