@@ -220,6 +220,12 @@ impl RequestContext {
                 pending.forget(&id);
                 return Err(InputRequired { reason: "the request was cancelled" });
             }
+            () = tokio::time::sleep(request.answer_timeout()) => {
+                pending.forget(&id);
+                let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "no answer in time"}});
+                let _ = tx.send(cancel.to_string().into_bytes()).await;
+                return Err(InputRequired { reason: "the client did not answer in time" });
+            }
         };
         match answer {
             Ok(Ok(result)) => Ok(result),

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac as _};
@@ -30,7 +30,12 @@ use crate::protocol::RequestId;
 pub struct InputRequest {
     method: &'static str,
     params: Value,
+    timeout: Option<Duration>,
 }
+
+/// How long a 2025-11-25 session's client has to answer a request of the server, unless
+/// [`InputRequest::timeout`] says otherwise: long enough for a person to fill in a form.
+pub const DEFAULT_ANSWER_TIMEOUT: Duration = Duration::from_mins(5);
 
 impl InputRequest {
     /// `elicitation/create` in form mode: `message` for the user, and the flat object schema
@@ -40,6 +45,7 @@ impl InputRequest {
         Self {
             method: "elicitation/create",
             params: json!({"mode": "form", "message": message.into(), "requestedSchema": requested_schema.into()}),
+            timeout: None,
         }
     }
 
@@ -48,6 +54,7 @@ impl InputRequest {
         Self {
             method: "elicitation/create",
             params: json!({"mode": "url", "message": message.into(), "url": url.into()}),
+            timeout: None,
         }
     }
 
@@ -56,6 +63,7 @@ impl InputRequest {
         Self {
             method: "sampling/createMessage",
             params,
+            timeout: None,
         }
     }
 
@@ -72,7 +80,23 @@ impl InputRequest {
         Self {
             method: "roots/list",
             params: json!({}),
+            timeout: None,
         }
+    }
+
+    /// How long the client of a 2025-11-25 session has to answer (default
+    /// [`DEFAULT_ANSWER_TIMEOUT`]); then the server sends `notifications/cancelled` and
+    /// [`ask`](super::RequestContext::ask) fails. A 2026-07-28 client answers in its retry,
+    /// so this does not apply there.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How long the client has to answer.
+    pub fn answer_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_ANSWER_TIMEOUT)
     }
 
     /// The JSON-RPC method.
