@@ -30,7 +30,7 @@ pub use transport::Serve;
 #[cfg(feature = "http")]
 pub use transport::http::oauth;
 #[cfg(feature = "http")]
-pub use transport::http::{HttpConfig, OAuthConfig, ServeConfig};
+pub use transport::http::{HttpConfig, OAuthConfig, ServeConfig, Stats};
 
 /// Everything a server definition needs: `use mcp_runtime::prelude::*;`.
 pub mod prelude {

@@ -33,14 +33,16 @@ pub(crate) mod session;
 #[cfg(test)]
 mod tests;
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 pub(crate) use authorize::{Forbidden, authorize};
 use negotiate::legacy_version;
 pub(crate) use negotiate::{ModernMeta, Revision, classify};
-use session::{Session, SessionStore};
+use session::{Refused, Session, SessionStore, SubscriptionRefused};
 
 use crate::auth::Principal;
 use crate::protocol::{self, Message, RequestId, RpcError};
@@ -53,7 +55,7 @@ use crate::server::input::{Hub, LogLevel};
 pub(crate) struct Core<S> {
     pub(crate) engine: Engine<S>,
     pub(crate) hub: Hub,
-    pub(crate) sessions: SessionStore,
+    pub(crate) sessions: Arc<SessionStore>,
     /// Scopes every request of a protected server needs.
     required: &'static [&'static str],
 }
@@ -73,8 +75,8 @@ pub(crate) enum Step {
         error: RpcError,
         malformed: bool,
     },
-    /// The server cannot take this now (its session table is full); the client may retry.
-    Unavailable(RequestId, RpcError),
+    /// A limit stopped the request; the client may retry later.
+    Limited(Limited),
     /// The caller lacks scopes the call needs; nothing ran.
     Forbidden(RequestId, Forbidden),
     /// `initialize` answered; `session` is the session it opened, unless the server is
@@ -90,6 +92,37 @@ pub(crate) enum Step {
     NoSession(NoSession),
     /// A request to run with [`Core::run`].
     Run(Prepared),
+}
+
+/// A request stopped by a limit: the error, and when the client may retry.
+#[derive(Debug)]
+pub(crate) struct Limited {
+    pub(crate) id: RequestId,
+    pub(crate) error: RpcError,
+    pub(crate) retry_after: Duration,
+    /// Whether the whole server is at its limit (HTTP answers 503), rather than this
+    /// client at its share (429).
+    pub(crate) server_wide: bool,
+}
+
+impl Limited {
+    /// The step of `id` stopped by the limit called `limit` (in the error's `data`).
+    fn step(
+        id: RequestId,
+        limit: &'static str,
+        message: String,
+        retry_after: Duration,
+        server_wide: bool,
+    ) -> Step {
+        let error = RpcError::new(protocol::ErrorCode::InternalError, message)
+            .with_data(json!({"limit": limit, "retryAfter": retry_after.as_secs().max(1)}));
+        Step::Limited(Self {
+            id,
+            error,
+            retry_after,
+            server_wide,
+        })
+    }
 }
 
 /// A request ready to run: method, params, and what the handler may know and use.
@@ -121,7 +154,7 @@ pub(crate) enum NoSession {
 impl<S: McpServer> Core<S> {
     pub(crate) fn new(
         server: S,
-        sessions: SessionStore,
+        sessions: Arc<SessionStore>,
         required: &'static [&'static str],
     ) -> Self {
         Self {
@@ -152,37 +185,64 @@ impl<S: McpServer> Core<S> {
             .ok_or(NoSession::Unknown)
     }
 
-    /// Answers `initialize`, opening a session unless the server is stateless.
+    /// Answers `initialize`, opening a session unless the server is stateless. `peer` is
+    /// the client's address, when the transport knows it: without OAuth, sessions are
+    /// counted per address.
     pub(crate) fn initialize(
         &self,
         id: &RequestId,
         params: &Map<String, Value>,
         caller: Option<&Principal>,
+        peer: Option<IpAddr>,
     ) -> Step {
-        let (version, result) = self.engine.initialize(params);
-        let body = protocol::response_json(id, &result);
         if self.stateless() {
+            let (_, result) = self.engine.initialize(params);
             return Step::Opened {
-                body,
+                body: protocol::response_json(id, &result),
                 session: None,
             };
         }
-        let client = ClientDeclaration::new(
-            params.get("clientInfo").cloned(),
-            params.get("capabilities").cloned(),
-        );
+        let info = params.get("clientInfo");
+        let capabilities = params.get("capabilities");
+        let most = self.sessions.limits().client_bytes;
+        if !fits(info, capabilities, most) {
+            return Step::Error {
+                id: Some(id.clone()),
+                era: None,
+                error: RpcError::invalid_params(format!(
+                    "`clientInfo` and `capabilities` may take at most {most} bytes"
+                )),
+                malformed: false,
+            };
+        }
+        let (version, result) = self.engine.initialize(params);
+        let client = ClientDeclaration::new(info.cloned(), capabilities.cloned());
         let owner = caller.map(|p| (p.issuer.clone(), p.subject.clone()));
-        match self.sessions.create(version, client, owner) {
+        match self.sessions.create(version, client, owner, peer) {
             Ok(session) => Step::Opened {
-                body,
+                body: protocol::response_json(id, &result),
                 session: Some(session),
             },
-            Err(_) => Step::Unavailable(
+            Err(Refused::Full { retry_after }) => {
+                tracing::warn!(
+                    "the session table is full; `initialize` refused (see `HttpConfig::max_sessions`)"
+                );
+                Limited::step(
+                    id.clone(),
+                    "sessions",
+                    "the server holds as many sessions as it may; try again later".into(),
+                    retry_after,
+                    true,
+                )
+            }
+            Err(Refused::ClientQuota { limit, retry_after }) => Limited::step(
                 id.clone(),
-                RpcError::new(
-                    protocol::ErrorCode::InternalError,
-                    "too many sessions; try again later",
+                "sessions_per_client",
+                format!(
+                    "this client already holds {limit} sessions, the most one may; close one or try again later"
                 ),
+                retry_after,
+                false,
             ),
         }
     }
@@ -196,6 +256,7 @@ impl<S: McpServer> Core<S> {
         session_id: Option<&str>,
         sent: Option<&str>,
         caller: Option<Arc<Principal>>,
+        peer: Option<IpAddr>,
     ) -> Step {
         if let Message::Request { id, method, params } = &message
             && method == "initialize"
@@ -203,7 +264,7 @@ impl<S: McpServer> Core<S> {
             if let Err(forbidden) = authorize(self, method, params, caller.as_deref()) {
                 return Step::Forbidden(id.clone(), forbidden);
             }
-            return self.initialize(id, params, caller.as_deref());
+            return self.initialize(id, params, caller.as_deref(), peer);
         }
         let session = if self.stateless() {
             None
@@ -276,21 +337,36 @@ impl<S: McpServer> Core<S> {
             "resources/subscribe" | "resources/unsubscribe"
         ) {
             // Recorded only once the server accepts the URI.
-            return match self.engine.subscription(&method, &params, era) {
-                Ok(uri) => {
-                    if let Some(session) = session {
-                        session.subscribe(uri, method == "resources/subscribe");
-                    }
-                    Step::Result(protocol::response_json(&id, &Value::Object(Map::new())))
-                }
+            let recorded = self
+                .engine
+                .subscription(&method, &params, era)
+                .and_then(|uri| match session {
+                    Some(session) => session
+                        .subscribe(uri, method == "resources/subscribe")
+                        .map_err(subscription_refused),
+                    None => Ok(()),
+                });
+            return match recorded {
+                Ok(()) => Step::Result(protocol::response_json(&id, &Value::Object(Map::new()))),
                 Err(e) => failed(id, era, e),
             };
         }
         let (cancellation, guard) = match session {
-            Some(s) => {
-                let (token, guard) = s.track(&id);
-                (Some(token), Some(guard))
-            }
+            Some(s) => match s.track(&id) {
+                Some((token, guard)) => (Some(token), Some(guard)),
+                None => {
+                    return Limited::step(
+                        id,
+                        "requests_per_session",
+                        format!(
+                            "this session has {} requests in flight, the most it may; wait for one to finish",
+                            s.max_in_flight()
+                        ),
+                        Duration::from_secs(1),
+                        false,
+                    );
+                }
+            },
             None => (None, None),
         };
         let call = Call {
@@ -366,6 +442,42 @@ pub(crate) fn modern_other(message: Message) -> Step {
 /// The message of `logging/setLevel` with a level that is not one.
 const LEVELS: &str =
     "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency";
+
+/// The error of a subscription the session may not hold.
+fn subscription_refused(why: SubscriptionRefused) -> RpcError {
+    match why {
+        SubscriptionRefused::TooMany(most) => RpcError::invalid_params(format!(
+            "this session holds {most} subscriptions, the most it may; unsubscribe from one first"
+        )),
+        SubscriptionRefused::UriTooLong => RpcError::invalid_params(format!(
+            "a subscribed URI may be at most {} bytes",
+            session::MAX_SUBSCRIBED_URI
+        )),
+    }
+}
+
+/// Whether `clientInfo` and `capabilities` serialize to at most `most` bytes together,
+/// counted without building the text.
+fn fits(info: Option<&Value>, capabilities: Option<&Value>, most: usize) -> bool {
+    struct Budget(usize);
+    impl std::io::Write for Budget {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = self
+                .0
+                .checked_sub(buf.len())
+                .ok_or_else(|| std::io::Error::other("over budget"))?;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut budget = Budget(most);
+    [info, capabilities]
+        .into_iter()
+        .flatten()
+        .all(|v| serde_json::to_writer(&mut budget, v).is_ok())
+}
 
 fn failed(id: RequestId, era: Era, error: RpcError) -> Step {
     Step::Error {

@@ -3,11 +3,18 @@
 //!
 //! Ids are 32 random bytes in base64url: visible ASCII (0x21–0x7E) as the transport
 //! requires, and unguessable, though never a credential.
+//!
+//! What one client can make the store hold is bounded ([`SessionLimits`]): sessions per
+//! client (its OAuth subject, or its address on servers without OAuth) and in all, the
+//! bytes of its `clientInfo` and capabilities, its subscriptions, its requests in flight.
+//! Sessions expire on their own schedule, swept by a task of the store: one never used
+//! after `initialize` soon, an idle one after the idle timeout.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -29,16 +36,24 @@ pub(crate) struct Session {
     pub(crate) client: Arc<ClientDeclaration>,
     /// The `(iss, sub)` that opened the session, on protected servers.
     owner: Option<(String, String)>,
+    /// Whom the session counts against.
+    client_key: Option<ClientKey>,
     inflight: Mutex<HashMap<RequestId, CancellationToken>>,
+    /// The most requests in flight at once.
+    max_in_flight: usize,
     /// Ends the standalone stream open now, if any.
     stream: Mutex<Option<CancellationToken>>,
+    /// Milliseconds since the store's epoch.
     last_seen: AtomicU64,
+    /// Whether a message named the session after `initialize`.
+    used: AtomicBool,
     /// Server-to-client requests awaiting the client's answer.
     pub(crate) pending: Arc<PendingRequests>,
     /// `logging/setLevel`, as a `LogLevel` number; `u8::MAX` while unset.
     log_level: AtomicU8,
     /// URIs of `resources/subscribe`.
     subscriptions: Mutex<HashSet<String>>,
+    max_subscriptions: usize,
     /// What handlers store on the session.
     data: Arc<SessionData>,
 }
@@ -57,17 +72,32 @@ impl Session {
         self.owner.as_ref().map(|(i, s)| (i.as_str(), s.as_str())) == principal
     }
 
-    /// Registers an in-flight request; the guard unregisters it.
-    pub(crate) fn track(self: &Arc<Self>, id: &RequestId) -> (CancellationToken, InflightGuard) {
+    /// Registers an in-flight request; the guard unregisters it. `None` when the session
+    /// has as many requests in flight as it may.
+    pub(crate) fn track(
+        self: &Arc<Self>,
+        id: &RequestId,
+    ) -> Option<(CancellationToken, InflightGuard)> {
         let token = CancellationToken::new();
-        lock(&self.inflight).insert(id.clone(), token.clone());
-        (
+        {
+            let mut inflight = lock(&self.inflight);
+            if inflight.len() >= self.max_in_flight && !inflight.contains_key(id) {
+                return None;
+            }
+            inflight.insert(id.clone(), token.clone());
+        }
+        Some((
             token,
             InflightGuard {
                 session: Arc::clone(self),
                 id: id.clone(),
             },
-        )
+        ))
+    }
+
+    /// The most requests the session may have in flight at once.
+    pub(crate) fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// Cancels an in-flight request; unknown or finished ids are ignored.
@@ -132,14 +162,23 @@ impl Session {
         self.log_level.store(level.to_u8(), Ordering::Relaxed);
     }
 
-    /// Records `resources/subscribe` (`true`) or `resources/unsubscribe` (`false`).
-    pub(crate) fn subscribe(&self, uri: &str, on: bool) {
+    /// Records `resources/subscribe` (`true`) or `resources/unsubscribe` (`false`);
+    /// refuses a subscription beyond the session's limit or a URI longer than
+    /// [`MAX_SUBSCRIBED_URI`].
+    pub(crate) fn subscribe(&self, uri: &str, on: bool) -> Result<(), SubscriptionRefused> {
         let mut subscriptions = lock(&self.subscriptions);
-        if on {
-            subscriptions.insert(uri.to_owned());
-        } else {
+        if !on {
             subscriptions.remove(uri);
+            return Ok(());
         }
+        if uri.len() > MAX_SUBSCRIBED_URI {
+            return Err(SubscriptionRefused::UriTooLong);
+        }
+        if subscriptions.len() >= self.max_subscriptions && !subscriptions.contains(uri) {
+            return Err(SubscriptionRefused::TooMany(self.max_subscriptions));
+        }
+        subscriptions.insert(uri.to_owned());
+        Ok(())
     }
 
     fn close(&self) {
@@ -164,14 +203,131 @@ impl Drop for InflightGuard {
     }
 }
 
+/// The longest URI a session may subscribe to, in bytes.
+pub(crate) const MAX_SUBSCRIBED_URI: usize = 4096;
+
+/// Why `resources/subscribe` was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubscriptionRefused {
+    /// The session holds this many subscriptions already.
+    TooMany(usize),
+    /// The URI is longer than [`MAX_SUBSCRIBED_URI`].
+    UriTooLong,
+}
+
+/// What sessions may hold, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionLimits {
+    /// Sessions held at once.
+    pub(crate) max: usize,
+    /// Sessions held at once for one client: an OAuth subject, or an address (IPv6 by /64).
+    pub(crate) per_client: usize,
+    /// How long a session may go unused before it expires.
+    pub(crate) idle: Duration,
+    /// How long a session may wait after `initialize` for its next message.
+    pub(crate) unused: Duration,
+    /// Bytes of `clientInfo` and `capabilities` kept per session.
+    pub(crate) client_bytes: usize,
+    /// `resources/subscribe` URIs per session.
+    pub(crate) subscriptions: usize,
+    /// Requests in flight per session.
+    pub(crate) in_flight: usize,
+}
+
+impl SessionLimits {
+    /// One client whose session lives as long as the process (stdio).
+    #[cfg(any(feature = "stdio", test))]
+    pub(crate) const ONE_CLIENT: Self = Self {
+        max: 2,
+        per_client: 2,
+        idle: Duration::MAX,
+        unused: Duration::MAX,
+        client_bytes: usize::MAX,
+        subscriptions: usize::MAX,
+        in_flight: usize::MAX,
+    };
+}
+
+/// Whom a session counts against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ClientKey {
+    /// An OAuth `(iss, sub)`.
+    Subject(String, String),
+    /// An address; IPv6 addresses by their /64, which one host is usually given whole.
+    Peer(IpAddr),
+}
+
+impl ClientKey {
+    /// The key of a client known by its subject, else by its address.
+    pub(crate) fn of(owner: Option<&(String, String)>, peer: Option<IpAddr>) -> Option<Self> {
+        match (owner, peer) {
+            (Some((iss, sub)), _) => Some(Self::Subject(iss.clone(), sub.clone())),
+            (None, Some(ip)) => Some(Self::Peer(network_of(ip))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// `ip` with an IPv6 address cut to its /64 (an IPv4-mapped one read as IPv4).
+pub(crate) fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(
+            || IpAddr::V6((u128::from(v6) & (!0u128 << 64)).into()),
+            IpAddr::V4,
+        ),
+    }
+}
+
+/// Why a session could not be created; the client may retry after `retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// The store holds as many sessions as it may.
+    Full { retry_after: Duration },
+    /// This client holds as many sessions as one client may.
+    ClientQuota { limit: usize, retry_after: Duration },
+}
+
+struct Table {
+    sessions: HashMap<Arc<str>, Arc<Session>, BuildHasherDefault<IdHasher>>,
+    per_client: HashMap<ClientKey, usize>,
+}
+
+impl Table {
+    /// Takes `id` out, closing it and freeing its client's place.
+    fn take(&mut self, id: &str) -> Option<Arc<Session>> {
+        let session = self.sessions.remove(id)?;
+        if let Some(key) = &session.client_key
+            && let Some(n) = self.per_client.get_mut(key)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.per_client.remove(key);
+            }
+        }
+        session.close();
+        Some(session)
+    }
+}
+
 /// All sessions of one endpoint.
-#[derive(Debug)]
 pub(crate) struct SessionStore {
-    map: RwLock<HashMap<Arc<str>, Arc<Session>, BuildHasherDefault<IdHasher>>>,
-    idle: Duration,
-    max: usize,
+    table: RwLock<Table>,
+    limits: SessionLimits,
     epoch: Instant,
-    last_sweep: AtomicU64,
+    /// Sessions expired by the sweeper or on access, and `initialize` calls refused.
+    expired: AtomicU64,
+    refused: AtomicU64,
+    sweeping: AtomicBool,
+    me: Weak<SessionStore>,
+}
+
+impl std::fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStore")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Hashes a session id by its first eight bytes. The ids are random and only the server
@@ -194,23 +350,49 @@ impl Hasher for IdHasher {
     }
 }
 
-/// Why a session could not be created.
-#[derive(Debug)]
-pub(crate) struct StoreFull;
+/// The counts an operator reads.
+#[cfg(any(feature = "http", test))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SessionCounts {
+    pub(crate) open: usize,
+    pub(crate) unused: usize,
+    pub(crate) expired: u64,
+    pub(crate) refused: u64,
+}
 
 impl SessionStore {
-    pub(crate) fn new(idle: Duration, max: usize) -> Self {
-        Self {
-            map: RwLock::new(HashMap::default()),
-            idle,
-            max,
+    pub(crate) fn new(limits: SessionLimits) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            table: RwLock::new(Table {
+                sessions: HashMap::default(),
+                per_client: HashMap::new(),
+            }),
+            limits,
             epoch: Instant::now(),
-            last_sweep: AtomicU64::new(0),
-        }
+            expired: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            sweeping: AtomicBool::new(false),
+            me: me.clone(),
+        })
+    }
+
+    pub(crate) fn limits(&self) -> &SessionLimits {
+        &self.limits
     }
 
     fn now(&self) -> u64 {
-        self.epoch.elapsed().as_secs()
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// How often the sweeper looks: a quarter of the shorter timeout, from 100 ms to 30 s.
+    fn sweep_every(&self) -> Duration {
+        (self.limits.idle.min(self.limits.unused) / 4)
+            .clamp(Duration::from_millis(100), Duration::from_secs(30))
+    }
+
+    /// How long a refused client should wait: until the next sweep can have made room.
+    fn retry_after(&self) -> Duration {
+        self.sweep_every().max(Duration::from_secs(1))
     }
 
     pub(crate) fn create(
@@ -218,75 +400,164 @@ impl SessionStore {
         version: &'static str,
         client: Arc<ClientDeclaration>,
         owner: Option<(String, String)>,
-    ) -> Result<Arc<Session>, StoreFull> {
-        self.sweep();
+        peer: Option<IpAddr>,
+    ) -> Result<Arc<Session>, Refused> {
+        self.start_sweeping();
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let id: Arc<str> = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(bytes)
             .into();
+        let client_key = ClientKey::of(owner.as_ref(), peer);
         let session = Arc::new(Session {
             id: Arc::clone(&id),
             version,
             client,
             owner,
+            client_key: client_key.clone(),
             inflight: Mutex::default(),
+            max_in_flight: self.limits.in_flight,
             stream: Mutex::default(),
             last_seen: AtomicU64::new(self.now()),
+            used: AtomicBool::new(false),
             pending: Arc::default(),
             log_level: AtomicU8::new(u8::MAX),
             subscriptions: Mutex::default(),
+            max_subscriptions: self.limits.subscriptions,
             data: Arc::default(),
         });
-        let mut map = write(&self.map);
-        if map.len() >= self.max {
-            return Err(StoreFull);
+        let mut table = write(&self.table);
+        if table.sessions.len() >= self.limits.max {
+            drop(table);
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            return Err(Refused::Full {
+                retry_after: self.retry_after(),
+            });
         }
-        map.insert(id, Arc::clone(&session));
+        if let Some(key) = client_key {
+            let held = table.per_client.entry(key).or_insert(0);
+            if *held >= self.limits.per_client {
+                drop(table);
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(Refused::ClientQuota {
+                    limit: self.limits.per_client,
+                    retry_after: self.retry_after(),
+                });
+            }
+            *held += 1;
+        }
+        table.sessions.insert(id, Arc::clone(&session));
         Ok(session)
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
-        let session = read(&self.map).get(id).cloned()?;
+        let session = read(&self.table).sessions.get(id).cloned()?;
         let now = self.now();
-        if now.saturating_sub(session.last_seen.load(Ordering::Relaxed)) > self.idle.as_secs() {
-            self.remove(id);
+        if self.expired_at(&session, now) {
+            if write(&self.table).take(id).is_some() {
+                self.expired.fetch_add(1, Ordering::Relaxed);
+            }
             return None;
         }
         session.last_seen.store(now, Ordering::Relaxed);
+        if !session.used.load(Ordering::Relaxed) {
+            session.used.store(true, Ordering::Relaxed);
+        }
         Some(session)
     }
 
-    pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = write(&self.map).remove(id);
-        removed.inspect(|s| s.close()).is_some()
+    /// Whether `session` has outlived its timeout at `now`.
+    fn expired_at(&self, session: &Session, now: u64) -> bool {
+        let timeout = if session.used.load(Ordering::Relaxed) {
+            self.limits.idle
+        } else {
+            self.limits.unused
+        };
+        let quiet = now.saturating_sub(session.last_seen.load(Ordering::Relaxed));
+        u128::from(quiet) > timeout.as_millis()
     }
 
-    /// Drops idle sessions, at most once a minute.
-    fn sweep(&self) {
-        let now = self.now();
-        let last = self.last_sweep.load(Ordering::Relaxed);
-        if now < last + 60
-            || self
-                .last_sweep
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_err()
+    pub(crate) fn remove(&self, id: &str) -> bool {
+        write(&self.table).take(id).is_some()
+    }
+
+    /// Starts the sweeper once, from inside the runtime, unless sessions never expire.
+    fn start_sweeping(&self) {
+        if self.limits.idle == Duration::MAX && self.limits.unused == Duration::MAX
+            || self.sweeping.swap(true, Ordering::Relaxed)
         {
             return;
         }
-        let idle = self.idle.as_secs();
-        write(&self.map).retain(|_, s| {
-            let keep = now.saturating_sub(s.last_seen.load(Ordering::Relaxed)) <= idle;
-            if !keep {
-                s.close();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.sweeping.store(false, Ordering::Relaxed);
+            return;
+        };
+        let store = self.me.clone();
+        let every = self.sweep_every();
+        runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                // The store went with its endpoint: nothing left to sweep.
+                let Some(store) = store.upgrade() else {
+                    return;
+                };
+                store.sweep();
             }
-            keep
         });
+    }
+
+    /// Drops the sessions past their timeouts.
+    fn sweep(&self) {
+        let now = self.now();
+        let stale: Vec<Arc<str>> = read(&self.table)
+            .sessions
+            .iter()
+            .filter(|(_, s)| self.expired_at(s, now))
+            .map(|(id, _)| Arc::clone(id))
+            .collect();
+        if stale.is_empty() {
+            return;
+        }
+        let mut table = write(&self.table);
+        let mut expired = 0u64;
+        for id in &stale {
+            // Used again since it was read: it stays.
+            if table
+                .sessions
+                .get(id)
+                .is_some_and(|s| self.expired_at(s, now))
+            {
+                table.take(id);
+                expired += 1;
+            }
+        }
+        let open = table.sessions.len();
+        drop(table);
+        self.expired.fetch_add(expired, Ordering::Relaxed);
+        tracing::debug!(expired, open, "expired sessions");
+    }
+
+    /// The counts an operator reads.
+    #[cfg(any(feature = "http", test))]
+    pub(crate) fn counts(&self) -> SessionCounts {
+        let table = read(&self.table);
+        SessionCounts {
+            open: table.sessions.len(),
+            unused: table
+                .sessions
+                .values()
+                .filter(|s| !s.used.load(Ordering::Relaxed))
+                .count(),
+            expired: self.expired.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        read(&self.map).len()
+        read(&self.table).sessions.len()
     }
 }
 
@@ -306,15 +577,27 @@ fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 mod tests {
     use super::*;
 
+    fn limits(max: usize) -> SessionLimits {
+        SessionLimits {
+            max,
+            per_client: max,
+            idle: Duration::from_mins(1),
+            unused: Duration::from_mins(1),
+            client_bytes: 1024,
+            subscriptions: 2,
+            in_flight: 2,
+        }
+    }
+
+    fn open(store: &SessionStore, peer: Option<IpAddr>) -> Result<Arc<Session>, Refused> {
+        store.create("2025-11-25", ClientDeclaration::new(None, None), None, peer)
+    }
+
     #[test]
     fn ids_are_visible_ascii_and_unique() {
-        let store = SessionStore::new(Duration::from_mins(1), 10);
-        let a = store
-            .create("2025-11-25", ClientDeclaration::new(None, None), None)
-            .unwrap();
-        let b = store
-            .create("2025-11-25", ClientDeclaration::new(None, None), None)
-            .unwrap();
+        let store = SessionStore::new(limits(10));
+        let a = open(&store, None).unwrap();
+        let b = open(&store, None).unwrap();
         assert_ne!(a.id, b.id);
         assert!(a.id.len() >= 40 && a.id.bytes().all(|c| (0x21..=0x7e).contains(&c)));
         assert!(store.get(&a.id).is_some());
@@ -325,29 +608,111 @@ mod tests {
 
     #[test]
     fn the_store_is_bounded_and_cancels_on_close() {
-        let store = SessionStore::new(Duration::from_mins(1), 1);
-        let s = store
-            .create("2025-11-25", ClientDeclaration::new(None, None), None)
-            .unwrap();
-        assert!(
-            store
-                .create("2025-11-25", ClientDeclaration::new(None, None), None)
-                .is_err()
-        );
-        let (token, _guard) = s.track(&RequestId::Number(1));
+        let store = SessionStore::new(limits(1));
+        let s = open(&store, None).unwrap();
+        assert!(matches!(open(&store, None), Err(Refused::Full { .. })));
+        let (token, _guard) = s.track(&RequestId::Number(1)).unwrap();
         store.remove(&s.id);
         assert!(token.is_cancelled());
         assert_eq!(store.len(), 0);
+        assert_eq!(store.counts().refused, 1);
+    }
+
+    #[test]
+    fn one_client_holds_at_most_its_share() {
+        let store = SessionStore::new(SessionLimits {
+            per_client: 2,
+            ..limits(10)
+        });
+        let here = Some("192.0.2.1".parse().unwrap());
+        let there = Some("192.0.2.2".parse().unwrap());
+        let first = open(&store, here).unwrap();
+        open(&store, here).unwrap();
+        assert!(matches!(
+            open(&store, here),
+            Err(Refused::ClientQuota { limit: 2, .. })
+        ));
+        open(&store, there).unwrap();
+        store.remove(&first.id);
+        open(&store, here).expect("a closed session frees its place");
+        // A subject counts apart from its address.
+        let owner = Some(("https://as".to_owned(), "alice".to_owned()));
+        store
+            .create(
+                "2025-11-25",
+                ClientDeclaration::new(None, None),
+                owner,
+                here,
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(network_of(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn requests_in_flight_and_subscriptions_are_bounded() {
+        let store = SessionStore::new(limits(1));
+        let s = open(&store, None).unwrap();
+        let one = s.track(&RequestId::Number(1)).unwrap();
+        let _two = s.track(&RequestId::Number(2)).unwrap();
+        assert!(s.track(&RequestId::Number(3)).is_none());
+        drop(one);
+        assert!(s.track(&RequestId::Number(3)).is_some());
+        assert_eq!(s.subscribe("a://1", true), Ok(()));
+        assert_eq!(s.subscribe("a://2", true), Ok(()));
+        assert_eq!(s.subscribe("a://1", true), Ok(()), "again is no more");
+        assert_eq!(
+            s.subscribe("a://3", true),
+            Err(SubscriptionRefused::TooMany(2))
+        );
+        let long = format!("a://{}", "x".repeat(MAX_SUBSCRIBED_URI));
+        assert_eq!(
+            s.subscribe(&long, true),
+            Err(SubscriptionRefused::UriTooLong)
+        );
+        assert_eq!(s.subscribe("a://1", false), Ok(()));
+        assert_eq!(s.subscribe("a://3", true), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn unused_and_idle_sessions_expire_on_their_own() {
+        let store = SessionStore::new(SessionLimits {
+            unused: Duration::from_millis(200),
+            idle: Duration::from_millis(800),
+            ..limits(10)
+        });
+        let unused = open(&store, None).unwrap();
+        let used = open(&store, None).unwrap();
+        assert!(store.get(&used.id).is_some());
+        assert_eq!(store.counts().unused, 1);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let counts = store.counts();
+        assert_eq!(
+            counts.open, 1,
+            "the unused session is gone without a new one"
+        );
+        assert_eq!(counts.expired, 1);
+        assert!(store.get(&unused.id).is_none());
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert_eq!(store.counts().open, 0, "the idle one follows");
+        assert_eq!(store.counts().expired, 2);
     }
 
     #[test]
     fn cancelling_an_unknown_request_is_ignored() {
-        let store = SessionStore::new(Duration::from_mins(1), 1);
-        let s = store
-            .create("2025-11-25", ClientDeclaration::new(None, None), None)
-            .unwrap();
+        let store = SessionStore::new(limits(1));
+        let s = open(&store, None).unwrap();
         s.cancel(&RequestId::Number(9));
-        let (token, guard) = s.track(&RequestId::Number(1));
+        let (token, guard) = s.track(&RequestId::Number(1)).unwrap();
         drop(guard);
         s.cancel(&RequestId::Number(1));
         assert!(!token.is_cancelled());
@@ -355,11 +720,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_ends_when_its_session_ends_or_another_replaces_it() {
-        let store = SessionStore::new(Duration::from_mins(1), 1);
+        let store = SessionStore::new(limits(1));
         let hub = Hub::default();
-        let s = store
-            .create("2025-11-25", ClientDeclaration::new(None, None), None)
-            .unwrap();
+        let s = open(&store, None).unwrap();
         let mut first = s.open_stream(&hub);
         let mut second = s.open_stream(&hub);
         let ended = tokio::time::timeout(Duration::from_secs(5), first.recv()).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::session::{Session, SessionStore};
+use super::session::{Session, SessionLimits, SessionStore};
 use super::{Core, ModernMeta, Revision, Step, classify};
 use crate::auth::{LocalCaller, Principal};
 use crate::prelude::*;
@@ -53,7 +53,12 @@ struct Memory {
 
 impl Memory {
     fn new(scopes: &[&str]) -> Self {
-        let sessions = SessionStore::new(Duration::from_mins(1), 4);
+        let sessions = SessionStore::new(SessionLimits {
+            max: 4,
+            idle: Duration::from_mins(1),
+            unused: Duration::from_mins(1),
+            ..SessionLimits::ONE_CLIENT
+        });
         Self {
             core: Arc::new(Core::new(Notes, sessions, &[])),
             caller: Arc::new(
@@ -75,7 +80,8 @@ impl Memory {
             },
             Revision::Legacy => {
                 let id = self.session.as_ref().map(|s| Arc::clone(&s.id));
-                self.core.legacy_in(message, id.as_deref(), None, caller)
+                self.core
+                    .legacy_in(message, id.as_deref(), None, caller, None)
             }
         }
     }

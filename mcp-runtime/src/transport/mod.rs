@@ -35,7 +35,9 @@ pub trait Serve: McpServer {
         config.into_router(self)
     }
 
-    /// Serves the Streamable HTTP endpoint on `addr` until Ctrl-C.
+    /// Serves the Streamable HTTP endpoint on `addr` until SIGTERM, Ctrl-C or the signal of
+    /// [`HttpConfig::shutdown_on`](crate::HttpConfig::shutdown_on), then drains within
+    /// [`HttpConfig::drain_timeout`](crate::HttpConfig::drain_timeout).
     ///
     /// # Errors
     ///
@@ -49,7 +51,7 @@ pub trait Serve: McpServer {
     ) -> Serving<'a> {
         let settings = config.http_config().clone();
         let router = config.into_router(self);
-        Box::pin(async move { http::serve(router, addr, &settings).await })
+        Box::pin(async move { http::serve::serve(router, addr, &settings).await })
     }
 
     /// Serves newline-delimited JSON-RPC on stdin and stdout until stdin closes.

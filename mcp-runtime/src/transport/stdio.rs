@@ -8,13 +8,12 @@
 //! request as the [`LocalCaller`](crate::auth::LocalCaller) it was started with.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tokio::sync::mpsc;
 
 use crate::auth::Principal;
-use crate::connection::session::{SessionStore, lock};
+use crate::connection::session::{SessionLimits, SessionStore, lock};
 use crate::connection::{Core, ModernMeta, Revision, Step, classify, modern_other};
 use crate::error::ServeError;
 use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError};
@@ -46,7 +45,7 @@ where
     // One client: its session never expires, and a renewed one replaces it.
     let core = Arc::new(Core::new(
         server,
-        SessionStore::new(Duration::MAX, 2),
+        SessionStore::new(SessionLimits::ONE_CLIENT),
         required,
     ));
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
@@ -68,6 +67,7 @@ where
             LATEST_LEGACY_VERSION,
             ClientDeclaration::new(None, None),
             owner,
+            None,
         )
         .map_err(|_| ServeError::Io(std::io::Error::other("no session for stdio")))?;
     let client = Arc::new(Mutex::new(Arc::clone(&first)));
@@ -108,7 +108,9 @@ where
                 },
                 other => modern_other(other),
             },
-            Revision::Legacy => core.legacy_in(message, Some(&session.id), None, caller.clone()),
+            Revision::Legacy => {
+                core.legacy_in(message, Some(&session.id), None, caller.clone(), None)
+            }
         };
         match step {
             Step::Accepted => {}
@@ -126,8 +128,16 @@ where
                 tracing::debug!(code = ?error.code, era = era.map(Era::version), malformed, "request refused");
                 let _ = tx.send(protocol::error_json(id.as_ref(), &error)).await;
             }
-            Step::Unavailable(id, error) => {
-                let _ = tx.send(protocol::error_json(Some(&id), &error)).await;
+            Step::Limited(limited) => {
+                let error = &limited.error;
+                tracing::info!(
+                    retry_after = ?limited.retry_after,
+                    server_wide = limited.server_wide,
+                    "a request reached a limit"
+                );
+                let _ = tx
+                    .send(protocol::error_json(Some(&limited.id), error))
+                    .await;
             }
             Step::Forbidden(id, forbidden) => {
                 tracing::info!(needed = ?forbidden.needed, "the local caller lacks scopes");
@@ -146,9 +156,11 @@ where
             Step::Listen(rx) => forward(rx, tx.clone()),
             Step::Run(mut prepared) => {
                 let id = prepared.call.id.clone();
-                if prepared.guard.is_none() {
-                    // A 2026-07-28 request is still the process's: cancellable the same way.
-                    let (token, guard) = session.track(&id);
+                if prepared.guard.is_none()
+                    // A 2026-07-28 request is still the process's: cancellable the same way
+                    // (the stdio session has no limit on requests in flight).
+                    && let Some((token, guard)) = session.track(&id)
+                {
                     prepared.call.cancellation = Some(token);
                     prepared.guard = Some(guard);
                 }

@@ -1,6 +1,11 @@
 //! [`HttpConfig`]: the deployment a Streamable HTTP endpoint serves, and its limits.
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
+
+use super::lifecycle::{Lifecycle, Stats};
+use crate::connection::session::SessionLimits;
 
 /// Settings of the Streamable HTTP endpoint of a server declared without `oauth`.
 ///
@@ -18,6 +23,10 @@ use std::time::Duration;
 ///     .body_limit(1 << 20);
 /// assert_eq!(config.path(), "/mcp");
 /// ```
+///
+/// Every limit has a default that suits a production server, and a setting; the README's
+/// "Running in production" section lists them. A config and its clones share one
+/// [`Stats`] and one shutdown: build one config per endpoint.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub(crate) path: String,
@@ -25,9 +34,15 @@ pub struct HttpConfig {
     pub(crate) hosts: Vec<String>,
     pub(crate) any_host: bool,
     pub(crate) origins: Vec<String>,
-    pub(crate) session_idle_timeout: Duration,
-    pub(crate) max_sessions: usize,
+    pub(crate) sessions: SessionLimits,
+    pub(crate) max_streams: usize,
+    pub(crate) sse_keep_alive: Duration,
+    pub(crate) sse_max_lifetime: Duration,
+    pub(crate) header_timeout: Duration,
+    pub(crate) body_timeout: Duration,
+    pub(crate) max_connections: Option<usize>,
     pub(crate) drain_timeout: Duration,
+    pub(crate) life: Arc<Lifecycle>,
 }
 
 impl Default for HttpConfig {
@@ -38,9 +53,23 @@ impl Default for HttpConfig {
             hosts: Vec::new(),
             any_host: false,
             origins: Vec::new(),
-            session_idle_timeout: Duration::from_mins(30),
-            max_sessions: 100_000,
+            sessions: SessionLimits {
+                max: 100_000,
+                per_client: 256,
+                idle: Duration::from_mins(30),
+                unused: Duration::from_mins(1),
+                client_bytes: 64 * 1024,
+                subscriptions: 1000,
+                in_flight: 64,
+            },
+            max_streams: 10_000,
+            sse_keep_alive: Duration::from_secs(15),
+            sse_max_lifetime: Duration::from_mins(10),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: None,
             drain_timeout: Duration::from_secs(25),
+            life: Arc::default(),
         }
     }
 }
@@ -105,25 +134,154 @@ impl HttpConfig {
     /// How long a 2025-11-25 session may stay unused before it is dropped (default 30 min).
     #[must_use]
     pub fn session_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.session_idle_timeout = timeout;
+        self.sessions.idle = timeout;
+        self
+    }
+
+    /// How long a session may wait, after `initialize`, for the client's next message
+    /// before it is dropped (default 1 min): sessions opened and never used go early.
+    #[must_use]
+    pub fn unused_session_timeout(mut self, timeout: Duration) -> Self {
+        self.sessions.unused = timeout;
         self
     }
 
     /// The most 2025-11-25 sessions held at once (default 100 000); `initialize` beyond it
-    /// gets 503.
+    /// gets 503 with `Retry-After`.
     #[must_use]
     pub fn max_sessions(mut self, max: usize) -> Self {
-        self.max_sessions = max;
+        self.sessions.max = max;
         self
     }
 
-    /// How long [`serve_http`](crate::Serve::serve_http) waits, after SIGTERM or Ctrl-C, for
-    /// the requests in flight before it closes what is still open (default 25 s, inside the
-    /// 30 s Kubernetes and systemd give a process before they kill it).
+    /// The most sessions one client holds at once (default 256): a client is its OAuth
+    /// subject on servers declared with `oauth`, otherwise its address (IPv6 by /64).
+    /// `initialize` beyond it gets 429 with `Retry-After`, so that one client cannot fill
+    /// the table. The address is known when the server runs
+    /// [`serve_http`](crate::Serve::serve_http), or when a [`router`](crate::Serve::router)
+    /// is served with `into_make_service_with_connect_info::<SocketAddr>()`; behind a proxy
+    /// every client has the proxy's address, so raise this there or use OAuth.
+    #[must_use]
+    pub fn max_sessions_per_client(mut self, max: usize) -> Self {
+        self.sessions.per_client = max;
+        self
+    }
+
+    /// The most bytes of `clientInfo` and `capabilities` (as JSON) a session keeps
+    /// (default 64 KiB); a larger `initialize` gets -32602.
+    #[must_use]
+    pub fn max_client_info_bytes(mut self, bytes: usize) -> Self {
+        self.sessions.client_bytes = bytes;
+        self
+    }
+
+    /// The most resources one session subscribes to (default 1 000); beyond it
+    /// `resources/subscribe` gets -32602. A subscribed URI is at most 4 KiB.
+    #[must_use]
+    pub fn max_subscriptions(mut self, max: usize) -> Self {
+        self.sessions.subscriptions = max;
+        self
+    }
+
+    /// The most requests one session has in flight at once (default 64); beyond it a
+    /// request gets 429 with `Retry-After`.
+    #[must_use]
+    pub fn max_requests_per_session(mut self, max: usize) -> Self {
+        self.sessions.in_flight = max;
+        self
+    }
+
+    /// The most notification streams (a session's `GET` stream, 2026-07-28
+    /// `subscriptions/listen`) open at once (default 10 000); beyond it the request gets
+    /// 503 with `Retry-After`. A session has at most one `GET` stream: a new one replaces
+    /// the old.
+    #[must_use]
+    pub fn max_streams(mut self, max: usize) -> Self {
+        self.max_streams = max;
+        self
+    }
+
+    /// How often an SSE stream with nothing to send sends a comment, so that proxies keep
+    /// it open (default 15 s).
+    #[must_use]
+    pub fn sse_keep_alive(mut self, every: Duration) -> Self {
+        self.sse_keep_alive = every;
+        self
+    }
+
+    /// How long a notification stream stays open (default 10 min); it then ends with a
+    /// `retry:` hint and the client opens a new one. Shorter than the session idle timeout,
+    /// so that a client that only listens keeps its session.
+    #[must_use]
+    pub fn sse_max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.sse_max_lifetime = lifetime;
+        self
+    }
+
+    /// How long a connection may take to send a request's headers (default 10 s), counted
+    /// from when it opens or its previous response ended: this also closes idle keep-alive
+    /// connections. Applies to [`serve_http`](crate::Serve::serve_http).
+    #[must_use]
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout;
+        self
+    }
+
+    /// How long a request's body may take to arrive (default 30 s); a slower one gets 408.
+    #[must_use]
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// The most connections [`serve_http`](crate::Serve::serve_http) holds open (default:
+    /// the process's open-file limit less 64, at most 10 000). At the cap it logs a warning
+    /// and accepts again as connections close; the kernel queues new ones meanwhile.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = Some(max.max(1));
+        self
+    }
+
+    /// How long the server drains after SIGTERM, Ctrl-C or [`shutdown_on`]'s future
+    /// (default 25 s, inside the 30 s Kubernetes and systemd give a process before they
+    /// kill it). Notification streams end at once with a `retry:` hint; requests in flight
+    /// are answered; shortly before the deadline, those still running are answered 503 with
+    /// a JSON-RPC error, and [`serve_http`](crate::Serve::serve_http) returns by the
+    /// deadline whatever clients do.
+    ///
+    /// [`shutdown_on`]: HttpConfig::shutdown_on
     #[must_use]
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.drain_timeout = timeout;
         self
+    }
+
+    /// Starts the graceful shutdown when `signal` completes, besides SIGTERM and Ctrl-C
+    /// under [`serve_http`](crate::Serve::serve_http). For a [`router`](crate::Serve::router)
+    /// served by your own `axum::serve(…).with_graceful_shutdown(…)`, give the same signal
+    /// here, so that notification streams end and the endpoint answers what is still
+    /// running by the [`drain_timeout`](HttpConfig::drain_timeout) (a stream left open would
+    /// otherwise hold the shutdown forever).
+    ///
+    /// ```no_run
+    /// use mcp_runtime::HttpConfig;
+    ///
+    /// let stop = tokio_util::sync::CancellationToken::new();
+    /// let config = HttpConfig::new().shutdown_on(stop.clone().cancelled_owned());
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.life.set_signal(Box::pin(signal));
+        self
+    }
+
+    /// What the endpoint holds now: sessions, streams, connections. Take it before the
+    /// config goes to [`router`](crate::Serve::router) or
+    /// [`serve_http`](crate::Serve::serve_http).
+    pub fn stats(&self) -> Stats {
+        Stats::new(Arc::clone(&self.life))
     }
 
     /// Whether the `Host` header value is one this endpoint serves.

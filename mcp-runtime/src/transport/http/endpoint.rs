@@ -4,13 +4,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderValue, Method, StatusCode};
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 
 use tower_service::Service;
@@ -22,7 +23,7 @@ use super::header_str;
 use super::respond::{error_status, respond, sse_response};
 use super::revision::{MCP_SESSION_ID, no_session, route};
 use crate::auth::Principal;
-use crate::connection::Step;
+use crate::connection::{Limited, Step};
 use crate::protocol::Message;
 use crate::server::McpServer;
 
@@ -83,17 +84,62 @@ const OTHER_METHOD: Refusal = Refusal::new(
 async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let caller = parts.extensions.get::<Caller>();
-    let bytes = match read_body(body, http.config.body_limit).await {
-        Ok(bytes) => bytes,
-        Err(refusal) => return refusal.into_response(),
+    let bytes = tokio::select! {
+        read = tokio::time::timeout(
+            http.config.body_timeout,
+            read_body(body, http.config.body_limit),
+        ) => match read {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(refusal)) => return refusal.into_response(),
+            Err(_) => return SLOW_BODY.into_response(),
+        },
+        () = http.config.life.deadline.cancelled() => return shutting_down(None),
     };
     let message = match Message::parse(&bytes) {
         Ok(m) => m,
         Err((id, e)) => return rpc_error(StatusCode::BAD_REQUEST, id.as_ref(), &e),
     };
     let principal = caller.map(|c| Arc::clone(&c.principal));
-    let step = route(&http.core, &parts.headers, message, principal);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let step = route(&http.core, &parts.headers, message, principal, peer);
     write(http, caller, step).await
+}
+
+/// 408 for a body that arrives slower than [`HttpConfig::body_timeout`](super::HttpConfig::body_timeout).
+const SLOW_BODY: Refusal = Refusal::new(
+    StatusCode::REQUEST_TIMEOUT,
+    "the body did not arrive in time",
+);
+
+/// 503 for a request whose body was still arriving when the drain deadline came.
+fn shutting_down(id: Option<&crate::protocol::RequestId>) -> Response {
+    let mut response = rpc_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        id,
+        &super::respond::shutting_down(),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+/// 503 (the server at its limit) or 429 (the client at its share), with `Retry-After`.
+fn limited(limited: &Limited) -> Response {
+    let status = if limited.server_wide {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    let mut response = rpc_error(status, Some(&limited.id), &limited.error);
+    let seconds = limited.retry_after.as_secs().max(1);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
 }
 
 /// Writes what the core decided.
@@ -115,9 +161,7 @@ async fn write<S: McpServer>(http: Arc<Http<S>>, caller: Option<&Caller>, step: 
             };
             rpc_error(status, id.as_ref(), &error)
         }
-        Step::Unavailable(id, error) => {
-            rpc_error(StatusCode::SERVICE_UNAVAILABLE, Some(&id), &error)
-        }
+        Step::Limited(l) => limited(&l),
         Step::Forbidden(id, forbidden) => match caller {
             Some(caller) => {
                 caller.insufficient_scope(Some(&id), &forbidden.needed, &forbidden.error)
@@ -131,7 +175,7 @@ async fn write<S: McpServer>(http: Arc<Http<S>>, caller: Option<&Caller>, step: 
             }
             response
         }
-        Step::Listen(rx) => sse_response(rx),
+        Step::Listen(rx) => notification_stream(&http, rx),
         Step::NoSession(why) => no_session(why).into_response(),
     }
 }
@@ -166,9 +210,37 @@ fn session_of<S: McpServer>(
 /// The standalone SSE stream of a 2025-11-25 session.
 fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
     match session_of(http, req) {
-        Ok(session) => sse_response(session.open_stream(&http.core.hub)),
+        Ok(session) => match http.config.life.stream(http.config.max_streams) {
+            Some(held) => sse_response(&http.config, session.open_stream(&http.core.hub), held),
+            None => too_many_streams(),
+        },
         Err(refusal) => refusal.into_response(),
     }
+}
+
+/// A notification stream, unless as many are open as the endpoint allows.
+fn notification_stream<S: McpServer>(
+    http: &Http<S>,
+    rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
+) -> Response {
+    match http.config.life.stream(http.config.max_streams) {
+        Some(held) => sse_response(&http.config, rx, held),
+        None => too_many_streams(),
+    }
+}
+
+#[cold]
+fn too_many_streams() -> Response {
+    tracing::warn!("notification stream limit reached (`HttpConfig::max_streams`)");
+    let mut response = Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server has as many notification streams open as it may; try again later",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 /// Ends a 2025-11-25 session.

@@ -42,22 +42,24 @@ mod cors;
 mod endpoint;
 mod error;
 mod guard;
+mod lifecycle;
 pub mod oauth;
 mod refuse;
 mod respond;
 mod revision;
+pub(crate) mod serve;
 mod stream;
 
 use axum::http::{HeaderMap, HeaderName};
 
 pub use config::HttpConfig;
 pub use guard::{HostOrigin, HostOriginLayer};
+pub use lifecycle::Stats;
 pub use oauth::OAuthConfig;
 pub use refuse::{Refuse, RefuseLayer};
 
 use crate::connection::Core;
 use crate::connection::session::SessionStore;
-use crate::error::ServeError;
 use crate::server::{McpServer, Protected, Unprotected};
 use bearer::BearerLayer;
 use oauth::AuthSettings;
@@ -137,7 +139,9 @@ fn endpoint<S: McpServer>(
     config: &HttpConfig,
     required: &'static [&'static str],
 ) -> endpoint::Endpoint<S> {
-    let sessions = SessionStore::new(config.session_idle_timeout, config.max_sessions);
+    let sessions = SessionStore::new(config.sessions);
+    config.life.add_store(&sessions);
+    config.life.watch_signal(config.drain_timeout);
     endpoint::Endpoint::new(Http {
         core: Core::new(server, sessions, required),
         config: config.clone(),
@@ -150,76 +154,4 @@ pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Optio
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-}
-
-/// Serves `router` on `addr` until SIGTERM or Ctrl-C, then drains: no new connections,
-/// in-flight requests answered, and whatever is still open after
-/// [`HttpConfig::drain_timeout`] closed.
-pub(crate) async fn serve(
-    router: axum::Router,
-    addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
-    config: &HttpConfig,
-) -> Result<(), ServeError> {
-    let display = addr.to_string();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind {
-            addr: display,
-            source,
-        })?;
-    let local = listener.local_addr().map_err(ServeError::Io)?;
-    if !local.ip().is_loopback() && config.hosts.is_empty() && !config.any_host {
-        tracing::warn!(
-            %local,
-            "listening beyond loopback, but only requests addressed to localhost are accepted; \
-             name the public host with `HttpConfig::allow_host`"
-        );
-    }
-    tracing::info!("MCP endpoint at http://{local}{}", config.path);
-    let drain = config.drain_timeout;
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!(?drain, "shutting down: answering the requests in flight");
-        let _ = stopping.send(());
-    });
-    let deadline = async move {
-        if stopped.await.is_ok() {
-            tokio::time::sleep(drain).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        outcome = std::future::IntoFuture::into_future(server) => outcome.map_err(ServeError::Io),
-        () = deadline => {
-            tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
-            Ok(())
-        }
-    }
-}
-
-/// SIGTERM (what Kubernetes, systemd and `docker stop` send) or Ctrl-C.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
 }

@@ -2,25 +2,34 @@
 //! result, otherwise as described in [`stream`](super::stream).
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse as _, Response};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt as _;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
 
-use super::Http;
 use super::body::Answer;
 use super::error::json_body;
+use super::lifecycle::Held;
+use super::{Http, HttpConfig};
 use crate::connection::Prepared;
 use crate::connection::session::InflightGuard;
 use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
 use crate::server::dispatch::{Call, Era, Reply};
+
+/// How a request ended: with the handler's outcome, or cut short by the drain deadline.
+enum Finished {
+    Ran(Result<Reply, RpcError>),
+    ShuttingDown,
+}
 
 /// Runs one request; see [`stream`](super::stream) for how JSON or SSE is chosen.
 pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared) -> Response {
@@ -32,11 +41,15 @@ pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared)
     } = request;
     let id = call.id.clone();
     let era = call.era;
-    let answer = move |outcome: Result<Reply, RpcError>| match outcome {
-        Ok(reply) => (StatusCode::OK, Answer::reply(&id, reply)),
-        Err(e) => (
+    let answer = move |finished: Finished| match finished {
+        Finished::Ran(Ok(reply)) => (StatusCode::OK, Answer::reply(&id, reply)),
+        Finished::Ran(Err(e)) => (
             error_status(era, &e),
             Answer::Whole(protocol::error_json(Some(&id), &e)),
+        ),
+        Finished::ShuttingDown => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Answer::Whole(protocol::error_json(Some(&id), &shutting_down())),
         ),
     };
     if call.may_stream(&params) {
@@ -46,19 +59,41 @@ pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared)
     // Only the result can come: no stream to prepare for. Nothing can cancel a request
     // outside a session but the client going away.
     let watch = call.cancellation.clone();
+    let deadline = &http.config.life.deadline;
     let mut request = std::pin::pin!(http.core.run(&method, params, call));
-    let outcome = match watch {
+    let finished = if let Some(cancellation) = watch {
         // Biased: a tool that returns because it saw the cancellation gets no answer.
-        Some(cancellation) => tokio::select! {
+        tokio::select! {
             biased;
             () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
-            outcome = &mut request => outcome,
-        },
-        None => request.await,
+            outcome = &mut request => Finished::Ran(outcome),
+            () = deadline.cancelled() => Finished::ShuttingDown,
+        }
+    } else {
+        tokio::select! {
+            biased;
+            outcome = &mut request => Finished::Ran(outcome),
+            () = deadline.cancelled() => Finished::ShuttingDown,
+        }
     };
     drop(guard);
-    let (status, answer) = answer(outcome);
-    json_body(status, answer.into_body())
+    let (status, answer) = answer(finished);
+    let mut response = json_body(status, answer.into_body());
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// The error of a request still running at the drain deadline.
+#[cold]
+pub(super) fn shutting_down() -> RpcError {
+    RpcError::new(
+        ErrorCode::InternalError,
+        "the server is shutting down; retry the request",
+    )
 }
 
 /// Runs a request whose handler may send messages before its result; see
@@ -69,7 +104,7 @@ async fn respond_streaming<S: McpServer>(
     params: Map<String, Value>,
     mut call: Call,
     guard: Option<InflightGuard>,
-    answer: impl FnOnce(Result<Reply, RpcError>) -> (StatusCode, Answer) + Send + 'static,
+    answer: impl FnOnce(Finished) -> (StatusCode, Answer) + Send + 'static,
 ) -> Response {
     let cancellation = call
         .cancellation
@@ -77,23 +112,31 @@ async fn respond_streaming<S: McpServer>(
         .clone();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
+    let keep_alive = http.config.sse_keep_alive;
     let work: super::stream::Work = Box::pin(async move {
         let _guard = guard;
-        answer(http.core.run(&method, params, call).await)
+        let deadline = http.config.life.deadline.clone();
+        // Dropping the run at the deadline cancels the handler; the client gets the error.
+        let finished = tokio::select! {
+            biased;
+            outcome = http.core.run(&method, params, call) => Finished::Ran(outcome),
+            () = deadline.cancelled() => Finished::ShuttingDown,
+        };
+        answer(finished)
     });
     match super::stream::first(work, rx, cancellation).await {
         super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
-        super::stream::First::Streaming(rest) => sse_stream(rest),
+        super::stream::First::Streaming(rest) => sse_stream(rest, keep_alive),
         super::stream::First::Cancelled => StatusCode::NO_CONTENT.into_response(),
     }
 }
 
-fn sse_stream<St>(stream: St) -> Response
+fn sse_stream<St>(stream: St, keep_alive: Duration) -> Response
 where
     St: futures_util::Stream<Item = Result<Event, Infallible>> + Send + 'static,
 {
     let mut response = Sse::new(stream)
-        .keep_alive(KeepAlive::default())
+        .keep_alive(KeepAlive::new().interval(keep_alive))
         .into_response();
     response
         .headers_mut()
@@ -101,11 +144,62 @@ where
     response
 }
 
-pub(super) fn sse_response(rx: mpsc::Receiver<Vec<u8>>) -> Response {
-    sse_stream(ReceiverStream::new(rx).map(|bytes| {
-        let data = String::from_utf8(bytes).unwrap_or_default();
-        Ok::<_, Infallible>(Event::default().event("message").data(data))
-    }))
+/// How long a client waits before it reopens a notification stream the server ended.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// A notification stream: the messages of `rx`, until it ends, the stream reaches
+/// [`HttpConfig::sse_max_lifetime`](super::HttpConfig::sse_max_lifetime) or the server
+/// starts shutting down; in the last two cases a `retry:` event tells the client when to
+/// reconnect. `held` counts it among the endpoint's streams while it lives.
+pub(super) fn sse_response(
+    config: &HttpConfig,
+    rx: mpsc::Receiver<Vec<u8>>,
+    held: Held,
+) -> Response {
+    let lifetime = config.sse_max_lifetime;
+    let draining = config.life.draining.clone();
+    let end = Box::pin(async move {
+        tokio::select! {
+            () = tokio::time::sleep(lifetime) => {}
+            () = draining.cancelled_owned() => {}
+        }
+    });
+    sse_stream(
+        Notifications {
+            rx,
+            end: Some(end),
+            _held: held,
+        },
+        config.sse_keep_alive,
+    )
+}
+
+struct Notifications {
+    rx: mpsc::Receiver<Vec<u8>>,
+    /// Fires when the server ends the stream; `None` once it has.
+    end: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    _held: Held,
+}
+
+impl futures_util::Stream for Notifications {
+    type Item = Result<Event, Infallible>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let Some(end) = &mut this.end else {
+            return Poll::Ready(None);
+        };
+        if end.as_mut().poll(cx).is_ready() {
+            this.end = None;
+            return Poll::Ready(Some(Ok(Event::default().retry(RECONNECT_AFTER))));
+        }
+        this.rx.poll_recv(cx).map(|message| {
+            message.map(|bytes| {
+                let data = String::from_utf8(bytes).unwrap_or_default();
+                Ok(Event::default().event("message").data(data))
+            })
+        })
+    }
 }
 
 /// The HTTP status of a JSON-RPC error: 2026-07-28 answers an unknown method with 404 and

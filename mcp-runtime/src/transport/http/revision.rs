@@ -32,6 +32,7 @@ pub(super) fn route<S: McpServer>(
     headers: &HeaderMap,
     message: Message,
     caller: Option<Arc<Principal>>,
+    peer: Option<std::net::IpAddr>,
 ) -> Step {
     let version = header_str(headers, &MCP_PROTOCOL_VERSION);
     if version.is_none() && headers.contains_key(MCP_PROTOCOL_VERSION) {
@@ -50,7 +51,7 @@ pub(super) fn route<S: McpServer>(
         Revision::Modern => modern(core, headers, version, message, caller),
         Revision::Legacy => {
             let session = header_str(headers, &MCP_SESSION_ID);
-            core.legacy_in(message, session, version, caller)
+            core.legacy_in(message, session, version, caller, peer)
         }
     }
 }

@@ -1,0 +1,251 @@
+//! The accept loop of [`serve_http`](crate::Serve::serve_http): connections bounded in
+//! number and in how long they may take to send a request, the peer's address put in every
+//! request, and the graceful shutdown of [`lifecycle`](super::lifecycle).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::Semaphore;
+
+use super::HttpConfig;
+use crate::error::ServeError;
+
+/// The most connections by default, whatever the open-file limit allows.
+const MAX_CONNECTIONS: usize = 10_000;
+/// File descriptors kept free for everything but connections (logs, the JWKS client…).
+const SPARE_FILES: usize = 64;
+
+/// Serves `router` on `addr` until SIGTERM, Ctrl-C or the config's shutdown signal, then
+/// drains within [`HttpConfig::drain_timeout`].
+pub(crate) async fn serve(
+    router: axum::Router,
+    addr: impl tokio::net::ToSocketAddrs + std::fmt::Display + Send,
+    config: &HttpConfig,
+) -> Result<(), ServeError> {
+    let display = addr.to_string();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: display,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServeError::Io)?;
+    if !local.ip().is_loopback() && config.hosts.is_empty() && !config.any_host {
+        tracing::warn!(
+            %local,
+            "listening beyond loopback, but only requests addressed to localhost are accepted; \
+             name the public host with `HttpConfig::allow_host`"
+        );
+    }
+    let max = config
+        .max_connections
+        .unwrap_or_else(default_max_connections);
+    tracing::info!(
+        max_connections = max,
+        "MCP endpoint at http://{local}{}",
+        config.path
+    );
+
+    let protocols = Arc::new(Protocols::new(config.header_timeout));
+    let life = Arc::clone(&config.life);
+    let graceful = GracefulShutdown::new();
+    let permits = Arc::new(Semaphore::new(max));
+    let mut full_since: Option<Instant> = None;
+    let mut failing_since: Option<Instant> = None;
+    let stop = async {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            () = life.draining.cancelled() => {}
+        }
+    };
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        if permits.available_permits() == 0
+            && full_since.is_none_or(|t| t.elapsed() > Duration::from_mins(1))
+        {
+            full_since = Some(Instant::now());
+            tracing::warn!(
+                max_connections = max,
+                "connection limit reached: new connections wait until one closes \
+                 (`HttpConfig::max_connections`)"
+            );
+        }
+        let permit = tokio::select! {
+            permit = Arc::clone(&permits).acquire_owned() => permit,
+            () = &mut stop => break,
+        };
+        let Ok(permit) = permit else { break };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, most often: wait for some to close.
+                    if failing_since.is_none_or(|t| t.elapsed() > Duration::from_mins(1)) {
+                        failing_since = Some(Instant::now());
+                        tracing::error!(error = %e, "cannot accept connections");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = PeerService {
+            router: router.clone(),
+            peer,
+        };
+        let held = life.connection();
+        let (protocols, watcher, life) = (
+            Arc::clone(&protocols),
+            graceful.watcher(),
+            Arc::clone(&life),
+        );
+        tokio::spawn(async move {
+            let _held = (held, permit);
+            // The first byte tells HTTP/1.1 from HTTP/2 (whose preface starts `PRI`), and
+            // a connection that sends none in time is closed.
+            let mut first = [0u8; 1];
+            let peeked = tokio::select! {
+                peeked = tokio::time::timeout(protocols.header_timeout, stream.peek(&mut first)) => peeked,
+                () = life.draining.cancelled() => return,
+            };
+            if !matches!(peeked, Ok(Ok(1..))) {
+                return;
+            }
+            let builder = if first[0] == b'P' {
+                &protocols.any
+            } else {
+                &protocols.http1
+            };
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let _ = watcher.watch(connection).await;
+        });
+    }
+    drop(listener);
+    let drain = config.drain_timeout;
+    tokio::spawn(Arc::clone(&life).shut_down(drain));
+    tokio::select! {
+        () = graceful.shutdown() => {
+            tracing::info!("every connection closed; stopped");
+        }
+        () = tokio::time::sleep(drain) => {
+            tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
+        }
+    }
+    Ok(())
+}
+
+/// The connection builders: HTTP/1.1 alone, and with HTTP/2 for a client that opens with
+/// its preface.
+struct Protocols {
+    http1: auto::Builder<TokioExecutor>,
+    any: auto::Builder<TokioExecutor>,
+    header_timeout: Duration,
+}
+
+impl Protocols {
+    fn new(header_timeout: Duration) -> Self {
+        let mut any = auto::Builder::new(TokioExecutor::new());
+        any.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        any.http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(100)
+            .keep_alive_interval(Some(Duration::from_secs(20)))
+            .keep_alive_timeout(header_timeout);
+        let http1 = any.clone().http1_only();
+        Self {
+            http1,
+            any,
+            header_timeout,
+        }
+    }
+}
+
+/// The router, with the peer's address in each request as axum's [`ConnectInfo`].
+#[derive(Clone)]
+struct PeerService {
+    router: axum::Router,
+    peer: SocketAddr,
+}
+
+impl hyper::service::Service<hyper::Request<Incoming>> for PeerService {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = axum::routing::future::RouteFuture<Infallible>;
+
+    fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
+        req.extensions_mut().insert(ConnectInfo(self.peer));
+        let mut router = self.router.clone();
+        // A router is always ready.
+        tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
+    }
+}
+
+/// The open-file limit less [`SPARE_FILES`], at most [`MAX_CONNECTIONS`].
+fn default_max_connections() -> usize {
+    open_file_limit()
+        .map_or(MAX_CONNECTIONS, |n| n.saturating_sub(SPARE_FILES))
+        .clamp(16, MAX_CONNECTIONS)
+}
+
+/// The soft `RLIMIT_NOFILE`, read from `/proc/self/limits` where there is one.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    parse_open_file_limit(&limits)
+}
+
+fn parse_open_file_limit(limits: &str) -> Option<usize> {
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// SIGTERM (what Kubernetes, systemd and `docker stop` send) or Ctrl-C.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_read_from_proc() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max cpu time              unlimited            unlimited            seconds\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_open_file_limit(limits), Some(1024));
+        assert_eq!(parse_open_file_limit("nothing"), None);
+        let max = default_max_connections();
+        assert!((16..=MAX_CONNECTIONS).contains(&max));
+    }
+}
