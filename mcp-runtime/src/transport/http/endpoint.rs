@@ -84,16 +84,21 @@ const OTHER_METHOD: Refusal = Refusal::new(
 async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let caller = parts.extensions.get::<Caller>();
-    let bytes = tokio::select! {
-        read = tokio::time::timeout(
-            http.config.body_timeout,
-            read_body(body, http.config.body_limit),
-        ) => match read {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(refusal)) => return refusal.into_response(),
-            Err(_) => return SLOW_BODY.into_response(),
+    let mut read = std::pin::pin!(read_body(body, http.config.body_limit));
+    // A body that came with the head is read at once, without arming a timer.
+    let read = match super::respond::poll_once(read.as_mut()).await {
+        Poll::Ready(read) => read,
+        Poll::Pending => tokio::select! {
+            read = tokio::time::timeout(http.config.body_timeout, read) => match read {
+                Ok(read) => read,
+                Err(_) => return SLOW_BODY.into_response(),
+            },
+            () = http.config.life.deadline.cancelled() => return shutting_down(None),
         },
-        () = http.config.life.deadline.cancelled() => return shutting_down(None),
+    };
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(refusal) => return refusal.into_response(),
     };
     let message = match Message::parse(&bytes) {
         Ok(m) => m,

@@ -61,20 +61,25 @@ pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared)
     let watch = call.cancellation.clone();
     let deadline = &http.config.life.deadline;
     let mut request = std::pin::pin!(http.core.run(&method, params, call));
-    let finished = if let Some(cancellation) = watch {
+    // A cancelled request gets no answer, even when its handler returned.
+    if watch.as_ref().is_some_and(CancellationToken::is_cancelled) {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    // A request done at its first poll (most are) never waits on a token or a timer.
+    let finished = match poll_once(request.as_mut()).await {
+        Poll::Ready(outcome) => Finished::Ran(outcome),
         // Biased: a tool that returns because it saw the cancellation gets no answer.
-        tokio::select! {
+        Poll::Pending if let Some(cancellation) = watch => tokio::select! {
             biased;
             () = cancellation.cancelled() => return StatusCode::NO_CONTENT.into_response(),
             outcome = &mut request => Finished::Ran(outcome),
             () = deadline.cancelled() => Finished::ShuttingDown,
-        }
-    } else {
-        tokio::select! {
+        },
+        Poll::Pending => tokio::select! {
             biased;
             outcome = &mut request => Finished::Ran(outcome),
             () = deadline.cancelled() => Finished::ShuttingDown,
-        }
+        },
     };
     drop(guard);
     let (status, answer) = answer(finished);
@@ -85,6 +90,11 @@ pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared)
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
     response
+}
+
+/// Polls `future` once.
+pub(super) async fn poll_once<F: Future>(mut future: Pin<&mut F>) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await
 }
 
 /// The error of a request still running at the drain deadline.
