@@ -594,3 +594,32 @@ async fn shutdown_completes_within_its_deadline_whatever_is_open() {
         "no longer listening"
     );
 }
+
+/// A 3.4 MB body made of one object of 300 000 members is refused after a scan, with the
+/// reason, instead of being built into a map.
+#[tokio::test]
+async fn an_object_too_wide_is_refused_without_a_parse() {
+    let url = spawn(HttpConfig::new()).await;
+    let sid = open_session(&url).await;
+    let members: Vec<String> = (0..300_000).map(|i| format!("\"k{i}\":0")).collect();
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"nap","arguments":{{{}}}}}}}"#,
+        members.join(",")
+    );
+    assert!(body.len() > 3_000_000);
+    let resp = support::in_session(&url, &sid)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let answer = json_of(resp).await;
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("10000 members"),
+        "{answer}"
+    );
+}

@@ -116,6 +116,17 @@ impl Message {
     /// -32700 when the bytes are not JSON; -32600 (with the request id when it can be read)
     /// when the JSON is not a single JSON-RPC 2.0 message.
     pub fn parse(bytes: &[u8]) -> Result<Self, (Option<RequestId>, RpcError)> {
+        if bytes.len() >= SCAN_FROM && widest_object(bytes) > MAX_OBJECT_MEMBERS {
+            return Err((
+                None,
+                RpcError::new(
+                    ErrorCode::InvalidRequest,
+                    format!(
+                        "invalid request: an object has more than {MAX_OBJECT_MEMBERS} members"
+                    ),
+                ),
+            ));
+        }
         // A well-formed message is read straight into its parts; anything else is read
         // again as a `Value` to say precisely what is wrong with it.
         if let Ok(envelope) = serde_json::from_slice::<Envelope<'_>>(bytes)
@@ -263,6 +274,52 @@ impl Message {
     }
 }
 
+/// The most members a JSON object of a message may have. Building a map costs far more per
+/// member than reading the bytes does, so a body of a few megabytes made of one wide object
+/// would cost a parse of a tenth of a second; it is refused after a scan instead.
+pub(crate) const MAX_OBJECT_MEMBERS: usize = 10_000;
+
+/// Bodies shorter than this cannot hold an object wider than [`MAX_OBJECT_MEMBERS`] (each
+/// member takes at least four bytes, `"":0`), so they are not scanned.
+const SCAN_FROM: usize = MAX_OBJECT_MEMBERS * 4;
+
+/// The most members of any one object in `bytes`, read as JSON without parsing it: a
+/// member is a `:` outside strings, counted against the innermost open object.
+fn widest_object(bytes: &[u8]) -> usize {
+    let mut open: Vec<usize> = Vec::new();
+    let mut widest = 0;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => open.push(0),
+            // An array inside an object counts nothing against it.
+            b'[' => open.push(usize::MAX),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b':' => {
+                if let Some(n) = open.last_mut().filter(|n| **n != usize::MAX) {
+                    *n += 1;
+                    widest = widest.max(*n);
+                }
+            }
+            _ => {}
+        }
+    }
+    widest
+}
+
 /// The members of a well-formed message. A member that is present must have its type:
 /// `null` is refused even where the member is optional, so that such messages take the
 /// path that explains the error.
@@ -301,6 +358,34 @@ mod tests {
     fn err(bytes: &[u8]) -> (Option<RequestId>, i64) {
         let (id, e) = Message::parse(bytes).unwrap_err();
         (id, e.code.code())
+    }
+
+    #[test]
+    fn objects_wider_than_the_limit_are_refused_before_parsing() {
+        assert_eq!(
+            widest_object(br#"{"a":1,"b":{"c":":","d":[1,{"e":2}]}}"#),
+            2
+        );
+        assert_eq!(widest_object(br#"{"a\":b":1}"#), 1);
+        let members = |n: usize| {
+            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":0")).collect();
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"t","arguments":{{{}}}}}}}"#,
+                keys.join(",")
+            )
+        };
+        let wide = members(MAX_OBJECT_MEMBERS + 1);
+        let (id, e) = Message::parse(wide.as_bytes()).unwrap_err();
+        assert_eq!((id, e.code.code()), (None, -32600));
+        assert!(e.message.contains("10000 members"), "{}", e.message);
+        assert!(Message::parse(members(MAX_OBJECT_MEMBERS).as_bytes()).is_ok());
+        // Many small objects are fine.
+        let many: Vec<&str> = std::iter::repeat_n(r#"{"a":1}"#, 20_000).collect();
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"t","arguments":{{"list":[{}]}}}}}}"#,
+            many.join(",")
+        );
+        assert!(Message::parse(body.as_bytes()).is_ok());
     }
 
     #[test]
