@@ -10,21 +10,29 @@
 //! | `Bearer` with nothing after it, or two `Authorization` headers | 400 `invalid_request` |
 //! | a token outside the RFC 6750 `b64token` grammar, or one that fails verification | 401 `invalid_token` |
 //! | a token without a scope the server requires of every request | 403 `insufficient_scope` |
+//! | a token not verified before, from a peer that spent its budget of failed checks | 429 with `Retry-After`, no signature check |
 //!
-//! The JSON-RPC error body keeps the request's `id` when the body can be read.
+//! A token verified before is answered from the cache, whatever the peer's budget. The
+//! JSON-RPC error body keeps the request's `id` when the body is small enough to hold it in
+//! [`ID_PREFIX`] bytes and arrives within the body timeout; otherwise the `id` is `null`. No
+//! more of an unauthenticated body is ever read.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::Response;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::error::rpc_error;
+use super::oauth::verifier::Rejected;
 use super::oauth::{AuthSettings, Challenge, challenge_header};
 use crate::auth::Principal;
 use crate::protocol::{ErrorCode, Message, RequestId, RpcError};
@@ -56,18 +64,21 @@ impl Caller {
     }
 }
 
+/// The most bytes of an unauthenticated body read to find the request's `id`.
+pub(crate) const ID_PREFIX: usize = 8 * 1024;
+
 /// Authenticates every request with a bearer token.
 #[derive(Clone)]
 pub(crate) struct BearerLayer {
     auth: Arc<AuthSettings>,
-    body_limit: usize,
+    body_timeout: Duration,
 }
 
 impl BearerLayer {
-    pub(crate) fn new(auth: AuthSettings, body_limit: usize) -> Self {
+    pub(crate) fn new(auth: AuthSettings, body_timeout: Duration) -> Self {
         Self {
             auth: Arc::new(auth),
-            body_limit,
+            body_timeout,
         }
     }
 }
@@ -112,7 +123,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            match authenticate(&layer.auth, req.headers()).await {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            match authenticate(&layer.auth, req.headers(), peer).await {
                 Ok(principal) => {
                     req.extensions_mut().insert(Caller {
                         principal,
@@ -123,7 +138,7 @@ where
                 Err(denied) => {
                     // The challenge keeps the request id when the body can be read.
                     let id = if req.method() == Method::POST {
-                        request_id(req.into_body(), layer.body_limit).await
+                        request_id(req, layer.body_timeout).await
                     } else {
                         None
                     };
@@ -134,21 +149,32 @@ where
     }
 }
 
-/// The id of the JSON-RPC request in `body`, if it can be read within `limit` bytes.
-async fn request_id(body: Body, limit: usize) -> Option<RequestId> {
+/// The id of the JSON-RPC request of `req`, if its whole body fits in [`ID_PREFIX`] bytes
+/// and arrives within `timeout`.
+async fn request_id(req: Request<Body>, timeout: Duration) -> Option<RequestId> {
     use http_body_util::BodyExt as _;
-    let bytes = http_body_util::Limited::new(body, limit)
-        .collect()
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > ID_PREFIX as u64) {
+        return None;
+    }
+    let read = http_body_util::Limited::new(req.into_body(), ID_PREFIX).collect();
+    let bytes = tokio::time::timeout(timeout, read)
         .await
+        .ok()?
         .ok()?
         .to_bytes();
     Message::parse(&bytes).ok()?.request_id().cloned()
 }
 
-/// A refused request: status, challenge and JSON-RPC error.
+/// A refused request: status, challenge (or `Retry-After` seconds) and JSON-RPC error.
 pub(crate) struct Denied {
     status: StatusCode,
     challenge: String,
+    retry_after: Option<u64>,
     error: RpcError,
 }
 
@@ -163,14 +189,34 @@ impl Denied {
         Self {
             status,
             challenge: challenge_header(kind, &auth.config.metadata_url, scopes),
+            retry_after: None,
             error,
+        }
+    }
+
+    /// 429: the peer spent its budget of failed token checks.
+    #[cold]
+    fn throttled(wait: Duration) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            challenge: String::new(),
+            // Whole seconds, rounded up.
+            retry_after: Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+            error: RpcError::new(
+                ErrorCode::InvalidRequest,
+                "too many failed token checks from this client; retry later",
+            ),
         }
     }
 
     #[cold]
     fn into_response(self, id: Option<&RequestId>) -> Response {
         let mut response = rpc_error(self.status, id, &self.error);
-        if let Ok(value) = HeaderValue::from_str(&self.challenge) {
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        } else if let Ok(value) = HeaderValue::from_str(&self.challenge) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
@@ -232,7 +278,11 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
 }
 
 /// Verifies the request's bearer token and the scopes the server requires of every request.
-async fn authenticate(auth: &AuthSettings, headers: &HeaderMap) -> Result<Arc<Principal>, Denied> {
+async fn authenticate(
+    auth: &AuthSettings,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> Result<Arc<Principal>, Denied> {
     let refuse = |kind, message: &str| {
         let e = RpcError::new(ErrorCode::InvalidRequest, message);
         Denied::new(auth, kind, auth.required, e)
@@ -252,12 +302,20 @@ async fn authenticate(auth: &AuthSettings, headers: &HeaderMap) -> Result<Arc<Pr
         }
     };
     // Boxed: verification (with its key refresh) stays out of the request's future.
-    let principal = Box::pin(auth.config.verifier.verify(token, &auth.config.audiences))
-        .await
-        .map_err(|why| {
+    let verified = auth
+        .config
+        .verifier
+        .verify(token, &auth.config.audiences, peer);
+    let principal = Box::pin(verified).await.map_err(|why| match why {
+        Rejected::Invalid(why) => {
             tracing::debug!(reason = why.0, "access token refused");
             refuse(Challenge::InvalidToken, "invalid access token")
-        })?;
+        }
+        Rejected::Throttled(wait) => {
+            tracing::debug!(?peer, "failed token checks throttled");
+            Denied::throttled(wait)
+        }
+    })?;
     if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
         tracing::debug!(scope = %missing, "token lacks a required scope");
         let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");

@@ -117,7 +117,7 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
         let metadata = oauth::metadata_routes(&auth);
         let endpoint = endpoint(server, &http, S::REQUIRED_SCOPES);
         let stateless = endpoint.stateless();
-        let bearer = BearerLayer::new(auth, http.body_limit).layer(endpoint);
+        let bearer = BearerLayer::new(auth, http.body_timeout).layer(endpoint);
         let service =
             HostOriginLayer::new(&http).layer(RefuseLayer::new(&http, stateless).layer(bearer));
         axum::Router::new()

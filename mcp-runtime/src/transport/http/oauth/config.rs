@@ -14,6 +14,7 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use url::Url;
 
+use super::failures::Budget;
 use super::verifier::{Introspection, Verifier};
 use crate::transport::http::HttpConfig;
 
@@ -136,6 +137,8 @@ pub struct OAuthConfigBuilder {
     legacy_as_metadata: bool,
     http: Option<HttpConfig>,
     http_client: Option<reqwest::Client>,
+    token_cache_bytes: Option<usize>,
+    failed_checks: Option<Budget>,
 }
 
 impl OAuthConfigBuilder {
@@ -227,6 +230,31 @@ impl OAuthConfigBuilder {
     #[must_use]
     pub fn http(mut self, http: HttpConfig) -> Self {
         self.http = Some(http);
+        self
+    }
+
+    /// The most bytes the cache of verified tokens holds (default 16 MiB), counting each
+    /// token and the claims read from it. A token is verified once and then answered from
+    /// the cache until it expires (introspection answers for at most a minute).
+    #[must_use]
+    pub fn token_cache_bytes(mut self, bytes: usize) -> Self {
+        self.token_cache_bytes = Some(bytes);
+        self
+    }
+
+    /// How many failed token checks one peer may cause (default 20 a second, in bursts of up
+    /// to 40); beyond them its requests with tokens not verified before get 429 with
+    /// `Retry-After`, without a signature check. A peer is an address (IPv6 by /64), known
+    /// under [`serve_http`](crate::Serve::serve_http) or a router served with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`; without it only the memory of
+    /// refused tokens applies (the same refused token is not checked again for 30 s). Valid
+    /// tokens verified before are always accepted.
+    #[must_use]
+    pub fn failed_token_checks_per_peer(mut self, per_second: u32, burst: u32) -> Self {
+        self.failed_checks = Some(Budget {
+            per_second: f64::from(per_second.max(1)),
+            burst: f64::from(burst.max(1)),
+        });
         self
     }
 
@@ -325,6 +353,9 @@ impl OAuthConfigBuilder {
             algorithms,
             self.leeway.unwrap_or(Duration::from_secs(30)),
             introspection,
+            self.token_cache_bytes
+                .unwrap_or(super::verifier::TOKEN_CACHE_BYTES),
+            self.failed_checks.unwrap_or_default(),
         );
         verifier.prefetch().await?;
 

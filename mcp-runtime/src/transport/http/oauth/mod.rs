@@ -11,6 +11,7 @@
 
 mod challenge;
 mod config;
+mod failures;
 mod metadata;
 pub(crate) mod verifier;
 

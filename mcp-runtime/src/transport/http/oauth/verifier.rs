@@ -6,8 +6,13 @@
 //! carry that issuer as `iss`, one of the accepted audiences in `aud` (RFC 8707), an `exp`
 //! in the future and no `nbf` in the future (with leeway), and a `sub`. An unknown `kid`
 //! refreshes the issuer's JWKS, one fetch at a time and at most once per ten seconds.
+//!
+//! The cache of verified tokens is bounded by bytes (a token and what was read from it), and
+//! is read first: a valid token is served from it whatever else happens. Refused tokens and
+//! each peer's failed checks are bounded by [`Failures`].
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,12 +21,15 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
 use super::ConfigError;
+use super::failures::{Budget, Failures};
 use crate::auth::Principal;
 
 /// The fewest seconds between two JWKS fetches of one issuer.
 const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
-/// The most verified tokens kept.
-const CACHE_CAPACITY: usize = 10_000;
+/// The bytes of verified tokens kept by default.
+pub(crate) const TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// What an entry of the cache costs besides its token and claims (map slot, principal).
+const ENTRY_OVERHEAD: usize = 256;
 /// How long an introspection answer is reused at most.
 const INTROSPECTION_TTL: u64 = 60;
 
@@ -37,6 +45,26 @@ pub(crate) struct Introspection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Invalid(pub(crate) &'static str);
 
+impl Invalid {
+    /// Whether the authorization server, not the token, failed: such a refusal is neither
+    /// remembered nor charged to the client.
+    fn is_outage(&self) -> bool {
+        matches!(
+            self.0,
+            "introspection unreachable" | "introspection refused"
+        )
+    }
+}
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    /// The token is not valid.
+    Invalid(Invalid),
+    /// The peer spent its budget of failed checks; it may try again after this long.
+    Throttled(Duration),
+}
+
 struct Key {
     issuer: usize,
     kid: Option<String>,
@@ -50,8 +78,56 @@ struct Source {
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
 }
 
-/// Verified tokens: each one's principal and the Unix time until which it may be reused.
-type TokenCache = HashMap<Box<str>, (Arc<Principal>, u64)>;
+/// Verified tokens: each one's principal, the Unix time until which it may be reused, and
+/// the bytes it takes; bounded by `budget` bytes in all.
+#[derive(Default)]
+struct TokenCache {
+    map: HashMap<Box<str>, (Arc<Principal>, u64, usize)>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl TokenCache {
+    fn new(budget: usize) -> Self {
+        Self {
+            budget,
+            ..Self::default()
+        }
+    }
+
+    fn get(&self, token: &str, now: u64) -> Option<&Arc<Principal>> {
+        self.map
+            .get(token)
+            .filter(|(_, until, _)| now < *until)
+            .map(|(p, _, _)| p)
+    }
+
+    /// Keeps `principal` for `token` until `until`, making room by dropping expired entries
+    /// first, then others; a token larger than the whole budget is not kept.
+    fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64, now: u64) {
+        let size = token.len() + principal.claims.to_string().len() + ENTRY_OVERHEAD;
+        if size > self.budget {
+            return;
+        }
+        if let Some((_, _, old)) = self.map.remove(token) {
+            self.bytes -= old;
+        }
+        if self.bytes + size > self.budget {
+            self.map.retain(|_, (_, until, _)| now < *until);
+            self.bytes = self.map.values().map(|(_, _, b)| b).sum();
+        }
+        while self.bytes + size > self.budget {
+            let Some(victim) = self.map.keys().next().cloned() else {
+                break;
+            };
+            if let Some((_, _, b)) = self.map.remove(&victim) {
+                self.bytes -= b;
+            }
+        }
+        self.bytes += size;
+        self.map.insert(token.into(), (principal, until, size));
+    }
+}
 
 pub(crate) struct Verifier {
     client: reqwest::Client,
@@ -61,6 +137,7 @@ pub(crate) struct Verifier {
     leeway: Duration,
     introspection: Option<Introspection>,
     cache: Mutex<TokenCache>,
+    failures: Failures,
 }
 
 impl Verifier {
@@ -70,6 +147,8 @@ impl Verifier {
         algorithms: Vec<Algorithm>,
         leeway: Duration,
         introspection: Option<Introspection>,
+        cache_bytes: usize,
+        budget: Budget,
     ) -> Self {
         let sources = jwks_uris
             .into_iter()
@@ -86,7 +165,8 @@ impl Verifier {
             algorithms,
             leeway,
             introspection,
-            cache: Mutex::default(),
+            cache: Mutex::new(TokenCache::new(cache_bytes)),
+            failures: Failures::new(budget),
         }
     }
 
@@ -166,43 +246,63 @@ impl Verifier {
             .collect()
     }
 
-    /// Verifies a bearer token, from the cache when it was verified before.
+    /// Verifies a bearer token sent by `peer`, from the cache when it was verified before.
+    /// A token refused recently is refused again without a check, and a peer out of its
+    /// budget of failed checks is throttled before one.
     pub(crate) async fn verify(
         &self,
         token: &str,
         audiences: &[String],
-    ) -> Result<Arc<Principal>, Invalid> {
+        peer: Option<IpAddr>,
+    ) -> Result<Arc<Principal>, Rejected> {
         let now = now();
-        if let Some((principal, until)) = self.cache_lock().get(token)
-            && now < *until
-        {
+        if let Some(principal) = self.cache_lock().get(token, now) {
             return Ok(Arc::clone(principal));
         }
-        let (principal, until) = if token.split('.').count() == 3 {
+        if self.failures.refused_recently(token) {
+            return Err(Rejected::Invalid(Invalid("refused recently")));
+        }
+        if let Some(wait) = peer.and_then(|p| self.failures.wait_of(p)) {
+            return Err(Rejected::Throttled(wait));
+        }
+        match self.check(token, audiences, now).await {
+            Ok((principal, until)) => {
+                let principal = Arc::new(principal);
+                self.cache_lock()
+                    .insert(token, Arc::clone(&principal), until, now);
+                Ok(principal)
+            }
+            Err(invalid) => {
+                if !invalid.is_outage() {
+                    self.failures.record(token, peer);
+                }
+                Err(Rejected::Invalid(invalid))
+            }
+        }
+    }
+
+    /// Checks a token not seen before: its principal, and until when it may be reused.
+    async fn check(
+        &self,
+        token: &str,
+        audiences: &[String],
+        now: u64,
+    ) -> Result<(Principal, u64), Invalid> {
+        if token.split('.').count() == 3 {
             let p = self.verify_jwt(token, audiences).await?;
             let until = p.expires_at.unwrap_or(now);
-            (p, until)
+            Ok((p, until))
         } else if let Some(introspection) = &self.introspection {
             let p = self.introspect(introspection, token, audiences).await?;
             let until = p
                 .expires_at
                 .map_or(now + INTROSPECTION_TTL, |e| e.min(now + INTROSPECTION_TTL));
-            (p, until)
+            Ok((p, until))
         } else {
-            return Err(Invalid(
+            Err(Invalid(
                 "not a JWT and no introspection endpoint is configured",
-            ));
-        };
-        let principal = Arc::new(principal);
-        let mut cache = self.cache_lock();
-        if cache.len() >= CACHE_CAPACITY {
-            cache.retain(|_, (_, until)| now < *until);
-            if cache.len() >= CACHE_CAPACITY {
-                cache.clear();
-            }
+            ))
         }
-        cache.insert(token.into(), (Arc::clone(&principal), until));
-        Ok(principal)
     }
 
     fn cache_lock(&self) -> std::sync::MutexGuard<'_, TokenCache> {
@@ -401,6 +501,39 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<V
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn principal(claims: serde_json::Value) -> Arc<Principal> {
+        Arc::new(Principal::from_claims(claims).unwrap())
+    }
+
+    #[test]
+    fn the_token_cache_is_bounded_by_bytes() {
+        let budget = 64 * 1024;
+        let mut cache = TokenCache::new(budget);
+        let now = 1000;
+        let claims = json!({"sub": "alice", "iss": "https://as", "pad": "x".repeat(3000)});
+        for i in 0..100 {
+            let token = format!("{i:04}{}", "t".repeat(4000));
+            cache.insert(&token, principal(claims.clone()), now + 60, now);
+            assert!(cache.bytes <= budget, "{} bytes after {i}", cache.bytes);
+            assert!(cache.get(&token, now).is_some(), "the newest token is kept");
+        }
+        let counted: usize = cache.map.values().map(|(_, _, b)| b).sum();
+        assert_eq!(counted, cache.bytes);
+        assert!(cache.map.len() < 10, "{} entries", cache.map.len());
+
+        let huge = "h".repeat(budget);
+        cache.insert(&huge, principal(claims.clone()), now + 60, now);
+        assert!(
+            cache.get(&huge, now).is_none(),
+            "larger than the budget: not kept"
+        );
+        assert!(cache.bytes <= budget);
+
+        // Expired entries go first, and are never served.
+        cache.insert("old", principal(claims.clone()), now + 1, now);
+        assert!(cache.get("old", now + 2).is_none());
+    }
 
     #[test]
     fn audiences_compare_without_case_or_trailing_slash() {

@@ -1,0 +1,219 @@
+//! What unauthenticated and forged requests cost a server declared with `oauth`: no body
+//! read beyond a small prefix before the 401, one check per refused token, and a budget of
+//! failed checks per peer that valid callers never run into. Real HTTP on 127.0.0.1 with
+//! tokens from the test issuer.
+
+// A failed `unwrap` in a helper is a failed test, as in the tests themselves; clippy's
+// `allow-unwrap-in-tests` only reaches `#[test]` functions.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mcp_runtime::oauth::OAuthConfigBuilder;
+use mcp_runtime::prelude::*;
+use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, TestIssuer};
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use support::{json_of, modern};
+
+struct Vault;
+
+#[mcp_server(stateless, oauth(scopes = ["vault:read"], required = ["vault:read"]))]
+impl Vault {
+    /// Who is calling.
+    #[tool]
+    fn whoami(&self, caller: Auth) -> String {
+        caller.subject().into()
+    }
+}
+
+struct Served {
+    url: String,
+    issuer: TestIssuer,
+}
+
+impl Served {
+    fn valid(&self) -> String {
+        self.issuer
+            .token()
+            .subject("alice")
+            .audience(&self.url)
+            .scopes(["vault:read"])
+            .sign()
+    }
+
+    /// A token shaped like a real one, each different, signed with a key the issuer never
+    /// published.
+    fn forged(&self, n: usize) -> String {
+        self.issuer
+            .token()
+            .subject("mallory")
+            .audience(&self.url)
+            .scopes(["vault:read"])
+            .claim("jti", json!(format!("forged-{n}")))
+            .signed_by_attacker()
+            .sign()
+    }
+}
+
+async fn start(settings: impl FnOnce(OAuthConfigBuilder) -> OAuthConfigBuilder) -> Served {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (listener, url) = support::listen().await;
+    let builder = OAuthConfig::builder()
+        .resource(&url)
+        .authorization_server(issuer.url())
+        .introspection(
+            issuer.introspection_endpoint(),
+            INTROSPECTION_CLIENT_ID,
+            Some(INTROSPECTION_CLIENT_SECRET.into()),
+        );
+    let config = settings(builder).build().await.unwrap();
+    let app = Vault
+        .router(config)
+        .into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Served { url, issuer }
+}
+
+/// A `whoami` call with `token`, from a client on `from`.
+async fn whoami(url: &str, token: &str, from: &str) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .local_address(from.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    let request = modern(url, "tools/call", Some("whoami"), json!({"name": "whoami"}));
+    let (_, request) = request.build_split();
+    let mut request = request.unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    client.execute(request).await.unwrap()
+}
+
+/// A flood of different forged tokens from one peer is refused with 429 once its budget of
+/// failed checks is spent, without a signature check; a valid token verified before is
+/// still served to that very peer, and another peer still gets its ordinary 401.
+#[tokio::test]
+async fn a_forged_token_flood_is_throttled_without_starving_valid_callers() {
+    let served = start(|b| b.failed_token_checks_per_peer(1, 5)).await;
+    let valid = served.valid();
+    let resp = whoami(&served.url, &valid, "127.0.0.1").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    let mut statuses = Vec::new();
+    for n in 0..30 {
+        let resp = whoami(&served.url, &served.forged(n), "127.0.0.1").await;
+        let status = resp.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&wait), "{wait}");
+            assert!(resp.headers().get("www-authenticate").is_none());
+            let body = json_of(resp).await;
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("too many failed token checks"),
+                "{body}"
+            );
+        } else {
+            assert!(
+                resp.headers()["www-authenticate"]
+                    .to_str()
+                    .unwrap()
+                    .contains("invalid_token")
+            );
+        }
+        statuses.push(status);
+    }
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!((5..=7).contains(&refused), "{statuses:?}");
+    assert_eq!(refused + throttled, 30);
+
+    let resp = whoami(&served.url, &valid, "127.0.0.1").await;
+    assert_eq!(resp.status(), StatusCode::OK, "a cached valid token passes");
+    assert_eq!(json_of(resp).await["result"]["content"][0]["text"], "alice");
+    let resp = whoami(&served.url, &served.forged(99), "127.0.0.2").await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "another peer is checked"
+    );
+}
+
+/// The same refused token is checked once: repeating it costs no introspection.
+#[tokio::test]
+async fn a_refused_token_is_checked_once() {
+    let served = start(|b| b).await;
+    for _ in 0..5 {
+        let resp = whoami(&served.url, "not-a-token-the-issuer-knows", "127.0.0.3").await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(served.issuer.introspections(), 1);
+}
+
+/// An unauthenticated request gets its 401 without its body being read: a small body keeps
+/// its `id`, a large one gets `id: null`, and a body that never arrives does not delay the
+/// answer.
+#[tokio::test]
+async fn an_unauthenticated_body_is_not_read_beyond_a_prefix() {
+    let served = start(|b| b).await;
+    let small = json!({"jsonrpc": "2.0", "id": 41, "method": "tools/list"});
+    let resp = support::post(&served.url)
+        .json(&small)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json_of(resp).await["id"], 41);
+
+    let mut large = small.clone();
+    large["params"] = json!({"pad": "x".repeat(3 << 20)});
+    let resp = support::post(&served.url)
+        .json(&large)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let body = json_of(resp).await;
+    assert_eq!(body["id"], serde_json::Value::Null, "{body}");
+
+    // Headers that announce 3 MB, and then nothing: the 401 comes at once.
+    let addr = served
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    socket
+        .write_all(
+            b"POST /mcp HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+              Accept: application/json, text/event-stream\r\nContent-Length: 3000000\r\n\r\n{\"jsonrpc\"",
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut head = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(5), socket.read_exact(&mut head))
+        .await
+        .expect("answered without waiting for the body")
+        .unwrap();
+    assert_eq!(&head, b"HTTP/1.1 401");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
