@@ -42,6 +42,13 @@ impl Desk {
         Ok("answered".into())
     }
 
+    /// Blocks its thread for `ms` milliseconds, as a sync driver would.
+    #[tool(blocking)]
+    fn grind(&self, ms: u64) -> String {
+        std::thread::sleep(Duration::from_millis(ms));
+        "ground".into()
+    }
+
     /// A resource to subscribe to.
     #[resource(uri_template = "notes://{id}")]
     fn note(&self, id: String) -> String {
@@ -622,4 +629,31 @@ async fn an_object_too_wide_is_refused_without_a_parse() {
             .contains("10000 members"),
         "{answer}"
     );
+}
+
+/// Four blocking tools running at once on a two-worker runtime leave room for a quick
+/// call: the blocked workers hand their other tasks on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_tool_does_not_delay_another_call() {
+    let url = spawn(HttpConfig::new()).await;
+    let sid = open_session(&url).await;
+    let slow: Vec<_> = (0..4)
+        .map(|i| tokio::spawn(call(&url, &sid, 30 + i, "grind", &json!({"ms": 2000})).send()))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let resp = call(&url, &sid, 40, "nap", &json!({"ms": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "the quick call waited {waited:?}"
+    );
+    for s in slow {
+        let body = json_of(s.await.unwrap().unwrap()).await;
+        assert_eq!(body["result"]["content"][0]["text"], "ground", "{body}");
+    }
 }

@@ -51,17 +51,35 @@ pub(crate) fn try_read(read: &TokenStream) -> TokenStream {
     quote!(#read?)
 }
 
+/// How a handler method is called.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Calling {
+    /// `async fn`: awaited.
+    Async,
+    /// `fn`: called on the async worker, for short work.
+    Inline,
+    /// `fn` marked `blocking`: called where it may block (`block_in_place`).
+    Blocking,
+}
+
+impl From<bool> for Calling {
+    /// `Async` for an `async fn`, else `Inline`.
+    fn from(is_async: bool) -> Self {
+        if is_async { Self::Async } else { Self::Inline }
+    }
+}
+
 impl Call {
     /// `{ reads; let __mcp_out = Self::method(self, args…); result }`, where `result` reads
     /// `__mcp_out` (see [`result`]).
     pub(crate) fn finish(
         self,
         method: &Ident,
-        is_async: bool,
+        calling: impl Into<Calling>,
         result: &TokenStream,
     ) -> TokenStream {
         let Self { reads, args } = self;
-        let call = call_expr(method, is_async, &args);
+        let call = call_expr(method, calling.into(), &args);
         quote! {{
             #(#reads)*
             let __mcp_out = #call;
@@ -70,18 +88,21 @@ impl Call {
     }
 }
 
-/// `Self::method(self, args…)`, awaited when the method is `async`.
-fn call_expr(method: &Ident, is_async: bool, args: &[TokenStream]) -> TokenStream {
+/// `Self::method(self, args…)`, awaited when the method is `async`, inside
+/// `run_blocking` when it is `blocking`.
+fn call_expr(method: &Ident, calling: Calling, args: &[TokenStream]) -> TokenStream {
     let rt = rt();
     // Calls whose trait bound is on an inferred type are spanned as a whole at the user's
     // tokens: a call expression spanning two contexts is reported at `#[mcp_server]`.
-    if is_async {
-        // A future that is not `Send` is reported at the method.
-        let send = quote_spanned!(method.span()=>
-            #rt::send_tool(Self::#method(self, #(#args),*)));
-        quote!(#send.await)
-    } else {
-        quote!(Self::#method(self, #(#args),*))
+    match calling {
+        Calling::Async => {
+            // A future that is not `Send` is reported at the method.
+            let send = quote_spanned!(method.span()=>
+                #rt::send_tool(Self::#method(self, #(#args),*)));
+            quote!(#send.await)
+        }
+        Calling::Inline => quote!(Self::#method(self, #(#args),*)),
+        Calling::Blocking => quote!(#rt::run_blocking(|| Self::#method(self, #(#args),*))),
     }
 }
 

@@ -93,6 +93,20 @@ pub mod __private {
         Box::pin(future)
     }
 
+    /// Runs the method of a `#[tool(blocking)]` where it may block: on a multi-threaded
+    /// runtime the worker hands its other tasks to another thread first
+    /// (`tokio::task::block_in_place`); elsewhere it runs inline.
+    pub fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime)
+                if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+            {
+                tokio::task::block_in_place(f)
+            }
+            _ => f(),
+        }
+    }
+
     /// Boxes the future of one async tool, requiring it to be `Send` where the tool is
     /// declared rather than at `#[mcp_server]`.
     pub fn send_tool<'a, F>(

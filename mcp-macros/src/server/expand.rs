@@ -296,6 +296,6 @@ fn dispatch_arm(index: usize, tool: &Tool) -> TokenStream {
         let err = quote_spanned!(span=> #rt::ToolErrorMessage::error_result(&__mcp_err));
         quote!(::core::result::Result::Ok(#err))
     });
-    let body = call.finish(method, tool.is_async, &result);
+    let body = call.finish(method, tool.calling(), &result);
     quote!(#name => #body)
 }

@@ -39,6 +39,19 @@ pub(crate) struct Tool {
     pub(crate) returns: Returns,
 }
 
+impl Tool {
+    /// How the method is called.
+    pub(crate) fn calling(&self) -> Calling {
+        match (self.is_async, self.args.blocking.is_some()) {
+            (true, _) => Calling::Async,
+            (false, true) => Calling::Blocking,
+            (false, false) => Calling::Inline,
+        }
+    }
+}
+
+pub(crate) use crate::handler::Calling;
+
 /// How the return value becomes a result.
 pub(crate) enum Output {
     /// Content types and `()`: `IntoCallToolResult`.
@@ -140,6 +153,15 @@ impl Tool {
                 Some(lit) => cx.error_at(lit, why),
                 None => cx.error_at(&method.sig.ident, why),
             }
+        }
+        if let Some(key) = &tool_args.blocking
+            && method.sig.asyncness.is_some()
+        {
+            cx.error_at(
+                key,
+                "`blocking` is for a plain `fn` that blocks its thread; an `async fn` must not block: \
+                 remove `blocking`, or make the method a plain `fn`",
+            );
         }
         let description = description(tool_args.description.as_ref(), &method.attrs);
         let owner = Owner {

@@ -11,7 +11,7 @@ pub(crate) struct Hint {
 }
 
 /// `#[tool(name = "…", title = "…", description = "…", icon = "…", read_only, destructive,
-/// …)]`.
+/// blocking, …)]`.
 #[derive(Default)]
 pub(crate) struct ToolArgs {
     pub(crate) name: Option<LitStr>,
@@ -27,6 +27,8 @@ pub(crate) struct ToolArgs {
     pub(crate) scopes: Vec<LitStr>,
     /// The `scopes` key, for errors about the option as a whole.
     pub(crate) scopes_key: Option<syn::Path>,
+    /// `blocking`: the sync method runs where it may block (the key, for errors).
+    pub(crate) blocking: Option<syn::Path>,
 }
 
 const KEYS: &[Key] = &[
@@ -39,6 +41,7 @@ const KEYS: &[Key] = &[
     Key("destructive", Takes::Bool),
     Key("idempotent", Takes::Bool),
     Key("open_world", Takes::Bool),
+    Key("blocking", Takes::Flag),
 ];
 
 impl ToolArgs {
@@ -50,7 +53,9 @@ impl ToolArgs {
             Some((key, scopes)) => (Some(key.clone()), scopes.to_vec()),
             None => (None, Vec::new()),
         };
+        let blocking = options.get("blocking").map(|(key, _)| key.clone());
         Self {
+            blocking,
             name: options.str("name").cloned(),
             title: options.str("title").cloned(),
             description: options.str("description").cloned(),
