@@ -27,7 +27,17 @@ fn bad(what: &str) -> io::Error {
 
 impl Conn {
     pub async fn connect(addr: SocketAddr) -> io::Result<Self> {
-        let stream = TcpStream::connect(addr).await?;
+        Self::over(TcpStream::connect(addr).await?)
+    }
+
+    /// A connection from the local address `from` (any of 127.0.0.0/8 on Linux).
+    pub async fn connect_from(addr: SocketAddr, from: std::net::IpAddr) -> io::Result<Self> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::new(from, 0))?;
+        Self::over(socket.connect(addr).await?)
+    }
+
+    fn over(stream: TcpStream) -> io::Result<Self> {
         stream.set_nodelay(true)?;
         Ok(Self {
             stream,

@@ -10,6 +10,7 @@ mod bare;
 mod client;
 mod ours;
 mod rmcp_srv;
+mod stress;
 
 use std::io;
 use std::net::SocketAddr;
@@ -45,7 +46,12 @@ options (defaults in brackets):
   --quick               2 runs of 1 s, 1 s sweep points, 2000 sessions, 5 cold starts
 
 server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-list (O);
-              rmcp, rmcp-stateless, rmcp-list (R)";
+              ours-serve, ours-oauth-serve (O under `serve_http`, as in production);
+              rmcp, rmcp-stateless, rmcp-list (R)
+
+`--workloads stress` (not in the default run, about 2 minutes) measures a legitimate
+client's latency beside its idle figure while the server is attacked: a forged-token flood,
+slowloris at an open-file limit of 1024, and 1 000 connections.";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -198,6 +204,11 @@ fn server_main(args: &[String]) {
         .expect("a tokio runtime");
     rt.block_on(async move {
         use axum::serve::ListenerExt as _;
+        if kind.ends_with("-serve") {
+            // Served by `serve_http` itself: its accept loop, timeouts and connection cap.
+            ours::serve(&kind, port, issuer.as_deref()).await;
+            return;
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .unwrap_or_else(|e| die(&format!("{kind}: cannot bind port {port}: {e}")));
@@ -262,6 +273,16 @@ impl Running {
 }
 
 fn spawn_server(kind: &'static str, port: u16, ctx: &Ctx) -> tokio::process::Child {
+    spawn_server_with(kind, port, ctx, None)
+}
+
+/// [`spawn_server`], with the server's soft open-file limit set to `nofile` when given.
+fn spawn_server_with(
+    kind: &'static str,
+    port: u16,
+    ctx: &Ctx,
+    nofile: Option<u64>,
+) -> tokio::process::Child {
     let exe = std::env::current_exe().expect("the bench binary's path");
     let mut cmd = tokio::process::Command::new(exe);
     cmd.arg("server")
@@ -271,15 +292,27 @@ fn spawn_server(kind: &'static str, port: u16, ctx: &Ctx) -> tokio::process::Chi
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true);
-    if kind.ends_with("-jwt") || kind.ends_with("-oauth") {
+    if kind.ends_with("-jwt") || kind.contains("-oauth") {
         cmd.arg("--issuer").arg(ctx.issuer.url());
     }
     let core = ctx.opts.server_core;
-    // SAFETY: the closure only calls sched_setaffinity and prctl, which are async-signal-safe.
+    // SAFETY: the closure only calls sched_setaffinity, prctl, getrlimit and setrlimit,
+    // which are async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
             // The server dies with the benchmark, however the benchmark ends.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if let Some(soft) = nofile {
+                let mut limit = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit);
+                limit.rlim_cur = soft.min(limit.rlim_max);
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             pin(core)
         });
     }
@@ -289,8 +322,13 @@ fn spawn_server(kind: &'static str, port: u16, ctx: &Ctx) -> tokio::process::Chi
 
 /// Starts a server and waits until it accepts connections.
 async fn start(kind: &'static str, ctx: &Ctx) -> Running {
+    start_with(kind, ctx, None).await
+}
+
+/// [`start`], with the server's soft open-file limit set to `nofile` when given.
+async fn start_with(kind: &'static str, ctx: &Ctx, nofile: Option<u64>) -> Running {
     let port = free_port();
-    let child = spawn_server(kind, port, ctx);
+    let child = spawn_server_with(kind, port, ctx, nofile);
     let pid = child.id().expect("a running child");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -299,7 +337,9 @@ async fn start(kind: &'static str, ctx: &Ctx) -> Running {
             break;
         }
         if Instant::now() > deadline {
-            die(&format!("server {kind} did not listen on {addr} within 20 s"));
+            die(&format!(
+                "server {kind} did not listen on {addr} within 20 s"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
@@ -316,7 +356,14 @@ fn proc_status_kib(pid: u32, field: &str) -> u64 {
     status
         .lines()
         .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim_start_matches(':').trim().split(' ').next()?.parse().ok())
+        .and_then(|v| {
+            v.trim_start_matches(':')
+                .trim()
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -355,7 +402,11 @@ fn others_ticks() -> std::collections::HashMap<u32, u64> {
         return out;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me {
@@ -398,7 +449,10 @@ fn others_cores(before: &std::collections::HashMap<u32, u64>, secs: f64) -> (f64
     let name = std::fs::read_to_string(format!("/proc/{}/comm", busiest.0)).unwrap_or_default();
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1);
-    (ticks as f64 / hz as f64 / secs, format!("{} {}", busiest.0, name.trim()))
+    (
+        ticks as f64 / hz as f64 / secs,
+        format!("{} {}", busiest.0, name.trim()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -434,7 +488,9 @@ fn call_request(port: u16, style: Style, token: Option<&str>) -> Vec<u8> {
                 ("Mcp-Method", "tools/call"),
                 ("Mcp-Name", "add"),
             ]);
-            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{{args},{META}}}}}"#)
+            format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{{args},{META}}}}}"#
+            )
         }
         Style::Legacy => {
             headers.push(("MCP-Protocol-Version", LEGACY));
@@ -451,7 +507,10 @@ fn list_request(port: u16, style: Style) -> Vec<u8> {
     match style {
         Style::Modern => client::post(
             port,
-            &[("MCP-Protocol-Version", MODERN), ("Mcp-Method", "tools/list")],
+            &[
+                ("MCP-Protocol-Version", MODERN),
+                ("Mcp-Method", "tools/list"),
+            ],
             &format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{{META}}}}}"#),
         ),
         Style::Legacy => client::post(
@@ -541,7 +600,13 @@ async fn open_session(conn: &mut Conn, port: u16) -> io::Result<String> {
 /// W4's unit: a whole session.
 async fn session_cycle(conn: &mut Conn, port: u16) -> io::Result<()> {
     let sid = open_session(conn, port).await?;
-    expect(conn, &session_call_request(port, &sid), "tools/call", is_200).await?;
+    expect(
+        conn,
+        &session_call_request(port, &sid),
+        "tools/call",
+        is_200,
+    )
+    .await?;
     expect(conn, &delete_request(port, &sid), "DELETE", is_2xx).await
 }
 
@@ -595,17 +660,21 @@ fn fail(what: &str, why: impl std::fmt::Display) -> ! {
 async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
     let what = format!("{} ({}) on `{}`", v.label, v.workload, server.kind);
     let result: Result<usize, String> = async {
-        let mut conn = Conn::connect(server.addr()).await.map_err(|e| e.to_string())?;
+        let mut conn = Conn::connect(server.addr())
+            .await
+            .map_err(|e| e.to_string())?;
         let port = server.port;
         match v.workload {
             "W1" | "W2" => {
                 let token = (v.workload == "W2").then(|| ctx.token(port));
-                if let Some(_) = &token {
+                if token.is_some() {
                     // Without a token: refused.
                     let req = call_request(port, v.style, None);
                     let status = conn.request(&req).await.map_err(|e| e.to_string())?;
                     if status != 401 {
-                        return Err(format!("a request without a token got HTTP {status}, not 401"));
+                        return Err(format!(
+                            "a request without a token got HTTP {status}, not 401"
+                        ));
                     }
                 }
                 let req = call_request(port, v.style, token.as_deref());
@@ -637,9 +706,14 @@ async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
                     return Err(format!("initialize: no protocolVersion: {msg}"));
                 }
                 let sid = conn.session.take().ok_or("initialize: no Mcp-Session-Id")?;
-                expect(&mut conn, &initialized_request(port, &sid), "initialized", is_202)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                expect(
+                    &mut conn,
+                    &initialized_request(port, &sid),
+                    "initialized",
+                    is_202,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
                 let call = session_call_request(port, &sid);
                 expect(&mut conn, &call, "tools/call", is_200)
                     .await
@@ -651,7 +725,9 @@ async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
                     .map_err(|e| e.to_string())?;
                 let status = conn.request(&call).await.map_err(|e| e.to_string())?;
                 if status != 404 {
-                    return Err(format!("a call in a deleted session got HTTP {status}, not 404"));
+                    return Err(format!(
+                        "a call in a deleted session got HTTP {status}, not 404"
+                    ));
                 }
                 Ok(size)
             }
@@ -900,8 +976,14 @@ const TITLES: [(&str, &str); 5] = [
     ("W1", "tools/call add, stateless, no auth (req/s)"),
     ("W2", "tools/call add + Bearer RS256 JWT (req/s)"),
     ("W3", "tools/list, 100 tools (req/s)"),
-    ("W4", "whole 2025-11-25 session: initialize, initialized, tools/call, DELETE (sessions/s)"),
-    ("W5", "tools/call inside established 2025-11-25 sessions (req/s)"),
+    (
+        "W4",
+        "whole 2025-11-25 session: initialize, initialized, tools/call, DELETE (sessions/s)",
+    ),
+    (
+        "W5",
+        "tools/call inside established 2025-11-25 sessions (req/s)",
+    ),
 ];
 
 struct Outcome {
@@ -1057,8 +1139,14 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for out in outs {
         let base = outs.iter().find(|b| b.label == out.baseline).unwrap_or(out);
-        let (p50, p99) = (percentile(&out.lats, 0.5) / 1e3, percentile(&out.lats, 0.99) / 1e3);
-        let (bp50, bp99) = (percentile(&base.lats, 0.5) / 1e3, percentile(&base.lats, 0.99) / 1e3);
+        let (p50, p99) = (
+            percentile(&out.lats, 0.5) / 1e3,
+            percentile(&out.lats, 0.99) / 1e3,
+        );
+        let (bp50, bp99) = (
+            percentile(&base.lats, 0.5) / 1e3,
+            percentile(&base.lats, 0.99) / 1e3,
+        );
         let med = out.median();
         let min = out.throughput.iter().copied().fold(f64::INFINITY, f64::min);
         let max = out.throughput.iter().copied().fold(0.0, f64::max);
@@ -1068,7 +1156,11 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
             "| {} `{}` | {} | {:.0} | {:.1}% | {} | {:.0} | {} | {:.0} | {} | {:.1} | {} | {:.0}% / {:.0}% / {:.0}% | {} |",
             out.label,
             out.kind,
-            if out.label == out.baseline { "–" } else { out.baseline },
+            if out.label == out.baseline {
+                "–"
+            } else {
+                out.baseline
+            },
             med,
             (max - min) / med * 100.0,
             ratio(med, base.median()),
@@ -1105,10 +1197,13 @@ async fn cold_starts(ctx: &Ctx) -> Vec<(&'static str, Vec<f64>)> {
             let kind: &'static str = kind;
             let (req, list) = match kind {
                 "ours-list" | "rmcp-list" => (list_request(port, Style::Modern), true),
-                "ours-stateless" | "rmcp-stateless" => (call_request(port, Style::Legacy, None), false),
-                "bare-jwt" | "ours-oauth" => {
-                    (call_request(port, Style::Modern, Some(&ctx.token(port))), false)
+                "ours-stateless" | "rmcp-stateless" => {
+                    (call_request(port, Style::Legacy, None), false)
                 }
+                "bare-jwt" | "ours-oauth" => (
+                    call_request(port, Style::Modern, Some(&ctx.token(port))),
+                    false,
+                ),
                 _ => (call_request(port, Style::Modern, None), false),
             };
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -1195,7 +1290,12 @@ async fn idle_sessions(kind: &'static str, ctx: &Ctx) -> (f64, f64, f64, f64) {
     drop(keep);
     server.stop().await;
     let per_session = (after.saturating_sub(before)) as f64 * 1024.0 / n as f64;
-    (before as f64 / 1024.0, after as f64 / 1024.0, per_session, n as f64 / secs)
+    (
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        per_session,
+        n as f64 / secs,
+    )
 }
 
 async fn sweep(ctx: &Ctx) -> (Vec<(&'static str, &'static str, Vec<f64>)>, f64) {
@@ -1207,8 +1307,10 @@ async fn sweep(ctx: &Ctx) -> (Vec<(&'static str, &'static str, Vec<f64>)>, f64) 
         servers.push(s);
     }
     warm_up(&vs, &servers, ctx).await;
-    let mut table: Vec<(&'static str, &'static str, Vec<f64>)> =
-        vs.iter().map(|v| (v.label, v.baseline, Vec::new())).collect();
+    let mut table: Vec<(&'static str, &'static str, Vec<f64>)> = vs
+        .iter()
+        .map(|v| (v.label, v.baseline, Vec::new()))
+        .collect();
     let mut table_others = Vec::new();
     for &c in &ctx.opts.sweep {
         for (i, v) in vs.iter().enumerate() {
@@ -1240,8 +1342,10 @@ fn environment() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
-            c.lines()
-                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -1249,7 +1353,11 @@ fn environment() -> String {
     let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .map_or(0, |kib| kib / 1024 / 1024);
     format!("{cpu}, {cores} cores, {mem} GiB, Linux {}", kernel.trim())
 }
@@ -1278,8 +1386,21 @@ async fn orchestrate(opts: Opts) {
             results.push((name, workload(name, &ctx).await));
         }
     }
-    let sweep_table = if o.wants("sweep") { Some(sweep(&ctx).await) } else { None };
-    let cold = if o.wants("cold") { Some(cold_starts(&ctx).await) } else { None };
+    let stress_table = if o.wants("stress") {
+        Some(stress::run(&ctx).await)
+    } else {
+        None
+    };
+    let sweep_table = if o.wants("sweep") {
+        Some(sweep(&ctx).await)
+    } else {
+        None
+    };
+    let cold = if o.wants("cold") {
+        Some(cold_starts(&ctx).await)
+    } else {
+        None
+    };
     let mut idle = Vec::new();
     if o.wants("idle") {
         for (label, kind) in [("B", "bare"), ("O", "ours"), ("R", "rmcp")] {
@@ -1326,6 +1447,9 @@ async fn orchestrate(opts: Opts) {
             _ => {}
         }
     }
+    if let Some(table) = &stress_table {
+        println!("{table}");
+    }
     if let Some((table, worst)) = &sweep_table {
         println!("\n### W1 throughput by concurrency (req/s, × vs its baseline row)\n");
         println!(
@@ -1354,14 +1478,28 @@ async fn orchestrate(opts: Opts) {
         }
     }
     if let Some(cold) = &cold {
-        println!("\n### Cold start: spawn → first correct answer (ms, {} spawns each)\n", o.cold_starts);
-        println!("One binary holds every server, so each start maps the same executable; `ours-oauth` and `bare-jwt` \
-                  include fetching the issuer's metadata/JWKS from the load generator's test issuer.\n");
+        println!(
+            "\n### Cold start: spawn → first correct answer (ms, {} spawns each)\n",
+            o.cold_starts
+        );
+        println!(
+            "One binary holds every server, so each start maps the same executable; `ours-oauth` and `bare-jwt` \
+                  include fetching the issuer's metadata/JWKS from the load generator's test issuer.\n"
+        );
         println!("| server | median | min | max | × |");
         println!("|---|---:|---:|---:|---:|");
-        let base_of = |k: &str| if k.ends_with("-jwt") || k.ends_with("-oauth") { "bare-jwt" } else { "bare" };
+        let base_of = |k: &str| {
+            if k.ends_with("-jwt") || k.ends_with("-oauth") {
+                "bare-jwt"
+            } else {
+                "bare"
+            }
+        };
         for (kind, times) in cold {
-            let base = cold.iter().find(|c| c.0 == base_of(kind)).map_or(f64::NAN, |c| median(&c.1));
+            let base = cold
+                .iter()
+                .find(|c| c.0 == base_of(kind))
+                .map_or(f64::NAN, |c| median(&c.1));
             let min = times.iter().copied().fold(f64::INFINITY, f64::min);
             let max = times.iter().copied().fold(0.0, f64::max);
             println!(
@@ -1372,8 +1510,13 @@ async fn orchestrate(opts: Opts) {
         }
     }
     if !idle.is_empty() {
-        println!("\n### Memory per idle 2025-11-25 session ({} sessions opened, never closed)\n", o.sessions);
-        println!("| server | RSS before MiB | RSS after MiB | per session KiB | × | sessions/s opened |");
+        println!(
+            "\n### Memory per idle 2025-11-25 session ({} sessions opened, never closed)\n",
+            o.sessions
+        );
+        println!(
+            "| server | RSS before MiB | RSS after MiB | per session KiB | × | sessions/s opened |"
+        );
         println!("|---|---:|---:|---:|---:|---:|");
         let base = idle.first().map_or(f64::NAN, |i| i.2.2);
         for (label, kind, (before, after, per, rate)) in &idle {
@@ -1387,7 +1530,9 @@ async fn orchestrate(opts: Opts) {
 
     // ---- Summary: one line per figure ----
     println!("\n### Summary\n");
-    println!("Medians; × = ratio to B measured in the same run (throughput: higher is better; latency, memory, start: lower is better).\n");
+    println!(
+        "Medians; × = ratio to B measured in the same run (throughput: higher is better; latency, memory, start: lower is better).\n"
+    );
     println!("| figure | B | O (mcp-runtime) | O × B | R (rmcp) | R × B |");
     println!("|---|---:|---:|---:|---:|---:|");
     let get = |w: &str, label: &str| -> Option<&Outcome> {
@@ -1402,17 +1547,54 @@ async fn orchestrate(opts: Opts) {
             (Some(x), Some(b)) => ratio(x, b),
             _ => "–".to_owned(),
         };
-        println!("| {name} | {} | {} | {} | {} | {} |", f(b), f(o_), rt(o_), f(r), rt(r));
+        println!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            f(b),
+            f(o_),
+            rt(o_),
+            f(r),
+            rt(r)
+        );
     };
     let tput = |w: &str, l: &str| get(w, l).map(Outcome::median);
     let p99 = |w: &str, l: &str| get(w, l).map(|x| percentile(&x.lats, 0.99) / 1e3);
     let rss = |w: &str, l: &str| get(w, l).map(|x| x.peak_rss_kib as f64 / 1024.0);
     for (w, what, b, o_, r) in [
-        ("W1", "W1 tools/call, 2026-07-28 (req/s)", "B 2026", "O 2026", "R 2026"),
-        ("W1", "W1 tools/call, 2025-11-25 stateless (req/s)", "B 2025", "O 2025 stateless", "R 2025 stateless"),
-        ("W2", "W2 tools/call + RS256 JWT (req/s)", "B-jwt 2026", "O-oauth 2026", "-"),
-        ("W3", "W3 tools/list 100 tools, 2026-07-28 (req/s)", "B 2026", "O 2026", "R 2026"),
-        ("W3", "W3 tools/list 100 tools, 2025-11-25 (req/s)", "B 2025", "O 2025 stateless", "R 2025 stateless"),
+        (
+            "W1",
+            "W1 tools/call, 2026-07-28 (req/s)",
+            "B 2026",
+            "O 2026",
+            "R 2026",
+        ),
+        (
+            "W1",
+            "W1 tools/call, 2025-11-25 stateless (req/s)",
+            "B 2025",
+            "O 2025 stateless",
+            "R 2025 stateless",
+        ),
+        (
+            "W2",
+            "W2 tools/call + RS256 JWT (req/s)",
+            "B-jwt 2026",
+            "O-oauth 2026",
+            "-",
+        ),
+        (
+            "W3",
+            "W3 tools/list 100 tools, 2026-07-28 (req/s)",
+            "B 2026",
+            "O 2026",
+            "R 2026",
+        ),
+        (
+            "W3",
+            "W3 tools/list 100 tools, 2025-11-25 (req/s)",
+            "B 2025",
+            "O 2025 stateless",
+            "R 2025 stateless",
+        ),
         ("W4", "W4 whole sessions (sessions/s)", "B", "O", "R"),
         ("W5", "W5 tools/call in a session (req/s)", "B", "O", "R"),
     ] {
@@ -1421,19 +1603,49 @@ async fn orchestrate(opts: Opts) {
         }
     }
     if get("W1", "B 2026").is_some() {
-        row("W1 2026 p99 latency at c=32 (µs)", p99("W1", "B 2026"), p99("W1", "O 2026"), p99("W1", "R 2026"), 0);
-        row("W1 2026 peak RSS under load (MiB)", rss("W1", "B 2026"), rss("W1", "O 2026"), rss("W1", "R 2026"), 1);
+        row(
+            "W1 2026 p99 latency at c=32 (µs)",
+            p99("W1", "B 2026"),
+            p99("W1", "O 2026"),
+            p99("W1", "R 2026"),
+            0,
+        );
+        row(
+            "W1 2026 peak RSS under load (MiB)",
+            rss("W1", "B 2026"),
+            rss("W1", "O 2026"),
+            rss("W1", "R 2026"),
+            1,
+        );
     }
     if get("W5", "B").is_some() {
-        row("W5 peak RSS under load (MiB)", rss("W5", "B"), rss("W5", "O"), rss("W5", "R"), 1);
+        row(
+            "W5 peak RSS under load (MiB)",
+            rss("W5", "B"),
+            rss("W5", "O"),
+            rss("W5", "R"),
+            1,
+        );
     }
     if !idle.is_empty() {
         let per = |l: &str| idle.iter().find(|i| i.0 == l).map(|i| i.2.2 / 1024.0);
-        row("memory per idle session (KiB)", per("B"), per("O"), per("R"), 2);
+        row(
+            "memory per idle session (KiB)",
+            per("B"),
+            per("O"),
+            per("R"),
+            2,
+        );
     }
     if let Some(cold) = &cold {
         let m = |k: &str| cold.iter().find(|c| c.0 == k).map(|c| median(&c.1));
-        row("cold start, spawn → first answer (ms)", m("bare"), m("ours"), m("rmcp"), 1);
+        row(
+            "cold start, spawn → first answer (ms)",
+            m("bare"),
+            m("ours"),
+            m("rmcp"),
+            1,
+        );
     }
 
     // ---- Targets for O ----
@@ -1487,7 +1699,11 @@ async fn orchestrate(opts: Opts) {
         );
     }
     if let Some(cold) = &cold {
-        let m = |k: &str| cold.iter().find(|c| c.0 == k).map_or(f64::NAN, |c| median(&c.1));
+        let m = |k: &str| {
+            cold.iter()
+                .find(|c| c.0 == k)
+                .map_or(f64::NAN, |c| median(&c.1))
+        };
         let (o_ms, b_ms) = (m("ours"), m("bare"));
         println!(
             "| cold start `ours` (ms) | {o_ms:.1} | {b_ms:.1} | {} | ≤ 30 ms | {} |",
@@ -1515,7 +1731,11 @@ async fn orchestrate(opts: Opts) {
         "\nCommand: `cargo run --release --manifest-path bench/Cargo.toml{}`; took {:.0} s.",
         {
             let a: Vec<String> = std::env::args().skip(1).collect();
-            if a.is_empty() { String::new() } else { format!(" -- {}", a.join(" ")) }
+            if a.is_empty() {
+                String::new()
+            } else {
+                format!(" -- {}", a.join(" "))
+            }
         },
         started.elapsed().as_secs_f64()
     );
@@ -1528,8 +1748,14 @@ async fn load_main(args: &[String], opts: &Opts) {
         die("bench load needs --port");
     }
     let (op, label) = match workload {
-        "W1" => (Op::Repeat(Arc::new(call_request(opts.port, opts.style, None))), opts.style.label()),
-        "W3" => (Op::Repeat(Arc::new(list_request(opts.port, opts.style))), opts.style.label()),
+        "W1" => (
+            Op::Repeat(Arc::new(call_request(opts.port, opts.style, None))),
+            opts.style.label(),
+        ),
+        "W3" => (
+            Op::Repeat(Arc::new(list_request(opts.port, opts.style))),
+            opts.style.label(),
+        ),
         "W4" => (Op::Session, "2025-11-25 sessions"),
         "W5" => (Op::InSession, "2025-11-25 sessions"),
         w => die(&format!("bench load: `{w}` is not one of W1, W3, W4, W5")),
@@ -1540,7 +1766,15 @@ async fn load_main(args: &[String], opts: &Opts) {
         pid: 0,
         child: tokio::process::Command::new("true").spawn().expect("true"),
     };
-    let stats = run_load(&server, &op, opts.concurrency, opts.warmup, opts.duration, workload).await;
+    let stats = run_load(
+        &server,
+        &op,
+        opts.concurrency,
+        opts.warmup,
+        opts.duration,
+        workload,
+    )
+    .await;
     let mut lats = stats.lats;
     lats.sort_unstable();
     println!(

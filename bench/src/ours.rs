@@ -69,3 +69,24 @@ pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router
         _ => unreachable!("{kind}"),
     }
 }
+
+/// Serves `kind` (`ours-serve`, `ours-oauth-serve`) with `serve_http` on `port`, as a
+/// production server runs.
+pub async fn serve(kind: &str, port: u16, issuer: Option<&str>) {
+    let addr = format!("127.0.0.1:{port}");
+    let served = match kind {
+        "ours-serve" => Calc.serve_http(addr, HttpConfig::new()).await,
+        "ours-oauth-serve" => {
+            let issuer = issuer.expect("ours-oauth-serve needs --issuer");
+            let config = OAuthConfig::builder()
+                .resource(format!("http://127.0.0.1:{port}/mcp"))
+                .authorization_server(issuer)
+                .build()
+                .await
+                .expect("OAuth configuration");
+            CalcAuth.serve_http(addr, config).await
+        }
+        _ => unreachable!("{kind}"),
+    };
+    served.expect("serving");
+}
