@@ -102,7 +102,10 @@ pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router
 fn json_body(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()

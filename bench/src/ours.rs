@@ -51,21 +51,23 @@ impl CalcAuth {
 
 include!(concat!(env!("OUT_DIR"), "/many_ours.rs"));
 
+/// The OAuth configuration of a `kind` served on `port`, trusting `issuer`.
+async fn oauth(kind: &str, port: u16, issuer: Option<&str>) -> OAuthConfig {
+    let issuer = issuer.unwrap_or_else(|| panic!("{kind} needs --issuer"));
+    OAuthConfig::builder()
+        .resource(format!("http://127.0.0.1:{port}/mcp"))
+        .authorization_server(issuer)
+        .build()
+        .await
+        .expect("OAuth configuration")
+}
+
 pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router {
     match kind {
         "ours" => Calc.router(HttpConfig::new()),
         "ours-stateless" => CalcStateless.router(HttpConfig::new()),
         "ours-list" => Many.router(HttpConfig::new()),
-        "ours-oauth" => {
-            let issuer = issuer.expect("ours-oauth needs --issuer");
-            let config = OAuthConfig::builder()
-                .resource(format!("http://127.0.0.1:{port}/mcp"))
-                .authorization_server(issuer)
-                .build()
-                .await
-                .expect("OAuth configuration");
-            CalcAuth.router(config)
-        }
+        "ours-oauth" => CalcAuth.router(oauth(kind, port, issuer).await),
         _ => unreachable!("{kind}"),
     }
 }
@@ -77,13 +79,7 @@ pub async fn serve(kind: &str, port: u16, issuer: Option<&str>) {
     let served = match kind {
         "ours-serve" => Calc.serve_http(addr, HttpConfig::new()).await,
         "ours-oauth-serve" => {
-            let issuer = issuer.expect("ours-oauth-serve needs --issuer");
-            let config = OAuthConfig::builder()
-                .resource(format!("http://127.0.0.1:{port}/mcp"))
-                .authorization_server(issuer)
-                .build()
-                .await
-                .expect("OAuth configuration");
+            let config = oauth(kind, port, issuer).await;
             CalcAuth.serve_http(addr, config).await
         }
         _ => unreachable!("{kind}"),
