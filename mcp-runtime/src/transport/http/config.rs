@@ -236,7 +236,11 @@ impl HttpConfig {
 
     /// The most connections [`serve_http`](crate::Serve::serve_http) holds open (default:
     /// the process's open-file limit less 64, at most 10 000). At the cap it logs a warning
-    /// and accepts again as connections close; the kernel queues new ones meanwhile.
+    /// (at most once a minute) and closes the connection that has had no request in flight
+    /// for longest, if for at least a second, to make room for the new one; while every
+    /// connection is busy, the new one waits in the kernel's queue until one closes.
+    /// [`Stats::connections_evicted`](crate::Stats::connections_evicted) counts
+    /// the connections closed this way.
     #[must_use]
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = Some(max.max(1));

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::slots::Slots;
 use crate::connection::session::{SessionStore, lock};
 
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -31,6 +32,7 @@ pub(crate) struct Lifecycle {
     connections: AtomicUsize,
     streams: AtomicUsize,
     stores: Mutex<Vec<Weak<SessionStore>>>,
+    slots: Mutex<Weak<Slots>>,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -86,6 +88,11 @@ impl Lifecycle {
         let mut stores = lock(&self.stores);
         stores.retain(|s| s.strong_count() > 0);
         stores.push(Arc::downgrade(store));
+    }
+
+    /// The connections of the running accept loop, for [`Stats`].
+    pub(crate) fn set_slots(&self, slots: &Arc<Slots>) {
+        *lock(&self.slots) = Arc::downgrade(slots);
     }
 
     /// Counts a connection until the guard drops.
@@ -155,6 +162,7 @@ impl std::fmt::Debug for Stats {
             .field("unused_sessions", &self.unused_sessions())
             .field("streams", &self.streams())
             .field("connections", &self.connections())
+            .field("connections_evicted", &self.connections_evicted())
             .finish()
     }
 }
@@ -206,6 +214,12 @@ impl Stats {
     /// Connections open (under [`serve_http`](crate::Serve::serve_http)).
     pub fn connections(&self) -> usize {
         self.life.connections.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed so far to make room at the connection cap (each had no request
+    /// in progress for at least a second).
+    pub fn connections_evicted(&self) -> u64 {
+        lock(&self.life.slots).upgrade().map_or(0, |s| s.evicted())
     }
 
     /// Whether the graceful shutdown has started.

@@ -48,6 +48,7 @@ mod refuse;
 mod respond;
 mod revision;
 pub(crate) mod serve;
+mod slots;
 mod stream;
 
 use axum::http::{HeaderMap, HeaderName};

@@ -11,10 +11,10 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::Semaphore;
 
 use super::HttpConfig;
+use super::slots::{Busy, Slot, Slots, Tracked, TrackedBody};
 use crate::error::ServeError;
 
 /// The most connections by default, whatever the open-file limit allows.
@@ -55,7 +55,8 @@ pub(crate) async fn serve(
 
     let protocols = Arc::new(Protocols::new(config.header_timeout));
     let life = Arc::clone(&config.life);
-    let graceful = GracefulShutdown::new();
+    let slots = Slots::new();
+    life.set_slots(&slots);
     let permits = Arc::new(Semaphore::new(max));
     let mut full_since: Option<Instant> = None;
     let mut failing_since: Option<Instant> = None;
@@ -67,21 +68,6 @@ pub(crate) async fn serve(
     };
     let mut stop = std::pin::pin!(stop);
     loop {
-        if permits.available_permits() == 0
-            && full_since.is_none_or(|t| t.elapsed() > Duration::from_mins(1))
-        {
-            full_since = Some(Instant::now());
-            tracing::warn!(
-                max_connections = max,
-                "connection limit reached: new connections wait until one closes \
-                 (`HttpConfig::max_connections`)"
-            );
-        }
-        let permit = tokio::select! {
-            permit = Arc::clone(&permits).acquire_owned() => permit,
-            () = &mut stop => break,
-        };
-        let Ok(permit) = permit else { break };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -97,25 +83,41 @@ pub(crate) async fn serve(
             },
             () = &mut stop => break,
         };
+        let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+            permit
+        } else {
+            if full_since.is_none_or(|t| t.elapsed() > Duration::from_mins(1)) {
+                full_since = Some(Instant::now());
+                tracing::warn!(
+                    max_connections = max,
+                    "connection limit reached: the connection quiet longest is closed to \
+                     make room for a new one, which waits while none is quiet \
+                     (`HttpConfig::max_connections`)"
+                );
+            }
+            tokio::select! {
+                permit = make_room(&permits, &slots) => permit,
+                () = &mut stop => break,
+            }
+        };
         let _ = stream.set_nodelay(true);
+        let registered = slots.open(&life.draining);
         let service = PeerService {
             router: router.clone(),
             peer,
+            slot: Arc::clone(&registered.slot),
         };
         let held = life.connection();
-        let (protocols, watcher, life) = (
-            Arc::clone(&protocols),
-            graceful.watcher(),
-            Arc::clone(&life),
-        );
+        let (protocols, draining) = (Arc::clone(&protocols), life.draining.clone());
         tokio::spawn(async move {
             let _held = (held, permit);
+            let slot = &registered.slot;
             // The first byte tells HTTP/1.1 from HTTP/2 (whose preface starts `PRI`), and
             // a connection that sends none in time is closed.
             let mut first = [0u8; 1];
             let peeked = tokio::select! {
                 peeked = tokio::time::timeout(protocols.header_timeout, stream.peek(&mut first)) => peeked,
-                () = life.draining.cancelled() => return,
+                () = slot.close.cancelled() => return,
             };
             if !matches!(peeked, Ok(Ok(1..))) {
                 return;
@@ -126,14 +128,26 @@ pub(crate) async fn serve(
                 &protocols.http1
             };
             let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let _ = watcher.watch(connection).await;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                () = slot.close.cancelled() => {}
+            }
+            // Requests are handed to the service on this task, so a connection quiet now
+            // has none in progress: closing it loses nothing. Otherwise (and always when
+            // shutting down) it answers what it has, then closes.
+            if slot.is_quiet() && !draining.is_cancelled() {
+                return;
+            }
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
         });
     }
     drop(listener);
     let drain = config.drain_timeout;
     tokio::spawn(Arc::clone(&life).shut_down(drain));
     tokio::select! {
-        () = graceful.shutdown() => {
+        () = slots.all_closed() => {
             tracing::info!("every connection closed; stopped");
         }
         () = tokio::time::sleep(drain) => {
@@ -171,23 +185,48 @@ impl Protocols {
     }
 }
 
-/// The router, with the peer's address in each request as axum's [`ConnectInfo`].
+/// A connection permit when none is free: the connection quiet longest is asked to close,
+/// and asked again every 100 ms while none has been quiet for long enough.
+async fn make_room(permits: &Arc<Semaphore>, slots: &Slots) -> tokio::sync::OwnedSemaphorePermit {
+    loop {
+        let asked = slots.make_room();
+        let wait = Arc::clone(permits).acquire_owned();
+        let retry = if asked {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(100)
+        };
+        tokio::select! {
+            permit = wait => return permit.expect("the semaphore is never closed"),
+            () = tokio::time::sleep(retry) => {}
+        }
+    }
+}
+
+/// The router, with the peer's address in each request as axum's [`ConnectInfo`], counting
+/// the connection's requests in progress.
 #[derive(Clone)]
 struct PeerService {
     router: axum::Router,
     peer: SocketAddr,
+    slot: Arc<Slot>,
 }
 
 impl hyper::service::Service<hyper::Request<Incoming>> for PeerService {
-    type Response = axum::response::Response;
+    type Response = axum::response::Response<TrackedBody>;
     type Error = Infallible;
-    type Future = axum::routing::future::RouteFuture<Infallible>;
+    type Future = Tracked<axum::routing::future::RouteFuture<Infallible>>;
 
     fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
+        let busy = Busy::new(&self.slot);
         req.extensions_mut().insert(ConnectInfo(self.peer));
         let mut router = self.router.clone();
         // A router is always ready.
-        tower_service::Service::call(&mut router, req.map(axum::body::Body::new))
+        let inner = tower_service::Service::call(&mut router, req.map(axum::body::Body::new));
+        Tracked {
+            inner,
+            busy: Some(busy),
+        }
     }
 }
 
