@@ -96,8 +96,10 @@ async fn whoami(url: &str, token: &str, from: &str) -> reqwest::Response {
 }
 
 /// A flood of different forged tokens from one peer is refused with 429 once its budget of
-/// failed checks is spent, without a signature check; a valid token verified before is
-/// still served to that very peer, and another peer still gets its ordinary 401.
+/// failed checks is spent, without a signature check, and even when the tokens arrive all
+/// at once; each 429 is held a moment, so a client looping on forged tokens slows itself
+/// down. A valid token verified before is still served to that very peer, and another peer
+/// still gets its ordinary 401.
 #[tokio::test]
 async fn a_forged_token_flood_is_throttled_without_starving_valid_callers() {
     let served = start(|b| b.failed_token_checks_per_peer(1, 5)).await;
@@ -105,11 +107,22 @@ async fn a_forged_token_flood_is_throttled_without_starving_valid_callers() {
     let resp = whoami(&served.url, &valid, "127.0.0.1").await;
     assert_eq!(resp.status(), StatusCode::OK);
 
+    let forged: Vec<_> = (0..30)
+        .map(|n| {
+            let (url, token) = (served.url.clone(), served.forged(n));
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let resp = whoami(&url, &token, "127.0.0.1").await;
+                (started.elapsed(), resp)
+            })
+        })
+        .collect();
     let mut statuses = Vec::new();
-    for n in 0..30 {
-        let resp = whoami(&served.url, &served.forged(n), "127.0.0.1").await;
+    for answer in forged {
+        let (took, resp) = answer.await.unwrap();
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(took >= Duration::from_millis(250), "held: {took:?}");
             let wait: u64 = resp.headers()["retry-after"]
                 .to_str()
                 .unwrap()
@@ -135,14 +148,7 @@ async fn a_forged_token_flood_is_throttled_without_starving_valid_callers() {
         }
         statuses.push(status);
     }
-    let refused = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    let throttled = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
-        .count();
+    let (refused, throttled) = refused_and_throttled(&statuses);
     assert!((5..=7).contains(&refused), "{statuses:?}");
     assert_eq!(refused + throttled, 30);
 
@@ -155,6 +161,54 @@ async fn a_forged_token_flood_is_throttled_without_starving_valid_callers() {
         StatusCode::UNAUTHORIZED,
         "another peer is checked"
     );
+}
+
+/// Forged tokens from many addresses, each within its own budget, spend the server's
+/// budget in total: then peers that failed get 429, while a peer that never failed is
+/// still checked and a valid token verified before is still served.
+#[tokio::test]
+async fn a_flood_from_many_addresses_spends_the_budget_in_total() {
+    let served = start(|b| b.failed_token_checks_in_total(1, 5)).await;
+    let valid = served.valid();
+    let resp = whoami(&served.url, &valid, "127.0.0.1").await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut statuses = Vec::new();
+    for peer in 0..10 {
+        let from = format!("127.0.2.{}", peer + 1);
+        let resp = whoami(&served.url, &served.forged(peer), &from).await;
+        statuses.push(resp.status());
+    }
+    let again: Vec<_> = (10..30)
+        .map(|n| {
+            let (url, token) = (served.url.clone(), served.forged(n));
+            let from = format!("127.0.2.{}", n % 10 + 1);
+            tokio::spawn(async move { whoami(&url, &token, &from).await.status() })
+        })
+        .collect();
+    for status in again {
+        statuses.push(status.await.unwrap());
+    }
+    let (checked, throttled) = refused_and_throttled(&statuses);
+    // Each peer's first failure (five of them from the total), then what refills.
+    assert!((10..=12).contains(&checked), "{statuses:?}");
+    assert_eq!(checked + throttled, 30);
+    let resp = whoami(&served.url, &served.forged(99), "127.0.2.200").await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "a new peer is checked"
+    );
+    let resp = whoami(&served.url, &valid, "127.0.2.1").await;
+    assert_eq!(resp.status(), StatusCode::OK, "a cached valid token passes");
+}
+
+/// How many of `statuses` are 401 (the token was checked) and how many 429.
+fn refused_and_throttled(statuses: &[StatusCode]) -> (usize, usize) {
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    (
+        count(StatusCode::UNAUTHORIZED),
+        count(StatusCode::TOO_MANY_REQUESTS),
+    )
 }
 
 /// The same refused token is checked once: repeating it costs no introspection.

@@ -10,7 +10,7 @@
 //! | `Bearer` with nothing after it, or two `Authorization` headers | 400 `invalid_request` |
 //! | a token outside the RFC 6750 `b64token` grammar, or one that fails verification | 401 `invalid_token` |
 //! | a token without a scope the server requires of every request | 403 `insufficient_scope` |
-//! | a token not verified before, from a peer that spent its budget of failed checks | 429 with `Retry-After`, no signature check |
+//! | a token not verified before, from a peer that spent its budget of failed checks | 429 with `Retry-After`, no signature check, sent after [`HOLD`] |
 //!
 //! A token verified before is answered from the cache, whatever the peer's budget. The
 //! JSON-RPC error body keeps the request's `id` when the body is small enough to hold it in
@@ -63,6 +63,11 @@ impl Caller {
         .into_response(id)
     }
 }
+
+/// How long a 429 for spent failed checks is held before it is sent, at least and at
+/// most: a client looping on tokens that fail then slows itself down, instead of taking
+/// the server's time from valid callers at the rate it is answered.
+pub(crate) const HOLD: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(1));
 
 /// The most bytes of an unauthenticated body read to find the request's `id`.
 pub(crate) const ID_PREFIX: usize = 8 * 1024;
@@ -142,6 +147,9 @@ where
                     } else {
                         None
                     };
+                    if let Some(wait) = denied.wait {
+                        tokio::time::sleep(wait.clamp(HOLD.0, HOLD.1)).await;
+                    }
                     Ok(denied.into_response(id.as_ref()))
                 }
             }
@@ -174,7 +182,8 @@ async fn request_id(req: Request<Body>, timeout: Duration) -> Option<RequestId> 
 pub(crate) struct Denied {
     status: StatusCode,
     challenge: String,
-    retry_after: Option<u64>,
+    /// How long the peer must wait, for a 429.
+    wait: Option<Duration>,
     error: RpcError,
 }
 
@@ -189,7 +198,7 @@ impl Denied {
         Self {
             status,
             challenge: challenge_header(kind, &auth.config.metadata_url, scopes),
-            retry_after: None,
+            wait: None,
             error,
         }
     }
@@ -200,8 +209,7 @@ impl Denied {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,
             challenge: String::new(),
-            // Whole seconds, rounded up.
-            retry_after: Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+            wait: Some(wait),
             error: RpcError::new(
                 ErrorCode::InvalidRequest,
                 "too many failed token checks from this client; retry later",
@@ -212,7 +220,9 @@ impl Denied {
     #[cold]
     fn into_response(self, id: Option<&RequestId>) -> Response {
         let mut response = rpc_error(self.status, id, &self.error);
-        if let Some(seconds) = self.retry_after {
+        if let Some(wait) = self.wait {
+            // Whole seconds, rounded up.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));

@@ -139,6 +139,7 @@ pub struct OAuthConfigBuilder {
     http_client: Option<reqwest::Client>,
     token_cache_bytes: Option<usize>,
     failed_checks: Option<Budget>,
+    failed_checks_total: Option<Budget>,
 }
 
 impl OAuthConfigBuilder {
@@ -244,14 +245,30 @@ impl OAuthConfigBuilder {
 
     /// How many failed token checks one peer may cause (default 20 a second, in bursts of up
     /// to 40); beyond them its requests with tokens not verified before get 429 with
-    /// `Retry-After`, without a signature check. A peer is an address (IPv6 by /64), known
-    /// under [`serve_http`](crate::Serve::serve_http) or a router served with
+    /// `Retry-After`, without a signature check, held at least 250 ms (at most 1 s) so that
+    /// a client looping on bad tokens slows itself down. A peer is an address (IPv6 by
+    /// /64), known under [`serve_http`](crate::Serve::serve_http) or a router served with
     /// `into_make_service_with_connect_info::<SocketAddr>()`; without it only the memory of
     /// refused tokens applies (the same refused token is not checked again for 30 s). Valid
     /// tokens verified before are always accepted.
     #[must_use]
     pub fn failed_token_checks_per_peer(mut self, per_second: u32, burst: u32) -> Self {
         self.failed_checks = Some(Budget {
+            per_second: f64::from(per_second.max(1)),
+            burst: f64::from(burst.max(1)),
+        });
+        self
+    }
+
+    /// How many token checks the whole server spends on peers that failed one in the last
+    /// 30 s (default 200 a second, in bursts of up to 400), against floods of forged tokens
+    /// from many addresses, each within its own budget. Once spent, such peers get 429 as
+    /// in [`failed_token_checks_per_peer`](Self::failed_token_checks_per_peer); a peer that
+    /// never failed a check is still checked, and valid tokens verified before are always
+    /// accepted.
+    #[must_use]
+    pub fn failed_token_checks_in_total(mut self, per_second: u32, burst: u32) -> Self {
+        self.failed_checks_total = Some(Budget {
             per_second: f64::from(per_second.max(1)),
             burst: f64::from(burst.max(1)),
         });
@@ -355,7 +372,10 @@ impl OAuthConfigBuilder {
             introspection,
             self.token_cache_bytes
                 .unwrap_or(super::verifier::TOKEN_CACHE_BYTES),
-            self.failed_checks.unwrap_or_default(),
+            (
+                self.failed_checks.unwrap_or(Budget::PER_PEER),
+                self.failed_checks_total.unwrap_or(Budget::TOTAL),
+            ),
         );
         verifier.prefetch().await?;
 

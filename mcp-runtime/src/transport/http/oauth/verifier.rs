@@ -148,7 +148,7 @@ impl Verifier {
         leeway: Duration,
         introspection: Option<Introspection>,
         cache_bytes: usize,
-        budget: Budget,
+        budgets: (Budget, Budget),
     ) -> Self {
         let sources = jwks_uris
             .into_iter()
@@ -166,7 +166,7 @@ impl Verifier {
             leeway,
             introspection,
             cache: Mutex::new(TokenCache::new(cache_bytes)),
-            failures: Failures::new(budget),
+            failures: Failures::new(budgets.0, budgets.1),
         }
     }
 
@@ -262,23 +262,26 @@ impl Verifier {
         if self.failures.refused_recently(token) {
             return Err(Rejected::Invalid(Invalid("refused recently")));
         }
-        if let Some(wait) = peer.and_then(|p| self.failures.wait_of(p)) {
-            return Err(Rejected::Throttled(wait));
+        let spent = match peer {
+            Some(peer) => Some((
+                peer,
+                self.failures.spend(peer).map_err(Rejected::Throttled)?,
+            )),
+            None => None,
+        };
+        let checked = self.check(token, audiences, now).await;
+        if let Err(invalid) = &checked
+            && !invalid.is_outage()
+        {
+            self.failures.record(token, peer);
+        } else if let Some((peer, spent)) = &spent {
+            self.failures.refund(*peer, spent);
         }
-        match self.check(token, audiences, now).await {
-            Ok((principal, until)) => {
-                let principal = Arc::new(principal);
-                self.cache_lock()
-                    .insert(token, Arc::clone(&principal), until, now);
-                Ok(principal)
-            }
-            Err(invalid) => {
-                if !invalid.is_outage() {
-                    self.failures.record(token, peer);
-                }
-                Err(Rejected::Invalid(invalid))
-            }
-        }
+        let (principal, until) = checked.map_err(Rejected::Invalid)?;
+        let principal = Arc::new(principal);
+        self.cache_lock()
+            .insert(token, Arc::clone(&principal), until, now);
+        Ok(principal)
     }
 
     /// Checks a token not seen before: its principal, and until when it may be reused.
