@@ -369,13 +369,15 @@ pub async fn run(ctx: &Ctx) -> String {
     let valid = ctx.token(server.port);
     let legit = call_request(server.port, Style::Modern, Some(&valid));
     legitimate(addr, &legit, 1.0).await;
-    for (label, from) in [
+    for (label, connections, from) in [
         (
             "forged-token flood, 1 address, 32 connections",
+            32,
             vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         ),
         (
-            "forged-token flood, 200 addresses, 32 connections",
+            "forged-token flood, 200 addresses, a connection each",
+            200,
             (2..202u8)
                 .map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 1, i)))
                 .collect(),
@@ -384,18 +386,22 @@ pub async fn run(ctx: &Ctx) -> String {
         let idle = legitimate(addr, &legit, secs).await;
         let forger = Forger::new(&valid, ctx.issuer.url(), server.port);
         let started = Instant::now();
-        let (flood, attack) = forged_flood(addr, forger, 32, from);
+        let (flood, attack) = forged_flood(addr, forger, connections, from);
         tokio::time::sleep(Duration::from_millis(500)).await;
+        let cpu = super::proc_cpu(server.pid);
+        let measured = Instant::now();
         let attacked = legitimate(addr, &legit, secs).await;
+        let busy = (super::proc_cpu(server.pid) - cpu) / measured.elapsed().as_secs_f64();
         attack.finish();
         let elapsed = started.elapsed().as_secs_f64();
         let sent = flood.sent.load(Ordering::Relaxed);
         let notes = format!(
-            "flood {:.0} req/s: {} × 401, {} × 429, {} other",
+            "flood {:.0} req/s: {} × 401, {} × 429, {} other; server CPU {:.0}% of a core",
             sent as f64 / elapsed,
             flood.unauthorized.load(Ordering::Relaxed),
             flood.throttled.load(Ordering::Relaxed),
-            flood.other.load(Ordering::Relaxed)
+            flood.other.load(Ordering::Relaxed),
+            busy * 100.0
         );
         eprintln!("[stress] {label}: {notes}");
         rows.push(Row {
@@ -455,7 +461,10 @@ pub async fn run(ctx: &Ctx) -> String {
         notes,
     });
     server.stop().await;
+    table(secs, &rows)
+}
 
+fn table(secs: f64, rows: &[Row]) -> String {
     let mut out = String::from("\n### Stress: a legitimate client under attack\n\n");
     let _ = writeln!(
         out,
@@ -468,7 +477,7 @@ pub async fn run(ctx: &Ctx) -> String {
         "| scenario | idle p50 | idle p99 | attacked p50 | attacked p99 | failed | notes |\n",
     );
     out.push_str("|---|---:|---:|---:|---:|---:|---|\n");
-    for row in &rows {
+    for row in rows {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
