@@ -962,3 +962,56 @@ async fn sigterm_answers_the_requests_in_flight_then_exits() {
         server.log_text()
     );
 }
+
+/// Two processes given the same `MCP_REQUEST_STATE_KEYS` open each other's 2026-07-28
+/// request states; an unreadable ring is logged as an error naming the variable.
+#[tokio::test]
+async fn replicas_read_their_request_state_keys_from_the_environment() {
+    let ring = format!("{},{}", "5a".repeat(32), "a5".repeat(32));
+    let start = |name: &str, keys: &str| {
+        let port = support::free_port();
+        let mut server = support::ChildGuard::spawn_logged(
+            std::process::Command::new(support::example_binary("everything"))
+                .env("MCP_BIND", format!("127.0.0.1:{port}"))
+                .env("MCP_REQUEST_STATE_KEYS", keys),
+            "the everything example",
+            support::log_dir("state-keys").join(format!("{name}.log")),
+        );
+        server.wait_for_port(port, Duration::from_mins(1));
+        (server, format!("http://127.0.0.1:{port}/mcp"))
+    };
+    let (_a, a) = start("a", &ring);
+    let (_b, b) = start("b", &ring);
+    let (broken, c) = start("broken", "not-a-key");
+    let call = |url: &str, extra: Value| {
+        let mut params = json!({"name": "test_elicitation", "arguments": {"message": "Who?"}});
+        for (k, v) in extra.as_object().unwrap() {
+            params[k] = v.clone();
+        }
+        params["_meta"] = support::modern_meta();
+        params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({"elicitation": {}});
+        support::modern_request(url, 3, "tools/call", Some("test_elicitation"), &params)
+    };
+    let first = json_of(call(&a, json!({})).send().await.unwrap()).await;
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    let state = first["result"]["requestState"].clone();
+    let answer = json!({"user_info": {"action": "accept",
+        "content": {"username": "kim", "email": "kim@example.com"}}});
+    let retry = json!({"inputResponses": answer, "requestState": state});
+    let done = json_of(call(&b, retry.clone()).send().await.unwrap()).await;
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert!(
+        done["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("kim@example.com"),
+        "{done}"
+    );
+    let refused = json_of(call(&c, retry).send().await.unwrap()).await;
+    assert_eq!(refused["error"]["code"], -32602, "{refused}");
+    let log = broken.log_text();
+    assert!(
+        log.contains("MCP_REQUEST_STATE_KEYS is not a key ring"),
+        "{log}"
+    );
+}

@@ -7,11 +7,12 @@ mod support;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use mcp_runtime::input::StateKeys;
 use mcp_runtime::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{MODERN, frames, init_body, modern_request, post, session_id, spawn};
+use support::{Exchange, MODERN, frames, init_body, modern_request, post, session_id, spawn};
 
 struct Desk;
 
@@ -134,13 +135,7 @@ async fn a_2025_session_asks_the_client_on_the_call_stream() {
 
     // A client that did not declare elicitation is not asked: the tool fails.
     let sid = session(&url, json!({})).await;
-    let body: Value = in_session(&url, &sid, &call)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = in_session(&url, &sid, &call).exchange().await;
     assert_eq!(body["result"]["isError"], true);
 }
 
@@ -149,12 +144,8 @@ async fn a_2026_request_asks_in_rounds_with_a_sealed_state() {
     let url = serve().await;
     let caps = json!({"elicitation": {}});
     let first: Value = modern_call(&url, "greet", &json!({}), &caps)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .exchange()
+        .await;
     let r = &first["result"];
     assert_eq!(r["resultType"], "input_required");
     assert_eq!(
@@ -165,35 +156,19 @@ async fn a_2026_request_asks_in_rounds_with_a_sealed_state() {
 
     let answer = json!({"user_name": {"action": "accept", "content": {"name": "Lin"}}});
     let retry = json!({"inputResponses": answer, "requestState": state});
-    let done: Value = modern_call(&url, "greet", &retry, &caps)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let done: Value = modern_call(&url, "greet", &retry, &caps).exchange().await;
     assert_eq!(done["result"]["resultType"], "complete");
     assert_eq!(done["result"]["content"][0]["text"], "Hi, Lin!");
 
     // A changed state, or the state of other arguments, is refused.
     for state in [format!("{state}x"), "not-a-state".to_owned()] {
         let retry = json!({"inputResponses": answer, "requestState": state});
-        let body: Value = modern_call(&url, "greet", &retry, &caps)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = modern_call(&url, "greet", &retry, &caps).exchange().await;
         assert_eq!(body["error"]["code"], -32602, "{body}");
     }
     let mut unrelated = modern_call(&url, "greet", &json!({}), &caps)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+        .exchange()
+        .await;
     let other_state = unrelated["result"]["requestState"].take();
     let mut req = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"greet","arguments":{"greeting":"Yo"},
         "inputResponses": answer, "requestState": other_state, "_meta": {
@@ -203,12 +178,8 @@ async fn a_2026_request_asks_in_rounds_with_a_sealed_state() {
         .header("mcp-method", "tools/call")
         .header("mcp-name", "greet")
         .json(&req.take())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .exchange()
+        .await;
     assert_eq!(
         body["error"]["code"], -32602,
         "a state is bound to its arguments: {body}"
@@ -226,6 +197,57 @@ async fn a_2026_request_asks_in_rounds_with_a_sealed_state() {
         body["error"]["data"]["requiredCapabilities"],
         json!({"sampling": {}})
     );
+}
+
+/// The first round of `greet` on `url`: its `requestState`.
+async fn first_round(url: &str) -> String {
+    let first: Value = modern_call(url, "greet", &json!({}), &json!({"elicitation": {}}))
+        .exchange()
+        .await;
+    first["result"]["requestState"].as_str().unwrap().to_owned()
+}
+
+/// The retry of `greet` on `url` with `state`: its text, or its error code.
+async fn retry(url: &str, state: &str) -> Result<String, i64> {
+    let answer = json!({"user_name": {"action": "accept", "content": {"name": "Kim"}}});
+    let retry = json!({"inputResponses": answer, "requestState": state});
+    let body: Value = modern_call(url, "greet", &retry, &json!({"elicitation": {}}))
+        .exchange()
+        .await;
+    body["result"]["content"][0]["text"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| body["error"]["code"].as_i64().unwrap())
+}
+
+/// Replicas sharing a key ring open each other's states, through every step of a key
+/// rotation; a server with another ring refuses them.
+#[tokio::test]
+async fn replicas_sharing_a_key_ring_open_each_others_states_through_a_rotation() {
+    let (old, new) = ([3u8; 32], [4u8; 32]);
+    let replica = |keys: StateKeys| spawn(Desk.router(HttpConfig::new().request_state_keys(keys)));
+    let before = replica(StateKeys::new(old)).await;
+    let also_before = replica(StateKeys::new(old)).await;
+    let during = replica(StateKeys::new(new).accepting(old)).await;
+    let after = replica(StateKeys::new(new)).await;
+    let stranger = serve().await;
+
+    let sealed_before = first_round(&before).await;
+    assert_eq!(
+        retry(&also_before, &sealed_before).await.as_deref(),
+        Ok("Hi, Kim!")
+    );
+    assert_eq!(
+        retry(&during, &sealed_before).await.as_deref(),
+        Ok("Hi, Kim!")
+    );
+    let sealed_during = first_round(&during).await;
+    assert_eq!(
+        retry(&after, &sealed_during).await.as_deref(),
+        Ok("Hi, Kim!")
+    );
+    assert_eq!(retry(&after, &sealed_before).await, Err(-32602), "retired");
+    assert_eq!(retry(&stranger, &sealed_during).await, Err(-32602));
 }
 
 #[tokio::test]
@@ -262,13 +284,7 @@ async fn logs_reach_the_client_only_at_the_level_it_asked_for() {
     let sid = session(&url, json!({})).await;
     let set =
         json!({"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"debug"}});
-    let body: Value = in_session(&url, &sid, &set)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = in_session(&url, &sid, &set).exchange().await;
     assert_eq!(body["result"], json!({}));
     let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"noisy"}});
     let text = in_session(&url, &sid, &call)
@@ -292,35 +308,19 @@ async fn a_session_keeps_data_between_calls() {
     let sid = session(&url, json!({})).await;
     let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"count"}});
     for expected in 1..=3 {
-        let body: Value = in_session(&url, &sid, &call)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = in_session(&url, &sid, &call).exchange().await;
         assert_eq!(body["result"]["structuredContent"]["result"], expected);
     }
     let other = session(&url, json!({})).await;
-    let body: Value = in_session(&url, &other, &call)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = in_session(&url, &other, &call).exchange().await;
     assert_eq!(
         body["result"]["structuredContent"]["result"], 1,
         "each session has its own data"
     );
     // A 2026-07-28 request belongs to no session.
     let body: Value = modern_call(&url, "count", &json!({}), &json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .exchange()
+        .await;
     assert_eq!(body["error"]["code"], -32600);
 }
 
@@ -362,12 +362,8 @@ async fn listen_streams_carry_what_they_asked_for() {
                 "L1"
             );
             let body: Value = modern_call(&url, "change", &json!({}), &json!({}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+                .exchange()
+                .await;
             assert_eq!(body["result"]["content"][0]["text"], "changed");
         }
     }

@@ -366,6 +366,18 @@ pub(crate) async fn json_of(resp: reqwest::Response) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// Sending a request and reading its JSON answer in one step.
+pub(crate) trait Exchange {
+    /// Sends the request; its answer, which must be JSON.
+    fn exchange(self) -> impl std::future::Future<Output = Value> + Send;
+}
+
+impl Exchange for reqwest::RequestBuilder {
+    async fn exchange(self) -> Value {
+        json_of(self.send().await.unwrap()).await
+    }
+}
+
 /// The JSON-RPC messages of an SSE body.
 pub(crate) fn frames(body: &str) -> Vec<Value> {
     body.lines()

@@ -49,7 +49,7 @@ use crate::protocol::{self, Message, RequestId, RpcError};
 use crate::server::McpServer;
 use crate::server::call::{ClientDeclaration, ClientLink};
 use crate::server::dispatch::{Call, Engine, Era, Reply};
-use crate::server::input::{Hub, LogLevel};
+use crate::server::input::{Hub, LogLevel, StateKeys};
 
 /// One server and the state of its conversations, shared by a transport's connections.
 pub(crate) struct Core<S> {
@@ -152,13 +152,16 @@ pub(crate) enum NoSession {
 }
 
 impl<S: McpServer> Core<S> {
+    /// The core of `server`, its 2025-11-25 sessions in `sessions`, its 2026-07-28 request
+    /// states sealed with `keys`.
     pub(crate) fn new(
         server: S,
         sessions: Arc<SessionStore>,
+        keys: StateKeys,
         required: &'static [&'static str],
     ) -> Self {
         Self {
-            engine: Engine::new(server),
+            engine: Engine::new(server, keys),
             hub: Hub::default(),
             sessions,
             required,

@@ -12,7 +12,7 @@ use super::{Core, ModernMeta, Revision, Step, classify};
 use crate::auth::{LocalCaller, Principal};
 use crate::prelude::*;
 use crate::protocol::Message;
-use crate::server::input::Change;
+use crate::server::input::{Change, StateKeys};
 
 struct Notes;
 
@@ -60,7 +60,7 @@ impl Memory {
             ..SessionLimits::ONE_CLIENT
         });
         Self {
-            core: Arc::new(Core::new(Notes, sessions, &[])),
+            core: Arc::new(Core::new(Notes, sessions, StateKeys::random(), &[])),
             caller: Arc::new(
                 LocalCaller::new("alice")
                     .scopes(scopes.iter().copied())

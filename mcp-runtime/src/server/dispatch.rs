@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 use super::page::Pages;
 use super::prompt::PromptDef;
 use super::resource::{ResourceDef, ResourceTemplateDef};
+use super::sealing::{Sealer, StateKeys};
 use super::{McpServer, ServerDescriptor, ToolDef};
 use crate::protocol::{
     self, CallToolResult, ErrorCode, LATEST_LEGACY_VERSION, META_SERVER_INFO, MODERN_VERSIONS,
@@ -44,10 +45,12 @@ pub(crate) struct Engine<S> {
     discover: Bytes,
     /// The members that end every 2026-07-28 result: `resultType` and `_meta`, then `}`.
     stamp: Vec<u8>,
+    /// Seals and opens the `requestState` of 2026-07-28 input rounds.
+    sealer: Sealer,
 }
 
 impl<S: McpServer> Engine<S> {
-    pub(crate) fn new(server: S) -> Self {
+    pub(crate) fn new(server: S, keys: StateKeys) -> Self {
         let desc = S::__descriptor();
         let mut server_info = json!({"name": desc.name, "version": desc.version});
         if let Some(title) = desc.title {
@@ -107,6 +110,7 @@ impl<S: McpServer> Engine<S> {
             prompts,
             discover,
             stamp,
+            sealer: Sealer::new(keys),
         }
     }
 
@@ -154,14 +158,15 @@ impl<S: McpServer> Engine<S> {
         let caller = principal.as_deref().map(|p| p.subject.as_str());
         let binding = || super::input::binding(method, &params, caller);
         let round = if rounds {
-            let round = super::rounds::open(&params, &mut call.link, binding)?;
+            let round = super::rounds::open(&self.sealer, &params, &mut call.link, binding)?;
             Some((round, Arc::clone(&call.link.outcome)))
         } else {
             None
         };
         let reply = self.dispatch(method, &params, call).await;
         if let Some((round, outcome)) = round
-            && let Some(input_required) = super::rounds::close(round, &outcome, binding)
+            && let Some(input_required) =
+                super::rounds::close(&self.sealer, round, &outcome, binding)
         {
             return input_required.map(Reply::Value);
         }

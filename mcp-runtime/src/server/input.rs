@@ -13,16 +13,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::sync::{broadcast, oneshot};
 
+pub use super::sealing::{STATE_KEYS_VAR, STATE_LIFETIME_SECS, StateKeys, StateKeysError};
 use crate::protocol::RequestId;
 
 /// One thing the server asks of the client.
@@ -305,61 +305,6 @@ pub(crate) async fn next_change(
     }
 }
 
-/// Seals and opens `requestState` (HMAC-SHA256).
-#[derive(Clone)]
-pub(crate) struct Sealer {
-    key: Arc<[u8; 32]>,
-}
-
-impl fmt::Debug for Sealer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sealer")
-    }
-}
-
-/// How long a sealed state stays valid.
-const STATE_TTL_SECS: u64 = 15 * 60;
-
-impl Sealer {
-    pub(crate) fn new(key: Option<[u8; 32]>) -> Self {
-        let key = key.unwrap_or_else(rand::random);
-        Self { key: Arc::new(key) }
-    }
-
-    fn mac(&self, payload: &[u8]) -> Vec<u8> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&*self.key).expect("HMAC takes keys of any length");
-        mac.update(payload);
-        mac.finalize().into_bytes().to_vec()
-    }
-
-    /// `base64url(json).base64url(hmac)` binding `binding` (method, params digest, caller).
-    pub(crate) fn seal(&self, binding: &str, round: u64, app: Option<&Value>) -> String {
-        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let payload = json!({"b": binding, "r": round, "e": now() + STATE_TTL_SECS, "a": app, "n": rand::random::<u64>()});
-        let payload = engine.encode(payload.to_string());
-        let mac = engine.encode(self.mac(payload.as_bytes()));
-        format!("{payload}.{mac}")
-    }
-
-    /// The round and app state of a state sealed for `binding`; `None` when it was not
-    /// sealed here, was changed, has expired, or belongs to another request or caller.
-    pub(crate) fn open(&self, binding: &str, state: &str) -> Option<(u64, Option<Value>)> {
-        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let (payload, mac) = state.split_once('.')?;
-        let mac = engine.decode(mac).ok()?;
-        let mut check = Hmac::<Sha256>::new_from_slice(&*self.key).ok()?;
-        check.update(payload.as_bytes());
-        check.verify_slice(&mac).ok()?;
-        let payload: Value = serde_json::from_slice(&engine.decode(payload).ok()?).ok()?;
-        if payload.get("b")?.as_str()? != binding || payload.get("e")?.as_u64()? < now() {
-            return None;
-        }
-        let app = payload.get("a").filter(|a| !a.is_null()).cloned();
-        Some((payload.get("r")?.as_u64()?, app))
-    }
-}
-
 /// What a `requestState` is bound to: the method, the params (without the retry fields and
 /// `_meta`) and the caller.
 pub(crate) fn binding(method: &str, params: &Map<String, Value>, caller: Option<&str>) -> String {
@@ -380,39 +325,9 @@ pub(crate) fn binding(method: &str, params: &Map<String, Value>, caller: Option<
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.finalize())
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sealed_state_opens_only_unchanged_and_for_its_request() {
-        let sealer = Sealer::new(None);
-        let params = json!({"name": "t", "arguments": {"x": 1}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let b = binding("tools/call", &params, Some("alice"));
-        let state = sealer.seal(&b, 2, Some(&json!({"step": 1})));
-        assert_eq!(sealer.open(&b, &state), Some((2, Some(json!({"step": 1})))));
-        assert_eq!(sealer.open(&b, &format!("{state}-TAMPERED")), None);
-        let other = binding("tools/call", &params, Some("bob"));
-        assert_eq!(sealer.open(&other, &state), None, "bound to the caller");
-        assert_eq!(Sealer::new(None).open(&b, &state), None, "bound to the key");
-        let mut retry = params.clone();
-        retry.insert("inputResponses".into(), json!({"k": {}}));
-        retry.insert("requestState".into(), json!(state));
-        assert_eq!(
-            binding("tools/call", &retry, Some("alice")),
-            b,
-            "retry fields are not part of it"
-        );
-    }
 
     #[test]
     fn log_levels_order_and_parse() {

@@ -15,6 +15,7 @@ pub(crate) mod prompt;
 pub(crate) mod resource;
 pub(crate) mod rounds;
 pub(crate) mod schema;
+pub(crate) mod sealing;
 pub(crate) mod session;
 pub(crate) mod uri_template;
 

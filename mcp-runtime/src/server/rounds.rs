@@ -2,35 +2,13 @@
 //! retry before the handler runs, and after it returns turn what it asked for into an
 //! `input_required` result, or a missing capability into -32021.
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
 use super::call::{ClientLink, Outcome};
-use super::input::Sealer;
+use super::sealing::Sealer;
 use crate::protocol::{ErrorCode, RpcError};
-
-/// The process's sealing key: `MCP_REQUEST_STATE_KEY` (64 hex digits) when set, so that
-/// every replica behind a load balancer accepts the others' states; random otherwise.
-fn sealer() -> &'static Sealer {
-    static SEALER: OnceLock<Sealer> = OnceLock::new();
-    SEALER.get_or_init(|| {
-        let key = std::env::var("MCP_REQUEST_STATE_KEY").ok().and_then(|hex| {
-            let bytes: Option<Vec<u8>> = (0..hex.len())
-                .step_by(2)
-                .map(|i| {
-                    hex.get(i..i + 2)
-                        .and_then(|b| u8::from_str_radix(b, 16).ok())
-                })
-                .collect();
-            bytes.and_then(|b| <[u8; 32]>::try_from(b).ok())
-        });
-        if key.is_none() && std::env::var_os("MCP_REQUEST_STATE_KEY").is_some() {
-            tracing::warn!("MCP_REQUEST_STATE_KEY is not 64 hex digits; using a random key");
-        }
-        Sealer::new(key)
-    })
-}
 
 /// One round's number, and its binding when the retry's state was opened.
 pub(crate) struct Round {
@@ -44,6 +22,7 @@ pub(crate) struct Round {
 /// `binding` digests the request; a first round needs none, so it is computed only when a
 /// state comes back.
 pub(crate) fn open(
+    sealer: &Sealer,
     params: &Map<String, Value>,
     link: &mut ClientLink,
     binding: impl FnOnce() -> String,
@@ -63,7 +42,7 @@ pub(crate) fn open(
         }),
         Some(Value::String(state)) => {
             let binding = binding();
-            let (number, app) = sealer()
+            let (number, app) = sealer
                 .open(&binding, state)
                 .ok_or_else(|| RpcError::invalid_params("invalid `requestState`"))?;
             link.request_state = app;
@@ -79,6 +58,7 @@ pub(crate) fn open(
 /// What the handler's return turns into, when it asked for input or lacked a capability;
 /// `binding` as for [`open`].
 pub(crate) fn close(
+    sealer: &Sealer,
     round: Round,
     outcome: &Mutex<Outcome>,
     binding: impl FnOnce() -> String,
@@ -99,7 +79,7 @@ pub(crate) fn close(
         return None;
     }
     let binding = round.binding.unwrap_or_else(binding);
-    let state = sealer().seal(&binding, round.number + 1, outcome.next_state.as_ref());
+    let state = sealer.seal(&binding, round.number + 1, outcome.next_state.as_ref());
     Some(Ok(json!({
         "resultType": "input_required",
         "inputRequests": outcome.needed,

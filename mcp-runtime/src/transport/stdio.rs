@@ -20,6 +20,7 @@ use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError}
 use crate::server::McpServer;
 use crate::server::call::ClientDeclaration;
 use crate::server::dispatch::Era;
+use crate::server::input::StateKeys;
 
 /// The largest line read from stdin; a longer one is answered with -32600 and skipped
 /// without being kept.
@@ -46,6 +47,7 @@ where
     let core = Arc::new(Core::new(
         server,
         SessionStore::new(SessionLimits::ONE_CLIENT),
+        StateKeys::process_default(),
         required,
     ));
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);

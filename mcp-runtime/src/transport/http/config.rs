@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::lifecycle::{Lifecycle, Stats};
 use crate::connection::session::SessionLimits;
+use crate::server::input::StateKeys;
 
 /// Settings of the Streamable HTTP endpoint of a server declared without `oauth`.
 ///
@@ -42,6 +43,7 @@ pub struct HttpConfig {
     pub(crate) body_timeout: Duration,
     pub(crate) max_connections: Option<usize>,
     pub(crate) drain_timeout: Duration,
+    pub(crate) state_keys: Option<StateKeys>,
     pub(crate) life: Arc<Lifecycle>,
 }
 
@@ -69,6 +71,7 @@ impl Default for HttpConfig {
             body_timeout: Duration::from_secs(30),
             max_connections: None,
             drain_timeout: Duration::from_secs(25),
+            state_keys: None,
             life: Arc::default(),
         }
     }
@@ -231,6 +234,16 @@ impl HttpConfig {
     #[must_use]
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// The key ring that seals and opens 2026-07-28 `requestState`s (see [`StateKeys`]).
+    /// Replicas behind one load balancer need the same ring, since a client's retry may
+    /// reach any of them. Without this setting, `MCP_REQUEST_STATE_KEYS` is read
+    /// ([`StateKeys::from_env`]), else the process uses a random key.
+    #[must_use]
+    pub fn request_state_keys(mut self, keys: StateKeys) -> Self {
+        self.state_keys = Some(keys);
         self
     }
 

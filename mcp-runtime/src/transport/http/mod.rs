@@ -61,6 +61,7 @@ pub use refuse::{Refuse, RefuseLayer};
 
 use crate::connection::Core;
 use crate::connection::session::SessionStore;
+use crate::server::input::StateKeys;
 use crate::server::{McpServer, Protected, Unprotected};
 use bearer::BearerLayer;
 use oauth::AuthSettings;
@@ -144,7 +145,15 @@ fn endpoint<S: McpServer>(
     config.life.add_store(&sessions);
     config.life.watch_signal(config.drain_timeout);
     endpoint::Endpoint::new(Http {
-        core: Core::new(server, sessions, required),
+        core: Core::new(
+            server,
+            sessions,
+            config
+                .state_keys
+                .clone()
+                .unwrap_or_else(StateKeys::process_default),
+            required,
+        ),
         config: config.clone(),
     })
 }
