@@ -27,6 +27,9 @@
 //! below drive the core with an in-memory transport.
 
 mod authorize;
+// Only Streamable HTTP resumes streams; stdio has one unbroken one.
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
+pub(crate) mod events;
 mod listen;
 mod negotiate;
 pub(crate) mod session;

@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -23,6 +23,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::events::{ReplayLimits, ReplayTotal, Streams};
 use crate::protocol::{RequestId, notification_json};
 use crate::server::call::ClientDeclaration;
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests, next_change};
@@ -56,6 +57,14 @@ pub(crate) struct Session {
     max_subscriptions: usize,
     /// What handlers store on the session.
     data: Arc<SessionData>,
+    /// What its SSE streams carried, for resumption (Streamable HTTP only); made on first
+    /// use.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    streams: OnceLock<Arc<Streams>>,
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    replay: ReplayLimits,
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    replay_total: Arc<ReplayTotal>,
 }
 
 impl Session {
@@ -181,9 +190,19 @@ impl Session {
         Ok(())
     }
 
+    /// The session's SSE streams, kept for resumption.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn streams(&self) -> &Arc<Streams> {
+        self.streams
+            .get_or_init(|| Arc::new(Streams::new(self.replay, Arc::clone(&self.replay_total))))
+    }
+
     fn close(&self) {
         if let Some(stream) = lock(&self.stream).take() {
             stream.cancel();
+        }
+        if let Some(streams) = self.streams.get() {
+            streams.close();
         }
         for (_, token) in lock(&self.inflight).drain() {
             token.cancel();
@@ -195,6 +214,14 @@ impl Session {
 pub(crate) struct InflightGuard {
     session: Arc<Session>,
     id: RequestId,
+}
+
+impl InflightGuard {
+    /// The session of the request.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
 }
 
 impl Drop for InflightGuard {
@@ -232,6 +259,8 @@ pub(crate) struct SessionLimits {
     pub(crate) subscriptions: usize,
     /// Requests in flight per session.
     pub(crate) in_flight: usize,
+    /// What is kept of SSE streams for resumption.
+    pub(crate) replay: ReplayLimits,
 }
 
 impl SessionLimits {
@@ -245,6 +274,7 @@ impl SessionLimits {
         client_bytes: usize::MAX,
         subscriptions: usize::MAX,
         in_flight: usize::MAX,
+        replay: ReplayLimits::DEFAULT,
     };
 }
 
@@ -319,6 +349,8 @@ pub(crate) struct SessionStore {
     expired: AtomicU64,
     refused: AtomicU64,
     sweeping: AtomicBool,
+    /// Bytes of SSE events kept over all sessions.
+    replay_total: Arc<ReplayTotal>,
     me: Weak<SessionStore>,
 }
 
@@ -358,6 +390,8 @@ pub(crate) struct SessionCounts {
     pub(crate) unused: usize,
     pub(crate) expired: u64,
     pub(crate) refused: u64,
+    /// Bytes of SSE events kept for resumption.
+    pub(crate) replay_bytes: usize,
 }
 
 impl SessionStore {
@@ -372,6 +406,7 @@ impl SessionStore {
             expired: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             sweeping: AtomicBool::new(false),
+            replay_total: Arc::default(),
             me: me.clone(),
         })
     }
@@ -425,6 +460,9 @@ impl SessionStore {
             subscriptions: Mutex::default(),
             max_subscriptions: self.limits.subscriptions,
             data: Arc::default(),
+            streams: OnceLock::new(),
+            replay: self.limits.replay,
+            replay_total: Arc::clone(&self.replay_total),
         });
         let mut table = write(&self.table);
         if table.sessions.len() >= self.limits.max {
@@ -552,6 +590,7 @@ impl SessionStore {
                 .count(),
             expired: self.expired.load(Ordering::Relaxed),
             refused: self.refused.load(Ordering::Relaxed),
+            replay_bytes: self.replay_total.bytes(),
         }
     }
 
@@ -586,6 +625,7 @@ mod tests {
             client_bytes: 1024,
             subscriptions: 2,
             in_flight: 2,
+            replay: ReplayLimits::DEFAULT,
         }
     }
 

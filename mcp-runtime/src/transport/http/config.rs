@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::lifecycle::{Lifecycle, Stats};
+use crate::connection::events::ReplayLimits;
 use crate::connection::session::SessionLimits;
 use crate::server::input::StateKeys;
 
@@ -63,6 +64,7 @@ impl Default for HttpConfig {
                 client_bytes: 64 * 1024,
                 subscriptions: 1000,
                 in_flight: 64,
+                replay: ReplayLimits::DEFAULT,
             },
             max_streams: 10_000,
             sse_keep_alive: Duration::from_secs(15),
@@ -201,6 +203,19 @@ impl HttpConfig {
     #[must_use]
     pub fn max_streams(mut self, max: usize) -> Self {
         self.max_streams = max;
+        self
+    }
+
+    /// How many bytes of SSE events a 2025-11-25 session keeps so that its client can
+    /// resume a broken stream with `Last-Event-ID` (default 1 MiB), and how many over all
+    /// sessions (default 256 MiB). Past either, the session writing drops its oldest events
+    /// first, those of finished streams before those of live ones; a resume from before
+    /// what is left starts at the oldest event kept. A session also keeps the 16 newest of
+    /// its finished streams.
+    #[must_use]
+    pub fn sse_replay_bytes(mut self, per_session: usize, total: usize) -> Self {
+        self.sessions.replay.per_session = per_session;
+        self.sessions.replay.total = total;
         self
     }
 

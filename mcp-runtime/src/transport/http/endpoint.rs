@@ -11,8 +11,9 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use futures_util::StreamExt as _;
 
 use tower_service::Service;
 
@@ -20,9 +21,10 @@ use super::Http;
 use super::bearer::Caller;
 use super::error::{Refusal, json_response, rpc_error};
 use super::header_str;
-use super::respond::{error_status, respond, sse_response};
+use super::respond::{channel_events, error_status, priming, read_events, respond, sse_response};
 use super::revision::{MCP_SESSION_ID, no_session, route};
 use crate::auth::Principal;
+use crate::connection::events::EventId;
 use crate::connection::{Limited, Step};
 use crate::protocol::Message;
 use crate::server::McpServer;
@@ -212,16 +214,62 @@ fn session_of<S: McpServer>(
         .map_err(no_session)
 }
 
-/// The standalone SSE stream of a 2025-11-25 session.
+/// The standalone SSE stream of a 2025-11-25 session, or with `Last-Event-ID` the rest of
+/// any of its streams (see [`events`](crate::connection::events)).
 fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
-    match session_of(http, req) {
-        Ok(session) => match http.config.life.stream(http.config.max_streams) {
-            Some(held) => sse_response(&http.config, session.open_stream(&http.core.hub), held),
-            None => too_many_streams(),
+    let session = match session_of(http, req) {
+        Ok(session) => session,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let resume = match req.headers().get(LAST_EVENT_ID) {
+        None => None,
+        Some(value) => match value.to_str().ok().and_then(EventId::parse) {
+            Some(id) => Some(id),
+            None => return NOT_AN_EVENT_ID.into_response(),
         },
-        Err(refusal) => refusal.into_response(),
+    };
+    let Some(held) = http.config.life.stream(http.config.max_streams) else {
+        return too_many_streams();
+    };
+    let streams = session.streams();
+    if let Some(id) = resume {
+        return match streams.read(id.stream, id.seq) {
+            Some(reader) => sse_response(&http.config, read_events(reader), held),
+            None => STREAM_GONE.into_response(),
+        };
     }
+    // A new standalone stream: the session's notifications, kept for resumption.
+    let notifications = session.open_stream(&http.core.hub);
+    let writer = streams.open();
+    let stream = writer.stream();
+    let reader = streams.read(stream, 0);
+    tokio::spawn(async move {
+        let mut notifications = notifications;
+        while let Some(message) = notifications.recv().await {
+            if writer.push(message).is_none() {
+                return;
+            }
+        }
+    });
+    let events = futures_util::stream::once(std::future::ready(priming(stream)))
+        .chain(futures_util::stream::iter(reader).flat_map(read_events));
+    sse_response(&http.config, events, held)
 }
+
+/// The header naming the last event a resuming client saw.
+const LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+/// 400 for a `Last-Event-ID` this server did not give.
+const NOT_AN_EVENT_ID: Refusal = Refusal::new(
+    StatusCode::BAD_REQUEST,
+    "`Last-Event-ID` is not an event id of this server",
+);
+
+/// 400 for a `Last-Event-ID` of a stream the session no longer holds.
+const STREAM_GONE: Refusal = Refusal::new(
+    StatusCode::BAD_REQUEST,
+    "`Last-Event-ID` names a stream this session no longer holds; open a new stream without it",
+);
 
 /// A notification stream, unless as many are open as the endpoint allows.
 fn notification_stream<S: McpServer>(
@@ -229,7 +277,7 @@ fn notification_stream<S: McpServer>(
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Response {
     match http.config.life.stream(http.config.max_streams) {
-        Some(held) => sse_response(&http.config, rx, held),
+        Some(held) => sse_response(&http.config, channel_events(rx), held),
         None => too_many_streams(),
     }
 }

@@ -161,6 +161,7 @@ impl std::fmt::Debug for Stats {
             .field("sessions", &self.sessions())
             .field("unused_sessions", &self.unused_sessions())
             .field("streams", &self.streams())
+            .field("sse_replay_bytes", &self.sse_replay_bytes())
             .field("connections", &self.connections())
             .field("connections_evicted", &self.connections_evicted())
             .finish()
@@ -203,6 +204,14 @@ impl Stats {
     pub fn sessions_refused(&self) -> u64 {
         let mut n = 0;
         self.each_store(|s| n += s.counts().refused);
+        n
+    }
+
+    /// Bytes of SSE events kept so that clients can resume their sessions' streams
+    /// (bounded by [`HttpConfig::sse_replay_bytes`](crate::HttpConfig::sse_replay_bytes)).
+    pub fn sse_replay_bytes(&self) -> usize {
+        let mut n = 0;
+        self.each_store(|s| n += s.counts().replay_bytes);
         n
     }
 

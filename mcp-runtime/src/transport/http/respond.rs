@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse as _, Response};
+use futures_util::{Stream, StreamExt as _};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -18,9 +19,11 @@ use tokio_util::sync::CancellationToken;
 use super::body::Answer;
 use super::error::json_body;
 use super::lifecycle::Held;
+use super::stream::Continue;
 use super::{Http, HttpConfig};
 use crate::connection::Prepared;
-use crate::connection::session::InflightGuard;
+use crate::connection::events::{EventId, Reader};
+use crate::connection::session::{InflightGuard, Session};
 use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
 use crate::server::dispatch::{Call, Era, Reply};
@@ -122,6 +125,7 @@ async fn respond_streaming<S: McpServer>(
         .clone();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(32);
     call.notifier = Some(tx);
+    let session = guard.as_ref().map(|g| Arc::clone(g.session()));
     let keep_alive = http.config.sse_keep_alive;
     let work: super::stream::Work = Box::pin(async move {
         let _guard = guard;
@@ -136,7 +140,10 @@ async fn respond_streaming<S: McpServer>(
     });
     match super::stream::first(work, rx, cancellation).await {
         super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
-        super::stream::First::Streaming(rest) => sse_stream(rest, keep_alive),
+        super::stream::First::Streaming(rest) => match session {
+            Some(session) => resumable_answer(&session, rest, keep_alive),
+            None => sse_stream(rest.map(|m| Ok(message_event(m))), keep_alive),
+        },
         super::stream::First::Cancelled => StatusCode::NO_CONTENT.into_response(),
     }
 }
@@ -154,16 +161,78 @@ where
     response
 }
 
-/// How long a client waits before it reopens a notification stream the server ended.
+/// The streamed answer to a request of a 2025-11-25 session: the request runs on its own,
+/// writing its messages to a stream of the session, and the response reads that stream
+/// after a priming event. A client whose connection breaks resumes it with `GET` and
+/// `Last-Event-ID`; a closed connection is not a cancellation (`notifications/cancelled`
+/// is).
+fn resumable_answer(session: &Session, rest: Continue, keep_alive: Duration) -> Response {
+    let streams = session.streams();
+    let writer = streams.open();
+    let stream = writer.stream();
+    let reader = streams.read(stream, 0);
+    tokio::spawn(async move {
+        let mut rest = std::pin::pin!(rest);
+        while let Some(message) = rest.next().await {
+            if writer.push(message).is_none() {
+                // The session ended: dropping the rest cancels the request.
+                return;
+            }
+        }
+    });
+    let events = futures_util::stream::once(std::future::ready(priming(stream)))
+        .chain(futures_util::stream::iter(reader).flat_map(read_events))
+        .map(Ok);
+    sse_stream(events, keep_alive)
+}
+
+/// The event of one message.
+fn message_event(bytes: Vec<u8>) -> Event {
+    Event::default()
+        .event("message")
+        .data(String::from_utf8(bytes).unwrap_or_default())
+}
+
+/// The first event of a resumable stream: its id, to resume from, the reconnection delay,
+/// and no message.
+pub(super) fn priming(stream: u64) -> Event {
+    Event::default()
+        .id(EventId { stream, seq: 0 }.to_string())
+        .retry(RECONNECT_AFTER)
+        .data("")
+}
+
+/// The events `reader` reads, each with its id.
+pub(super) fn read_events(reader: Reader) -> impl Stream<Item = Event> + Send + 'static {
+    futures_util::stream::unfold(reader, |mut reader| async move {
+        let events = reader.next().await?;
+        let events = events
+            .into_iter()
+            .map(|(id, bytes)| message_event(bytes).id(id.to_string()));
+        Some((futures_util::stream::iter(events), reader))
+    })
+    .flatten()
+}
+
+/// The events of the messages `rx` receives.
+pub(super) fn channel_events(
+    rx: mpsc::Receiver<Vec<u8>>,
+) -> impl Stream<Item = Event> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|bytes| (message_event(bytes), rx))
+    })
+}
+
+/// How long a client waits before it reopens a stream the server ended.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
-/// A notification stream: the messages of `rx`, until it ends, the stream reaches
+/// A notification stream: `events`, until they end, the stream reaches
 /// [`HttpConfig::sse_max_lifetime`](super::HttpConfig::sse_max_lifetime) or the server
 /// starts shutting down; in the last two cases a `retry:` event tells the client when to
 /// reconnect. `held` counts it among the endpoint's streams while it lives.
 pub(super) fn sse_response(
     config: &HttpConfig,
-    rx: mpsc::Receiver<Vec<u8>>,
+    events: impl Stream<Item = Event> + Send + 'static,
     held: Held,
 ) -> Response {
     let lifetime = config.sse_max_lifetime;
@@ -176,7 +245,7 @@ pub(super) fn sse_response(
     });
     sse_stream(
         Notifications {
-            rx,
+            events: Box::pin(events),
             end: Some(end),
             _held: held,
         },
@@ -185,13 +254,13 @@ pub(super) fn sse_response(
 }
 
 struct Notifications {
-    rx: mpsc::Receiver<Vec<u8>>,
+    events: Pin<Box<dyn Stream<Item = Event> + Send>>,
     /// Fires when the server ends the stream; `None` once it has.
     end: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     _held: Held,
 }
 
-impl futures_util::Stream for Notifications {
+impl Stream for Notifications {
     type Item = Result<Event, Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -203,12 +272,10 @@ impl futures_util::Stream for Notifications {
             this.end = None;
             return Poll::Ready(Some(Ok(Event::default().retry(RECONNECT_AFTER))));
         }
-        this.rx.poll_recv(cx).map(|message| {
-            message.map(|bytes| {
-                let data = String::from_utf8(bytes).unwrap_or_default();
-                Ok(Event::default().event("message").data(data))
-            })
-        })
+        this.events
+            .as_mut()
+            .poll_next(cx)
+            .map(|event| event.map(Ok))
     }
 }
 

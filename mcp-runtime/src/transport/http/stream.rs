@@ -3,18 +3,20 @@
 //!
 //! The choice is made by what the handler does, not guessed from the request: a tool that
 //! reports progress, logs, or asks the client something gets a stream that carries those
-//! messages and then the result; any other request gets one JSON object. The stream owns
-//! the request's future, so a client that closes it cancels the request (2026-07-28
-//! `streamable-http`: closing the response stream is cancellation). A request whose handler
+//! messages and then the result; any other request gets one JSON object. Outside a
+//! 2025-11-25 session the stream owns the request's future, so a client that closes it
+//! cancels the request (2026-07-28 `streamable-http`: closing the response stream is
+//! cancellation). Inside a session the request runs on its own and writes a stream of the
+//! session that the response reads ([`events`](crate::connection::events)): a broken
+//! connection is resumed with `Last-Event-ID`, and only `notifications/cancelled` cancels.
+//! A request whose handler
 //! can send nothing before its result (no progress token, no log level, nothing the client
 //! could be asked) does not come here: it is answered directly.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::response::sse::Event;
 use futures_util::Stream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -87,16 +89,9 @@ impl Drop for Continue {
     }
 }
 
-// `Result` because that is the item type `Sse` streams.
-#[allow(clippy::unnecessary_wraps)]
-fn event(bytes: Vec<u8>) -> Result<Event, Infallible> {
-    Ok(Event::default()
-        .event("message")
-        .data(String::from_utf8(bytes).unwrap_or_default()))
-}
-
+/// The messages of the answer, the final response last.
 impl Stream for Continue {
-    type Item = Result<Event, Infallible>;
+    type Item = Vec<u8>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -106,7 +101,7 @@ impl Stream for Continue {
             return Poll::Ready(None);
         }
         if let Some(message) = this.pending.take() {
-            return Poll::Ready(Some(event(message)));
+            return Poll::Ready(Some(message));
         }
         if let Some(work) = &mut this.work
             && let Poll::Ready((_, body)) = work.as_mut().poll(cx)
@@ -115,14 +110,14 @@ impl Stream for Continue {
             this.last = Some(body);
         }
         if let Poll::Ready(Some(message)) = this.rx.poll_recv(cx) {
-            return Poll::Ready(Some(event(message)));
+            return Poll::Ready(Some(message));
         }
         if this.work.is_none() {
             // Done: anything still queued was sent before the result, so it goes first.
             if let Ok(message) = this.rx.try_recv() {
-                return Poll::Ready(Some(event(message)));
+                return Poll::Ready(Some(message));
             }
-            return Poll::Ready(this.last.take().map(|answer| event(answer.into_vec())));
+            return Poll::Ready(this.last.take().map(Answer::into_vec));
         }
         Poll::Pending
     }

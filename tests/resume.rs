@@ -1,0 +1,318 @@
+//! Resuming the SSE streams of a 2025-11-25 session with `Last-Event-ID`, over real HTTP on
+//! 127.0.0.1: what a broken connection missed is replayed, once, and nothing else.
+// Helpers outside `#[test]` functions unwrap too; a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use mcp_runtime::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use support::{Session, spawn};
+
+struct Ticker;
+
+#[mcp_server]
+impl Ticker {
+    /// Reports progress `n` times, 40 ms apart, then answers.
+    #[tool]
+    async fn tick(&self, ctx: RequestContext, n: u32) -> String {
+        for i in 1..=n {
+            tokio::time::sleep(Duration::from_millis(40)).await;
+            ctx.progress(f64::from(i), Some(f64::from(n)), None).await;
+        }
+        format!("ticked {n}")
+    }
+
+    /// Says that the tool list changed.
+    #[tool]
+    fn change(&self, ctx: RequestContext) -> String {
+        ctx.notify(Change::Tools);
+        "changed".into()
+    }
+}
+
+/// One SSE event: its id, and its message when it carries one.
+#[derive(Debug, Clone)]
+struct Event {
+    id: Option<String>,
+    retry: bool,
+    message: Option<Value>,
+}
+
+/// Reads SSE events from `resp` as they come.
+struct Events {
+    resp: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    fn new(resp: reqwest::Response) -> Self {
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Self {
+            resp,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, `None` once the stream ends; fails after 5 s without one.
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Event {
+                    id: None,
+                    retry: false,
+                    message: None,
+                };
+                let mut comment = true;
+                for line in block.lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        event.id = Some(id.trim().to_owned());
+                    } else if line.starts_with("retry:") {
+                        event.retry = true;
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        let data = data.trim();
+                        if !data.is_empty() {
+                            event.message = Some(serde_json::from_str(data).unwrap());
+                        }
+                    }
+                    comment &= line.starts_with(':');
+                }
+                if comment {
+                    continue;
+                }
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), self.resp.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Every event until the stream ends.
+    async fn rest(mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            events.push(event);
+        }
+        events
+    }
+}
+
+fn tick_call(id: i64, n: u32) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "tick", "arguments": {"n": n}, "_meta": {"progressToken": "t"}}})
+}
+
+fn progress_of(event: &Event) -> Option<f64> {
+    let message = event.message.as_ref()?;
+    (message["method"] == "notifications/progress")
+        .then(|| message["params"]["progress"].as_f64())
+        .flatten()
+}
+
+async fn resume(session: &Session, last: &str) -> reqwest::Response {
+    session
+        .request()
+        .header("accept", "text/event-stream")
+        .header("last-event-id", last)
+        .send_get()
+        .await
+}
+
+/// `GET` on a session's endpoint with the session's headers.
+trait SendGet {
+    async fn send_get(self) -> reqwest::Response;
+}
+
+impl SendGet for reqwest::RequestBuilder {
+    async fn send_get(self) -> reqwest::Response {
+        let (client, request) = self.build_split();
+        let mut request = request.unwrap();
+        *request.method_mut() = reqwest::Method::GET;
+        *request.body_mut() = None;
+        client.execute(request).await.unwrap()
+    }
+}
+
+/// A call's stream cut after two progress events is resumed by `GET` with the last id:
+/// the rest of the progress and the result come, each once, and the stream ends.
+#[tokio::test]
+async fn a_broken_call_stream_resumes_where_it_stopped() {
+    let url = spawn(Ticker.router(HttpConfig::new())).await;
+    let session = Session::open(&url).await;
+    let resp = session
+        .request()
+        .json(&tick_call(5, 6))
+        .send()
+        .await
+        .unwrap();
+    let mut events = Events::new(resp);
+    let priming = events.next().await.unwrap();
+    let stream = priming.id.clone().expect("the first event has an id");
+    assert!(stream.ends_with("-0"), "{stream}");
+    assert!(priming.retry && priming.message.is_none(), "{priming:?}");
+    let one = events.next().await.unwrap();
+    let two = events.next().await.unwrap();
+    assert_eq!(
+        (progress_of(&one), progress_of(&two)),
+        (Some(1.0), Some(2.0))
+    );
+    let last = two.id.clone().unwrap();
+    drop(events);
+
+    // The call went on without a connection; the rest waits in the session.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let missed = Events::new(resume(&session, &last).await).rest().await;
+    let progress: Vec<_> = missed.iter().filter_map(progress_of).collect();
+    assert_eq!(progress, [3.0, 4.0, 5.0, 6.0], "{missed:?}");
+    let result = missed.last().unwrap().message.clone().unwrap();
+    assert_eq!(result["id"], 5);
+    assert_eq!(result["result"]["content"][0]["text"], "ticked 6");
+    let ids: Vec<_> = missed.iter().map(|e| e.id.clone().unwrap()).collect();
+    let prefix = stream.trim_end_matches('0');
+    assert!(ids.iter().all(|id| id.starts_with(prefix)), "{ids:?}");
+
+    // From the priming event, the whole stream again; from its end, nothing.
+    let again = Events::new(resume(&session, &stream).await).rest().await;
+    assert_eq!(again.iter().filter_map(progress_of).count(), 6);
+    let end = ids.last().unwrap();
+    assert!(
+        Events::new(resume(&session, end).await)
+            .rest()
+            .await
+            .is_empty()
+    );
+}
+
+/// Notifications raised while the standalone stream had no connection are replayed when
+/// the client resumes it; a resume retires the older connection.
+#[tokio::test]
+async fn the_standalone_stream_keeps_what_came_while_disconnected() {
+    let url = spawn(Ticker.router(HttpConfig::new())).await;
+    let session = Session::open(&url).await;
+    let get = session
+        .request()
+        .header("accept", "text/event-stream")
+        .send_get()
+        .await;
+    let mut first = Events::new(get);
+    let priming = first.next().await.unwrap();
+    session
+        .call("tools/call", json!({"name": "change", "arguments": {}}))
+        .await;
+    let seen = first.next().await.unwrap();
+    assert_eq!(
+        seen.message.as_ref().unwrap()["method"],
+        "notifications/tools/list_changed"
+    );
+    let seen_id = seen.id.clone().unwrap();
+    drop(first);
+    for _ in 0..2 {
+        session
+            .call("tools/call", json!({"name": "change", "arguments": {}}))
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut resumed = Events::new(resume(&session, &seen_id).await);
+    let a = resumed.next().await.unwrap();
+    let b = resumed.next().await.unwrap();
+    for e in [&a, &b] {
+        assert_eq!(
+            e.message.as_ref().unwrap()["method"],
+            "notifications/tools/list_changed"
+        );
+    }
+    assert_ne!(a.id, b.id);
+    assert_ne!(a.id.as_deref(), Some(seen_id.as_str()), "nothing twice");
+
+    // Resuming again from the priming event retires this connection.
+    let mut newer = Events::new(resume(&session, priming.id.as_deref().unwrap()).await);
+    assert_eq!(newer.next().await.unwrap().id, seen.id);
+    assert!(resumed.next().await.is_none(), "the older reader ends");
+}
+
+/// A `Last-Event-ID` that is not an id, or names a stream the session does not hold, gets
+/// 400; ids are per session, so another session's ids reach nothing of the first.
+#[tokio::test]
+async fn a_bad_last_event_id_is_refused() {
+    let url = spawn(Ticker.router(HttpConfig::new())).await;
+    let session = Session::open(&url).await;
+    for bad in ["nonsense", "1-x", "99-0"] {
+        let resp = resume(&session, bad).await;
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body = resp.text().await.unwrap();
+        assert!(body.contains("Last-Event-ID"), "{body}");
+    }
+    let resp = session
+        .request()
+        .json(&tick_call(1, 2))
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = Events::new(resp)
+        .rest()
+        .await
+        .into_iter()
+        .filter_map(|e| e.id)
+        .collect();
+    let other = Session::open(&url).await;
+    let resp = resume(&other, ids.first().unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "not this session's");
+}
+
+/// What a session keeps for resumption is bounded by bytes: a long stream keeps its
+/// newest events, and the endpoint's count shows the bound holding.
+#[tokio::test]
+async fn what_is_kept_for_resumption_is_bounded() {
+    let config = HttpConfig::new().sse_replay_bytes(2048, 1 << 20);
+    let stats = config.stats();
+    let url = spawn(Ticker.router(config)).await;
+    let session = Session::open(&url).await;
+    let resp = session
+        .request()
+        .json(&tick_call(9, 40))
+        .send()
+        .await
+        .unwrap();
+    let events = Events::new(resp).rest().await;
+    assert_eq!(events.iter().filter_map(progress_of).count(), 40);
+    let kept = stats.sse_replay_bytes();
+    assert!(kept > 0 && kept <= 2048, "{kept}");
+    let first = events.first().unwrap().id.clone().unwrap();
+    let replayed = Events::new(resume(&session, &first).await).rest().await;
+    assert!(
+        replayed.len() < 40,
+        "older events were dropped: {}",
+        replayed.len()
+    );
+    let result = replayed.last().unwrap().message.clone().unwrap();
+    assert_eq!(
+        result["result"]["content"][0]["text"], "ticked 40",
+        "the newest stay"
+    );
+    let mut deleted = support::in_session(&url, session.id.as_deref().unwrap())
+        .build()
+        .unwrap();
+    *deleted.method_mut() = reqwest::Method::DELETE;
+    assert!(
+        reqwest::Client::new()
+            .execute(deleted)
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    assert_eq!(
+        stats.sse_replay_bytes(),
+        0,
+        "an ended session keeps nothing"
+    );
+}
