@@ -144,6 +144,15 @@ impl Everything {
         "Progress complete.".into()
     }
 
+    /// Closes its SSE connection mid-call and answers once the client has reconnected with
+    /// `Last-Event-ID` (SSE polling, SEP-1699).
+    #[tool]
+    async fn test_reconnection(&self, ctx: RequestContext) -> String {
+        ctx.close_sse_stream().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        "Reconnection test completed: the result came after the stream was closed.".into()
+    }
+
     /// Fails on purpose.
     #[tool]
     fn test_error_handling(&self) -> Result<String, ToolError> {

@@ -27,6 +27,15 @@ impl Ticker {
         format!("ticked {n}")
     }
 
+    /// Closes its connection, then reports progress and answers.
+    #[tool]
+    async fn poll(&self, ctx: RequestContext) -> String {
+        ctx.close_sse_stream().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ctx.progress(1.0, None, None).await;
+        "polled".into()
+    }
+
     /// Says that the tool list changed.
     #[tool]
     fn change(&self, ctx: RequestContext) -> String {
@@ -314,5 +323,46 @@ async fn what_is_kept_for_resumption_is_bounded() {
         stats.sse_replay_bytes(),
         0,
         "an ended session keeps nothing"
+    );
+}
+
+/// A tool that closes its connection mid-call (SSE polling): the client sees the priming
+/// event and the end of the stream, and gets the progress and result by resuming. Outside
+/// a session the same tool answers on its one stream.
+#[tokio::test]
+async fn a_tool_can_close_its_connection_and_answer_on_the_resumed_stream() {
+    let url = spawn(Ticker.router(HttpConfig::new())).await;
+    let session = Session::open(&url).await;
+    let call = json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call",
+        "params": {"name": "poll", "arguments": {}, "_meta": {"progressToken": "p"}}});
+    let resp = session.request().json(&call).send().await.unwrap();
+    let cut = Events::new(resp).rest().await;
+    assert_eq!(cut.len(), 1, "only the priming event: {cut:?}");
+    let priming = cut[0].id.clone().unwrap();
+    assert!(cut[0].retry);
+    let resumed = Events::new(resume(&session, &priming).await).rest().await;
+    assert_eq!(
+        resumed.iter().filter_map(progress_of).count(),
+        1,
+        "{resumed:?}"
+    );
+    let result = resumed.last().unwrap().message.clone().unwrap();
+    assert_eq!(result["id"], 8);
+    assert_eq!(result["result"]["content"][0]["text"], "polled");
+
+    let stateless = spawn(Ticker.router(HttpConfig::new())).await;
+    let mut params = call["params"].clone();
+    params["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!(support::MODERN);
+    params["_meta"]["io.modelcontextprotocol/clientCapabilities"] = json!({});
+    let resp = support::modern_request(&stateless, 8, "tools/call", Some("poll"), &params)
+        .send()
+        .await
+        .unwrap();
+    let whole = Events::new(resp).rest().await;
+    let last = whole.last().unwrap().message.clone().unwrap();
+    assert_eq!(last["result"]["content"][0]["text"], "polled", "{whole:?}");
+    assert!(
+        whole.iter().all(|e| e.id.is_none()),
+        "no resumption in 2026-07-28"
     );
 }

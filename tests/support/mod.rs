@@ -378,10 +378,12 @@ impl Exchange for reqwest::RequestBuilder {
     }
 }
 
-/// The JSON-RPC messages of an SSE body.
+/// The JSON-RPC messages of an SSE body; events with empty data (a resumable stream's
+/// priming event) carry none, and clients skip them.
 pub(crate) fn frames(body: &str) -> Vec<Value> {
     body.lines()
         .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| !d.is_empty())
         .map(|d| serde_json::from_str(d).unwrap())
         .collect()
 }

@@ -245,6 +245,16 @@ impl Streams {
         })
     }
 
+    /// Ends the reader of `stream`, if any, leaving the stream as it is: the client resumes
+    /// it with a new one.
+    pub(crate) fn close_reader(&self, stream: u64) {
+        let mut inner = lock(&self.inner);
+        if let Some(log) = inner.logs.get_mut(&stream) {
+            log.reader += 1;
+            log.wake.notify_waiters();
+        }
+    }
+
     /// Up to 64 events of `stream` from `next`, or why there are none.
     fn take(&self, stream: u64, next: u64, me: u64) -> Taken {
         let inner = lock(&self.inner);
@@ -321,6 +331,11 @@ impl Writer {
     /// The stream's number.
     pub(crate) fn stream(&self) -> u64 {
         self.stream
+    }
+
+    /// Ends the connection reading the stream now, if one does.
+    pub(crate) fn close_reader(&self) {
+        self.streams.close_reader(self.stream);
     }
 
     /// Adds `message`; its id, or `None` once the session has ended.

@@ -307,6 +307,23 @@ impl RequestContext {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Closes the connection carrying this request's SSE stream while the request goes on
+    /// (SSE polling, SEP-1699): the client reconnects after the stream's `retry` delay with
+    /// `GET` and `Last-Event-ID`, and receives what came meanwhile and the result. A long
+    /// call so holds no connection while it works.
+    ///
+    /// Only in a 2025-11-25 session, whose streams can be resumed; elsewhere closing the
+    /// stream would cancel the request, so this does nothing. Nor does it when the call
+    /// answers with plain JSON (nothing it does can send a message before its result).
+    pub async fn close_sse_stream(&self) {
+        if self.inner.link.session.is_none() {
+            return;
+        }
+        if let Some(tx) = &self.inner.notifier {
+            let _ = tx.send(CLOSE_STREAM.to_vec()).await;
+        }
+    }
+
     /// Sends `notifications/progress` for this request, when the client asked for progress.
     ///
     /// `progress` must increase from one call to the next; `total` may be unknown. Does
@@ -328,6 +345,9 @@ impl RequestContext {
             .await;
     }
 }
+
+/// What a handler sends on its notifier to close its connection: no message is empty.
+pub(crate) const CLOSE_STREAM: &[u8] = b"";
 
 /// Whether an answer has the shape of the result its request asks for.
 fn valid_answer(request: &InputRequest, answer: &Value) -> bool {

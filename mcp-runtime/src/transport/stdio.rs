@@ -54,6 +54,10 @@ where
     let writer = tokio::spawn(async move {
         let mut output = output;
         while let Some(mut line) = rx.recv().await {
+            // An empty message asks to close an SSE connection: stdio has none.
+            if line.is_empty() {
+                continue;
+            }
             line.push(b'\n');
             output.write_all(&line).await?;
             output.flush().await?;

@@ -21,8 +21,9 @@ use super::Http;
 use super::bearer::Caller;
 use super::error::{Refusal, json_response, rpc_error};
 use super::header_str;
-use super::respond::{channel_events, error_status, priming, read_events, respond, sse_response};
+use super::respond::{channel_frames, error_status, read_frames, respond, sse_response};
 use super::revision::{MCP_SESSION_ID, no_session, route};
+use super::sse::Frame;
 use crate::auth::Principal;
 use crate::connection::events::EventId;
 use crate::connection::{Limited, Step};
@@ -234,7 +235,7 @@ fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
     let streams = session.streams();
     if let Some(id) = resume {
         return match streams.read(id.stream, id.seq) {
-            Some(reader) => sse_response(&http.config, read_events(reader), held),
+            Some(reader) => sse_response(&http.config, read_frames(reader), held),
             None => STREAM_GONE.into_response(),
         };
     }
@@ -251,9 +252,9 @@ fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
             }
         }
     });
-    let events = futures_util::stream::once(std::future::ready(priming(stream)))
-        .chain(futures_util::stream::iter(reader).flat_map(read_events));
-    sse_response(&http.config, events, held)
+    let frames = futures_util::stream::once(std::future::ready(Frame::priming(stream)))
+        .chain(futures_util::stream::iter(reader).flat_map(read_frames));
+    sse_response(&http.config, frames, held)
 }
 
 /// The header naming the last event a resuming client saw.
@@ -277,7 +278,7 @@ fn notification_stream<S: McpServer>(
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Response {
     match http.config.life.stream(http.config.max_streams) {
-        Some(held) => sse_response(&http.config, channel_events(rx), held),
+        Some(held) => sse_response(&http.config, channel_frames(rx), held),
         None => too_many_streams(),
     }
 }

@@ -49,6 +49,7 @@ mod respond;
 mod revision;
 pub(crate) mod serve;
 mod slots;
+mod sse;
 mod stream;
 
 use axum::http::{HeaderMap, HeaderName};

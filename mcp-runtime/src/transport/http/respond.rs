@@ -1,7 +1,6 @@
 //! Running one request: awaited directly when its handler can send nothing before the
 //! result, otherwise as described in [`stream`](super::stream).
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,7 +8,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::{Stream, StreamExt as _};
 use serde_json::{Map, Value};
@@ -19,13 +17,15 @@ use tokio_util::sync::CancellationToken;
 use super::body::Answer;
 use super::error::json_body;
 use super::lifecycle::Held;
+use super::sse::{self, Frame};
 use super::stream::Continue;
 use super::{Http, HttpConfig};
 use crate::connection::Prepared;
-use crate::connection::events::{EventId, Reader};
+use crate::connection::events::Reader;
 use crate::connection::session::{InflightGuard, Session};
 use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
+use crate::server::context::CLOSE_STREAM;
 use crate::server::dispatch::{Call, Era, Reply};
 
 /// How a request ended: with the handler's outcome, or cut short by the drain deadline.
@@ -142,23 +142,14 @@ async fn respond_streaming<S: McpServer>(
         super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
         super::stream::First::Streaming(rest) => match session {
             Some(session) => resumable_answer(&session, rest, keep_alive),
-            None => sse_stream(rest.map(|m| Ok(message_event(m))), keep_alive),
+            None => sse::response(
+                rest.filter(|m| std::future::ready(m != CLOSE_STREAM))
+                    .map(|m| Frame::message(None, &m)),
+                keep_alive,
+            ),
         },
         super::stream::First::Cancelled => StatusCode::NO_CONTENT.into_response(),
     }
-}
-
-fn sse_stream<St>(stream: St, keep_alive: Duration) -> Response
-where
-    St: futures_util::Stream<Item = Result<Event, Infallible>> + Send + 'static,
-{
-    let mut response = Sse::new(stream)
-        .keep_alive(KeepAlive::new().interval(keep_alive))
-        .into_response();
-    response
-        .headers_mut()
-        .insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
 }
 
 /// The streamed answer to a request of a 2025-11-25 session: the request runs on its own,
@@ -174,57 +165,41 @@ fn resumable_answer(session: &Session, rest: Continue, keep_alive: Duration) -> 
     tokio::spawn(async move {
         let mut rest = std::pin::pin!(rest);
         while let Some(message) = rest.next().await {
-            if writer.push(message).is_none() {
+            if message == CLOSE_STREAM {
+                writer.close_reader();
+            } else if writer.push(message).is_none() {
                 // The session ended: dropping the rest cancels the request.
                 return;
             }
         }
     });
-    let events = futures_util::stream::once(std::future::ready(priming(stream)))
-        .chain(futures_util::stream::iter(reader).flat_map(read_events))
-        .map(Ok);
-    sse_stream(events, keep_alive)
+    let frames = futures_util::stream::once(std::future::ready(Frame::priming(stream)))
+        .chain(futures_util::stream::iter(reader).flat_map(read_frames));
+    sse::response(frames, keep_alive)
 }
 
-/// The event of one message.
-fn message_event(bytes: Vec<u8>) -> Event {
-    Event::default()
-        .event("message")
-        .data(String::from_utf8(bytes).unwrap_or_default())
-}
-
-/// The first event of a resumable stream: its id, to resume from, the reconnection delay,
-/// and no message.
-pub(super) fn priming(stream: u64) -> Event {
-    Event::default()
-        .id(EventId { stream, seq: 0 }.to_string())
-        .retry(RECONNECT_AFTER)
-        .data("")
-}
-
-/// The events `reader` reads, each with its id.
-pub(super) fn read_events(reader: Reader) -> impl Stream<Item = Event> + Send + 'static {
+/// The frames of what `reader` reads, each with its id.
+pub(super) fn read_frames(reader: Reader) -> impl Stream<Item = Frame> + Send + 'static {
     futures_util::stream::unfold(reader, |mut reader| async move {
         let events = reader.next().await?;
-        let events = events
+        let frames = events
             .into_iter()
-            .map(|(id, bytes)| message_event(bytes).id(id.to_string()));
-        Some((futures_util::stream::iter(events), reader))
+            .map(|(id, bytes)| Frame::message(Some(id), &bytes));
+        Some((futures_util::stream::iter(frames), reader))
     })
     .flatten()
 }
 
-/// The events of the messages `rx` receives.
-pub(super) fn channel_events(
+/// The frames of the messages `rx` receives.
+pub(super) fn channel_frames(
     rx: mpsc::Receiver<Vec<u8>>,
-) -> impl Stream<Item = Event> + Send + 'static {
+) -> impl Stream<Item = Frame> + Send + 'static {
     futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (message_event(bytes), rx))
+        rx.recv()
+            .await
+            .map(|bytes| (Frame::message(None, &bytes), rx))
     })
 }
-
-/// How long a client waits before it reopens a stream the server ended.
-const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 /// A notification stream: `events`, until they end, the stream reaches
 /// [`HttpConfig::sse_max_lifetime`](super::HttpConfig::sse_max_lifetime) or the server
@@ -232,7 +207,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// reconnect. `held` counts it among the endpoint's streams while it lives.
 pub(super) fn sse_response(
     config: &HttpConfig,
-    events: impl Stream<Item = Event> + Send + 'static,
+    frames: impl Stream<Item = Frame> + Send + 'static,
     held: Held,
 ) -> Response {
     let lifetime = config.sse_max_lifetime;
@@ -243,9 +218,9 @@ pub(super) fn sse_response(
             () = draining.cancelled_owned() => {}
         }
     });
-    sse_stream(
+    sse::response(
         Notifications {
-            events: Box::pin(events),
+            frames: Box::pin(frames),
             end: Some(end),
             _held: held,
         },
@@ -254,14 +229,14 @@ pub(super) fn sse_response(
 }
 
 struct Notifications {
-    events: Pin<Box<dyn Stream<Item = Event> + Send>>,
+    frames: Pin<Box<dyn Stream<Item = Frame> + Send>>,
     /// Fires when the server ends the stream; `None` once it has.
     end: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     _held: Held,
 }
 
 impl Stream for Notifications {
-    type Item = Result<Event, Infallible>;
+    type Item = Frame;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
@@ -270,12 +245,9 @@ impl Stream for Notifications {
         };
         if end.as_mut().poll(cx).is_ready() {
             this.end = None;
-            return Poll::Ready(Some(Ok(Event::default().retry(RECONNECT_AFTER))));
+            return Poll::Ready(Some(Frame::retry()));
         }
-        this.events
-            .as_mut()
-            .poll_next(cx)
-            .map(|event| event.map(Ok))
+        this.frames.as_mut().poll_next(cx)
     }
 }
 
