@@ -4,6 +4,12 @@
 #
 #   bash scripts/conformance.sh                  # --requirements 2025-11-25 and 2026-07-28
 #   bash scripts/conformance.sh 2026-07-28       # one revision
+#   bash scripts/conformance.sh --replicas 3 2026-07-28
+#
+# With --replicas N, N processes of the example share one request-state key ring
+# (MCP_REQUEST_STATE_KEYS) behind nginx with plain round-robin (no affinity), and the
+# suite talks to nginx: every request may land on another replica. Output then goes to
+# target/conformance/replicas/<revision>/.
 #
 # Each revision's checks go to target/conformance/<revision>/checks.json (every check of
 # every scenario, scored or not) and a summary is printed. A scored failure fails the run,
@@ -13,6 +19,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+replicas=0
+if [[ "${1:-}" == --replicas ]]; then
+    replicas="$2"
+    shift 2
+fi
 revisions=("$@")
 [[ ${#revisions[@]} -gt 0 ]] || revisions=(2025-11-25 2026-07-28)
 
@@ -23,18 +34,81 @@ suite="$root/.tools/conformance/node_modules/@modelcontextprotocol/conformance/d
 cargo build --quiet -p mcp-tests --example everything
 target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 server_bin="$target_dir/debug/examples/everything"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 out="$target_dir/conformance"
+[[ "$replicas" -gt 0 ]] && out="$out/replicas"
 mkdir -p "$out"
 
-MCP_BIND="127.0.0.1:$port" "$server_bin" >"$out/server.log" 2>&1 &
-server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-    kill -0 "$server_pid" 2>/dev/null || { cat "$out/server.log" >&2; echo "conformance: the server exited" >&2; exit 1; }
-    sleep 0.1
-done
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+
+# wait_for PORT PID LOG: until PORT accepts connections; fails if PID exits first.
+wait_for() {
+    for _ in $(seq 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; echo "conformance: $3: the process exited" >&2; exit 1; }
+        sleep 0.1
+    done
+    echo "conformance: nothing listens on $1; see $3" >&2
+    exit 1
+}
+
+if [[ "$replicas" -eq 0 ]]; then
+    port="$(free_port)"
+    MCP_BIND="127.0.0.1:$port" "$server_bin" >"$out/server.log" 2>&1 &
+    pids+=($!)
+    wait_for "$port" "${pids[-1]}" "$out/server.log"
+else
+    keys="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    upstream=""
+    for i in $(seq "$replicas"); do
+        replica_port="$(free_port)"
+        MCP_BIND="127.0.0.1:$replica_port" MCP_REQUEST_STATE_KEYS="$keys" \
+            "$server_bin" >"$out/replica-$i.log" 2>&1 &
+        pids+=($!)
+        wait_for "$replica_port" "${pids[-1]}" "$out/replica-$i.log"
+        upstream+="        server 127.0.0.1:$replica_port;"$'\n'
+    done
+    port="$(free_port)"
+    nginx_dir="$out/nginx"
+    rm -rf "$nginx_dir"
+    mkdir -p "$nginx_dir/logs"
+    cat >"$nginx_dir/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+error_log $nginx_dir/logs/error.log warn;
+pid $nginx_dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log $nginx_dir/logs/access.log;
+    client_body_temp_path $nginx_dir/body;
+    proxy_temp_path $nginx_dir/proxy;
+    fastcgi_temp_path $nginx_dir/fastcgi;
+    uwsgi_temp_path $nginx_dir/uwsgi;
+    scgi_temp_path $nginx_dir/scgi;
+    upstream replicas {
+$upstream    }
+    server {
+        listen 127.0.0.1:$port;
+        location / {
+            proxy_pass http://replicas;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$http_host;
+            proxy_buffering off;
+            proxy_request_buffering off;
+            proxy_read_timeout 1h;
+        }
+    }
+}
+CONF
+    PATH="$PATH:/usr/sbin" nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" >"$nginx_dir/logs/stderr.log" 2>&1 &
+    pids+=($!)
+    wait_for "$port" "${pids[-1]}" "$nginx_dir/logs/stderr.log"
+    echo "conformance: $replicas replicas behind nginx on 127.0.0.1:$port"
+fi
 
 status=0
 for revision in "${revisions[@]}"; do

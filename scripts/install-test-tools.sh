@@ -8,6 +8,9 @@
 #   .tools/py/                  Python venv with the official Python SDK, exactly as
 #                               pinned by tests/e2e/requirements.txt
 #
+# and, when missing, nginx from Debian's packages (apt-get, as root) for the replica runs of
+# scripts/conformance.sh.
+#
 # Idempotent: each half is skipped when its stamp file records the same pins
 # (sha256 of the pin files, plus the interpreter version for the venv).
 # Prints one line on success; on failure prints the installer's log to stderr
@@ -183,3 +186,20 @@ cf_node_version="$(cat "$logs/smoke-conformance.log")"
 [[ "$cf_node_version" == v22.* ]] || die "the conformance suite needs Node.js 22, got '$cf_node_version'"
 cf_version="$("$cf_dir/node_modules/.bin/node" -p "require('$cf_dir/node_modules/@modelcontextprotocol/conformance/package.json').version")"
 echo "install-test-tools: conformance $cf_version on node $cf_node_version in .tools/conformance $cf_status"
+
+# Debian packages the replica tests run for real: nginx as the load balancer. The version is
+# Debian's (bookworm: 1.22.1); apt-get refreshes its lists only when the first try fails.
+apt_install() {
+    local command="$1" package="$2"
+    command -v "$command" >/dev/null 2>&1 && return 0
+    [[ "$(id -u)" == 0 ]] || die "$command not found and not root to install it (Debian: apt-get install $package)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -q "$package" >"$logs/apt-$package.log" 2>&1; then
+        run_logged "$logs/apt-update.log" apt-get update -q
+        run_logged "$logs/apt-$package.log" apt-get install -y -q "$package"
+    fi
+    command -v "$command" >/dev/null 2>&1 || die "$package installed but $command is not on PATH"
+}
+PATH="$PATH:/usr/sbin"
+apt_install nginx nginx-light
+echo "install-test-tools: $(nginx -v 2>&1)"
