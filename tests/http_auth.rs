@@ -496,7 +496,9 @@ async fn browsers_may_send_auth_and_read_the_challenge() {
         .unwrap()
         .to_ascii_lowercase();
     assert!(
-        exposed.contains("www-authenticate") && exposed.contains("mcp-session-id"),
+        exposed.contains("www-authenticate")
+            && exposed.contains("mcp-session-id")
+            && exposed.contains("retry-after"),
         "{exposed}"
     );
     // A foreign origin gets no CORS grant and is refused.

@@ -40,6 +40,8 @@ pub(super) fn layer(config: &HttpConfig) -> BrowserCorsLayer {
             .expose_headers([
                 HeaderName::from_static("mcp-session-id"),
                 header::WWW_AUTHENTICATE,
+                // Not safelisted: a browser client would not see when to retry a 429 or 503.
+                header::RETRY_AFTER,
             ])
             .max_age(std::time::Duration::from_hours(1)),
     )
