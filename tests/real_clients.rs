@@ -38,14 +38,18 @@ struct Server {
 
 impl Server {
     fn start(test_name: &str) -> Self {
-        let binary = example_binary("quickstart");
+        Self::start_example(test_name, "quickstart")
+    }
+
+    fn start_example(test_name: &str, example: &str) -> Self {
+        let binary = example_binary(example);
         let port = free_port();
         let log = log_dir("real-clients-logs").join(format!("{test_name}-server.log"));
         let mut process = ChildGuard::spawn_logged(
             Command::new(binary)
                 .env("MCP_BIND", format!("127.0.0.1:{port}"))
                 .env("NO_COLOR", "1"),
-            "quickstart",
+            "the example server",
             log,
         );
         process.wait_for_port(port, SERVER_START_TIMEOUT);
@@ -248,4 +252,35 @@ fn python_sdk_client_legacy_initialize_session() {
         delete.is_some_and(|(_, status, _)| matches!(status, 200 | 202 | 204)),
         "session DELETE missing or failed: {delete:?}\n{report}"
     );
+}
+
+/// The TypeScript SDK resumes a call whose connection the server closed mid-call (SSE
+/// polling): after the stream's `retry:` delay it sends `GET` with the priming event's id
+/// and gets the result; progress of another call arrives in order.
+#[test]
+fn typescript_sdk_client_resumes_a_closed_call_stream() {
+    install_tools();
+    let server = Server::start_example("typescript_sdk_client_resumes", "everything");
+    let out = run_client(&server, &support::node(), "ts_resume_client.mjs", &[]);
+    let report = serde_json::to_string_pretty(&out).unwrap_or_default();
+    assert_eq!(out["protocolVersion"], json!("2025-11-25"), "{report}");
+    assert!(
+        out["reconnectionText"]
+            .as_str()
+            .is_some_and(|t| t.contains("Reconnection test completed")),
+        "{report}"
+    );
+    let resumes = out["resumes"].as_array().unwrap();
+    assert_eq!(resumes.len(), 1, "one resume\n{report}");
+    assert!(
+        resumes[0].as_str().is_some_and(|id| id.ends_with("-0")),
+        "from the priming event\n{report}"
+    );
+    assert!(
+        out["reconnectionMs"].as_u64().is_some_and(|ms| ms >= 900),
+        "the client waited for the retry delay\n{report}"
+    );
+    assert_eq!(out["progress"], json!([0, 50, 100]), "{report}");
+    assert_eq!(out["progressText"], json!("Progress complete."), "{report}");
+    assert_eq!(out["transportErrors"], json!([]), "{report}");
 }
