@@ -5,40 +5,11 @@
 // Connects over Streamable HTTP (initialize + Mcp-Session-Id), lists tools, calls
 // `add` and `divide`, terminates the session with DELETE, and prints ONE line of
 // JSON to stdout. Any failure exits non-zero with a message on stderr.
-//
-// The SDK is loaded from <repo>/.tools/node/node_modules (installed by
-// scripts/install-test-tools.sh); MCP_E2E_NODE_MODULES overrides that folder.
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeModules =
-    process.env.MCP_E2E_NODE_MODULES ?? path.resolve(here, '..', '..', '.tools', 'node', 'node_modules');
-const sdkEsm = path.join(nodeModules, '@modelcontextprotocol', 'sdk', 'dist', 'esm');
+import { describe, loadSdk } from './sdk.mjs';
 
 function fail(message) {
     process.stderr.write(`ts_client: ${message}\n`);
     process.exit(1);
-}
-
-async function loadSdk() {
-    try {
-        const { Client } = await import(pathToFileURL(path.join(sdkEsm, 'client', 'index.js')).href);
-        const { StreamableHTTPClientTransport } = await import(
-            pathToFileURL(path.join(sdkEsm, 'client', 'streamableHttp.js')).href
-        );
-        return { Client, StreamableHTTPClientTransport };
-    } catch (err) {
-        fail(`cannot load @modelcontextprotocol/sdk from ${nodeModules} (run scripts/install-test-tools.sh): ${err}`);
-    }
-}
-
-function describe(err) {
-    if (err instanceof Error) {
-        const code = err.code !== undefined ? ` (code ${err.code})` : '';
-        return `${err.name}: ${err.message}${code}${err.cause ? ` [cause: ${describe(err.cause)}]` : ''}`;
-    }
-    return String(err);
 }
 
 async function step(name, fn) {
@@ -53,7 +24,10 @@ async function main() {
     const url = process.argv[2];
     if (!url) fail('usage: node ts_client.mjs <server url, e.g. http://127.0.0.1:3000/mcp>');
 
-    const { Client, StreamableHTTPClientTransport } = await loadSdk();
+    const { Client, StreamableHTTPClientTransport } = await loadSdk(
+        ['client/index.js', 'client/streamableHttp.js'],
+        fail,
+    );
     const transportErrors = [];
     const transport = new StreamableHTTPClientTransport(new URL(url));
     const client = new Client({ name: 'mcp-runtime-e2e-ts', version: '0.0.0' });

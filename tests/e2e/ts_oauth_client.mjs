@@ -27,13 +27,7 @@
 //
 // The SDK is loaded from <repo>/.tools/node/node_modules (installed by
 // scripts/install-test-tools.sh); MCP_E2E_NODE_MODULES overrides that folder.
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeModules =
-    process.env.MCP_E2E_NODE_MODULES ?? path.resolve(here, '..', '..', '.tools', 'node', 'node_modules');
-const sdkEsm = path.join(nodeModules, '@modelcontextprotocol', 'sdk', 'dist', 'esm');
+import { describe, loadSdk } from './sdk.mjs';
 
 // Where the authorization server sends the browser back to. Nothing listens
 // there: the headless user agent stops at the redirect and reads `code` from it.
@@ -49,26 +43,6 @@ function fail(message) {
         process.stderr.write(`ts_oauth_client: HTTP log:\n${httpLog.map((e) => `  ${JSON.stringify(e)}`).join('\n')}\n`);
     }
     process.exit(1);
-}
-
-async function loadSdk() {
-    try {
-        const load = (rel) => import(pathToFileURL(path.join(sdkEsm, ...rel.split('/'))).href);
-        const { Client } = await load('client/index.js');
-        const { StreamableHTTPClientTransport } = await load('client/streamableHttp.js');
-        const { UnauthorizedError } = await load('client/auth.js');
-        return { Client, StreamableHTTPClientTransport, UnauthorizedError };
-    } catch (err) {
-        fail(`cannot load @modelcontextprotocol/sdk from ${nodeModules} (run scripts/install-test-tools.sh): ${err}`);
-    }
-}
-
-function describe(err) {
-    if (err instanceof Error) {
-        const code = err.code !== undefined ? ` (code ${err.code})` : '';
-        return `${err.name}: ${err.message}${code}${err.cause ? ` [cause: ${describe(err.cause)}]` : ''}`;
-    }
-    return String(err);
 }
 
 async function step(name, fn) {
@@ -264,7 +238,10 @@ async function main() {
     const url = process.argv[2];
     if (!url) fail('usage: node ts_oauth_client.mjs <server url, e.g. http://127.0.0.1:3000/mcp>');
 
-    const { Client, StreamableHTTPClientTransport, UnauthorizedError } = await loadSdk();
+    const { Client, StreamableHTTPClientTransport, UnauthorizedError } = await loadSdk(
+        ['client/index.js', 'client/streamableHttp.js', 'client/auth.js'],
+        fail,
+    );
     const provider = new HeadlessOAuthProvider();
     const transportErrors = [];
 

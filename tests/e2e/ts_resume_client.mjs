@@ -6,32 +6,19 @@
 // server closes the call's SSE connection mid-call, so the SDK must reconnect with GET and
 // Last-Event-ID to get the result; then a call with progress. Prints ONE line of JSON to
 // stdout; any failure exits non-zero with a message on stderr.
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeModules =
-    process.env.MCP_E2E_NODE_MODULES ?? path.resolve(here, '..', '..', '.tools', 'node', 'node_modules');
-const sdkEsm = path.join(nodeModules, '@modelcontextprotocol', 'sdk', 'dist', 'esm');
+import { describe, loadSdk } from './sdk.mjs';
 
 function fail(message) {
     process.stderr.write(`ts_resume_client: ${message}\n`);
     process.exit(1);
 }
 
-function describe(err) {
-    if (err instanceof Error) {
-        return `${err.name}: ${err.message}${err.cause ? ` [cause: ${describe(err.cause)}]` : ''}`;
-    }
-    return String(err);
-}
-
 async function main() {
     const url = process.argv[2];
     if (!url) fail('usage: node ts_resume_client.mjs <server url>');
-    const { Client } = await import(pathToFileURL(path.join(sdkEsm, 'client', 'index.js')).href);
-    const { StreamableHTTPClientTransport } = await import(
-        pathToFileURL(path.join(sdkEsm, 'client', 'streamableHttp.js')).href
+    const { Client, StreamableHTTPClientTransport } = await loadSdk(
+        ['client/index.js', 'client/streamableHttp.js'],
+        fail,
     );
 
     // Every GET the SDK sends, with the Last-Event-ID it resumes from.
