@@ -254,6 +254,27 @@ fn python_sdk_client_legacy_initialize_session() {
     );
 }
 
+/// What a client resuming `test_reconnection` reports: the result, after one `GET` from the
+/// priming event.
+fn assert_resumed_once(out: &Value) {
+    let report = serde_json::to_string_pretty(out).unwrap_or_default();
+    assert_eq!(out["protocolVersion"], json!("2025-11-25"), "{report}");
+    assert!(
+        out["reconnectionText"]
+            .as_str()
+            .is_some_and(|t| t.contains("Reconnection test completed")),
+        "{report}"
+    );
+    let resumes = out["resumes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no resumes array\n{report}"));
+    assert_eq!(resumes.len(), 1, "one resume\n{report}");
+    assert!(
+        resumes[0].as_str().is_some_and(|id| id.ends_with("-0")),
+        "from the priming event\n{report}"
+    );
+}
+
 /// The TypeScript SDK resumes a call whose connection the server closed mid-call (SSE
 /// polling): after the stream's `retry:` delay it sends `GET` with the priming event's id
 /// and gets the result; progress of another call arrives in order.
@@ -263,19 +284,7 @@ fn typescript_sdk_client_resumes_a_closed_call_stream() {
     let server = Server::start_example("typescript_sdk_client_resumes", "everything");
     let out = run_client(&server, &support::node(), "ts_resume_client.mjs", &[]);
     let report = serde_json::to_string_pretty(&out).unwrap_or_default();
-    assert_eq!(out["protocolVersion"], json!("2025-11-25"), "{report}");
-    assert!(
-        out["reconnectionText"]
-            .as_str()
-            .is_some_and(|t| t.contains("Reconnection test completed")),
-        "{report}"
-    );
-    let resumes = out["resumes"].as_array().unwrap();
-    assert_eq!(resumes.len(), 1, "one resume\n{report}");
-    assert!(
-        resumes[0].as_str().is_some_and(|id| id.ends_with("-0")),
-        "from the priming event\n{report}"
-    );
+    assert_resumed_once(&out);
     assert!(
         out["reconnectionMs"].as_u64().is_some_and(|ms| ms >= 900),
         "the client waited for the retry delay\n{report}"
@@ -283,4 +292,13 @@ fn typescript_sdk_client_resumes_a_closed_call_stream() {
     assert_eq!(out["progress"], json!([0, 50, 100]), "{report}");
     assert_eq!(out["progressText"], json!("Progress complete."), "{report}");
     assert_eq!(out["transportErrors"], json!([]), "{report}");
+}
+
+/// The Python SDK resumes the same closed call stream.
+#[test]
+fn python_sdk_client_resumes_a_closed_call_stream() {
+    install_tools();
+    let server = Server::start_example("python_sdk_client_resumes", "everything");
+    let out = run_client(&server, &python(), "py_resume_client.py", &[]);
+    assert_resumed_once(&out);
 }
