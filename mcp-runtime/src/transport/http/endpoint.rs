@@ -21,7 +21,7 @@ use super::Http;
 use super::bearer::Caller;
 use super::error::{Refusal, json_response, rpc_error};
 use super::header_str;
-use super::respond::{channel_frames, error_status, read_frames, respond, sse_response};
+use super::respond::{error_status, read_frames, received, respond, resumable, sse_response};
 use super::revision::{MCP_SESSION_ID, no_session, route};
 use super::sse::Frame;
 use crate::auth::Principal;
@@ -240,21 +240,8 @@ fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
         };
     }
     // A new standalone stream: the session's notifications, kept for resumption.
-    let notifications = session.open_stream(&http.core.hub);
-    let writer = streams.open();
-    let stream = writer.stream();
-    let reader = streams.read(stream, 0);
-    tokio::spawn(async move {
-        let mut notifications = notifications;
-        while let Some(message) = notifications.recv().await {
-            if writer.push(message).is_none() {
-                return;
-            }
-        }
-    });
-    let frames = futures_util::stream::once(std::future::ready(Frame::priming(stream)))
-        .chain(futures_util::stream::iter(reader).flat_map(read_frames));
-    sse_response(&http.config, frames, held)
+    let notifications = received(session.open_stream(&http.core.hub));
+    sse_response(&http.config, resumable(streams, notifications), held)
 }
 
 /// The header naming the last event a resuming client saw.
@@ -278,7 +265,11 @@ fn notification_stream<S: McpServer>(
     rx: tokio::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Response {
     match http.config.life.stream(http.config.max_streams) {
-        Some(held) => sse_response(&http.config, channel_frames(rx), held),
+        Some(held) => sse_response(
+            &http.config,
+            received(rx).map(|m| Frame::message(None, &m)),
+            held,
+        ),
         None => too_many_streams(),
     }
 }

@@ -21,7 +21,7 @@ use super::sse::{self, Frame};
 use super::stream::Continue;
 use super::{Http, HttpConfig};
 use crate::connection::Prepared;
-use crate::connection::events::Reader;
+use crate::connection::events::{Reader, Streams};
 use crate::connection::session::{InflightGuard, Session};
 use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
@@ -158,24 +158,33 @@ async fn respond_streaming<S: McpServer>(
 /// `Last-Event-ID`; a closed connection is not a cancellation (`notifications/cancelled`
 /// is).
 fn resumable_answer(session: &Session, rest: Continue, keep_alive: Duration) -> Response {
-    let streams = session.streams();
+    sse::response(resumable(session.streams(), rest), keep_alive)
+}
+
+/// The frames of a new stream of `streams` carrying what `messages` yields: a task writes
+/// them to the stream whether or not a connection reads it (and closes the reading
+/// connection when a handler asks, with [`CLOSE_STREAM`]); the frames are the priming event,
+/// then what the stream holds, as it comes. When the session ends, the task stops and
+/// drops `messages`.
+pub(super) fn resumable(
+    streams: &Arc<Streams>,
+    messages: impl Stream<Item = Vec<u8>> + Send + 'static,
+) -> impl Stream<Item = Frame> + Send + 'static {
     let writer = streams.open();
     let stream = writer.stream();
     let reader = streams.read(stream, 0);
     tokio::spawn(async move {
-        let mut rest = std::pin::pin!(rest);
-        while let Some(message) = rest.next().await {
+        let mut messages = std::pin::pin!(messages);
+        while let Some(message) = messages.next().await {
             if message == CLOSE_STREAM {
                 writer.close_reader();
             } else if writer.push(message).is_none() {
-                // The session ended: dropping the rest cancels the request.
                 return;
             }
         }
     });
-    let frames = futures_util::stream::once(std::future::ready(Frame::priming(stream)))
-        .chain(futures_util::stream::iter(reader).flat_map(read_frames));
-    sse::response(frames, keep_alive)
+    futures_util::stream::once(std::future::ready(Frame::priming(stream)))
+        .chain(futures_util::stream::iter(reader).flat_map(read_frames))
 }
 
 /// The frames of what `reader` reads, each with its id.
@@ -190,18 +199,14 @@ pub(super) fn read_frames(reader: Reader) -> impl Stream<Item = Frame> + Send + 
     .flatten()
 }
 
-/// The frames of the messages `rx` receives.
-pub(super) fn channel_frames(
+/// The messages `rx` receives, as a stream.
+pub(super) fn received(
     rx: mpsc::Receiver<Vec<u8>>,
-) -> impl Stream<Item = Frame> + Send + 'static {
-    futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|bytes| (Frame::message(None, &bytes), rx))
-    })
+) -> impl Stream<Item = Vec<u8>> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) })
 }
 
-/// A notification stream: `events`, until they end, the stream reaches
+/// A notification stream: `frames`, until they end, the stream reaches
 /// [`HttpConfig::sse_max_lifetime`](super::HttpConfig::sse_max_lifetime) or the server
 /// starts shutting down; in the last two cases a `retry:` event tells the client when to
 /// reconnect. `held` counts it among the endpoint's streams while it lives.
