@@ -577,6 +577,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let bind = std::env::var("MCP_BIND").unwrap_or_else(|_| "127.0.0.1:3001".into());
     eprintln!("conformance fixture on http://{bind}/mcp");
-    Everything.serve_http(bind, HttpConfig::new()).await?;
+    Everything
+        .serve_http(bind, config_from_env().await?)
+        .await?;
     Ok(())
+}
+
+/// The endpoint's settings; with `MCP_REDIS_URL` set, sessions live in that Redis, shared
+/// with every replica that names it (see the README's "Several replicas").
+async fn config_from_env() -> Result<HttpConfig, mcp_runtime::store::RedisStoreError> {
+    Ok(match mcp_runtime::store::RedisStore::from_env().await? {
+        Some(store) => HttpConfig::new().session_store(store),
+        None => HttpConfig::new(),
+    })
 }

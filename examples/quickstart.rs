@@ -159,6 +159,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "  connect: npx @modelcontextprotocol/inspector --transport http --server-url http://{bind}/mcp"
     );
-    Quickstart.serve_http(bind, HttpConfig::new()).await?;
+    Quickstart
+        .serve_http(bind, config_from_env().await?)
+        .await?;
     Ok(())
+}
+
+/// The endpoint's settings; with `MCP_REDIS_URL` set, sessions live in that Redis, shared
+/// with every replica that names it (see the README's "Several replicas").
+async fn config_from_env() -> Result<HttpConfig, mcp_runtime::store::RedisStoreError> {
+    Ok(match mcp_runtime::store::RedisStore::from_env().await? {
+        Some(store) => HttpConfig::new().session_store(store),
+        None => HttpConfig::new(),
+    })
 }

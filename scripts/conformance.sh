@@ -6,8 +6,9 @@
 #   bash scripts/conformance.sh 2026-07-28       # one revision
 #   bash scripts/conformance.sh --replicas 3 2026-07-28
 #
-# With --replicas N, N processes of the example share one request-state key ring
-# (MCP_REQUEST_STATE_KEYS) behind nginx with plain round-robin (no affinity), and the
+# With --replicas N, N processes of the example share one Redis (a redis-server of the
+# run's own on a free port, MCP_REDIS_URL) and one request-state key ring
+# (MCP_REQUEST_STATE_KEYS), behind nginx with plain round-robin (no affinity), and the
 # suite talks to nginx: every request may land on another replica. Output then goes to
 # target/conformance/replicas/<revision>/.
 #
@@ -62,10 +63,16 @@ if [[ "$replicas" -eq 0 ]]; then
     wait_for "$port" "${pids[-1]}" "$out/server.log"
 else
     keys="$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+    redis_port="$(free_port)"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        >"$out/redis.log" 2>&1 &
+    pids+=($!)
+    wait_for "$redis_port" "${pids[-1]}" "$out/redis.log"
     upstream=""
     for i in $(seq "$replicas"); do
         replica_port="$(free_port)"
         MCP_BIND="127.0.0.1:$replica_port" MCP_REQUEST_STATE_KEYS="$keys" \
+            MCP_REDIS_URL="redis://127.0.0.1:$redis_port/" \
             "$server_bin" >"$out/replica-$i.log" 2>&1 &
         pids+=($!)
         wait_for "$replica_port" "${pids[-1]}" "$out/replica-$i.log"
@@ -107,7 +114,7 @@ CONF
     PATH="$PATH:/usr/sbin" nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" >"$nginx_dir/logs/stderr.log" 2>&1 &
     pids+=($!)
     wait_for "$port" "${pids[-1]}" "$nginx_dir/logs/stderr.log"
-    echo "conformance: $replicas replicas behind nginx on 127.0.0.1:$port"
+    echo "conformance: $replicas replicas sharing Redis on 127.0.0.1:$redis_port behind nginx on 127.0.0.1:$port"
 fi
 
 status=0

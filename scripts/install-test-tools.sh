@@ -8,8 +8,8 @@
 #   .tools/py/                  Python venv with the official Python SDK, exactly as
 #                               pinned by tests/e2e/requirements.txt
 #
-# and, when missing, nginx from Debian's packages (apt-get, as root) for the replica runs of
-# scripts/conformance.sh.
+# and, when missing, nginx and redis-server from Debian's packages (apt-get, as root) for
+# the replica runs: nginx as the load balancer, Redis as the store they share.
 #
 # Idempotent: each half is skipped when its stamp file records the same pins
 # (sha256 of the pin files, plus the interpreter version for the venv).
@@ -187,8 +187,9 @@ cf_node_version="$(cat "$logs/smoke-conformance.log")"
 cf_version="$("$cf_dir/node_modules/.bin/node" -p "require('$cf_dir/node_modules/@modelcontextprotocol/conformance/package.json').version")"
 echo "install-test-tools: conformance $cf_version on node $cf_node_version in .tools/conformance $cf_status"
 
-# Debian packages the replica tests run for real: nginx as the load balancer. The version is
-# Debian's (bookworm: 1.22.1); apt-get refreshes its lists only when the first try fails.
+# Debian packages the replica tests run for real: nginx as the load balancer, Redis as the
+# shared store. The versions are Debian's (bookworm: nginx 1.22.1, Redis 7.0); apt-get
+# refreshes its lists only when the first try fails.
 apt_install() {
     local command="$1" package="$2"
     command -v "$command" >/dev/null 2>&1 && return 0
@@ -202,4 +203,7 @@ apt_install() {
 }
 PATH="$PATH:/usr/sbin"
 apt_install nginx nginx-light
-echo "install-test-tools: $(nginx -v 2>&1)"
+apt_install redis-server redis-server
+# The package starts a system-wide server on 6379; the tests start their own on ports of
+# their own, so it is left as Debian configures it.
+echo "install-test-tools: $(nginx -v 2>&1); $(redis-server --version | cut -d' ' -f1-3)"

@@ -11,7 +11,7 @@ use mcp_runtime::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{Session, spawn};
+use support::{Event, Events, SendGet as _, Session, spawn};
 
 struct Ticker;
 
@@ -44,77 +44,6 @@ impl Ticker {
     }
 }
 
-/// One SSE event: its id, and its message when it carries one.
-#[derive(Debug, Clone)]
-struct Event {
-    id: Option<String>,
-    retry: bool,
-    message: Option<Value>,
-}
-
-/// Reads SSE events from `resp` as they come.
-struct Events {
-    resp: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    fn new(resp: reqwest::Response) -> Self {
-        assert_eq!(resp.status(), StatusCode::OK);
-        assert_eq!(resp.headers()["content-type"], "text/event-stream");
-        Self {
-            resp,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event, `None` once the stream ends; fails after 5 s without one.
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = Event {
-                    id: None,
-                    retry: false,
-                    message: None,
-                };
-                let mut comment = true;
-                for line in block.lines() {
-                    if let Some(id) = line.strip_prefix("id:") {
-                        event.id = Some(id.trim().to_owned());
-                    } else if line.starts_with("retry:") {
-                        event.retry = true;
-                    } else if let Some(data) = line.strip_prefix("data:") {
-                        let data = data.trim();
-                        if !data.is_empty() {
-                            event.message = Some(serde_json::from_str(data).unwrap());
-                        }
-                    }
-                    comment &= line.starts_with(':');
-                }
-                if comment {
-                    continue;
-                }
-                return Some(event);
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(5), self.resp.chunk())
-                .await
-                .expect("an event within 5 s")
-                .unwrap()?;
-            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    /// Every event until the stream ends.
-    async fn rest(mut self) -> Vec<Event> {
-        let mut events = Vec::new();
-        while let Some(event) = self.next().await {
-            events.push(event);
-        }
-        events
-    }
-}
-
 fn tick_call(id: i64, n: u32) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": "tick", "arguments": {"n": n}, "_meta": {"progressToken": "t"}}})
@@ -134,21 +63,6 @@ async fn resume(session: &Session, last: &str) -> reqwest::Response {
         .header("last-event-id", last)
         .send_get()
         .await
-}
-
-/// `GET` on a session's endpoint with the session's headers.
-trait SendGet {
-    async fn send_get(self) -> reqwest::Response;
-}
-
-impl SendGet for reqwest::RequestBuilder {
-    async fn send_get(self) -> reqwest::Response {
-        let (client, request) = self.build_split();
-        let mut request = request.unwrap();
-        *request.method_mut() = reqwest::Method::GET;
-        *request.body_mut() = None;
-        client.execute(request).await.unwrap()
-    }
 }
 
 /// A call's stream cut after two progress events is resumed by `GET` with the last id:

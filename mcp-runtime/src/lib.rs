@@ -9,6 +9,8 @@ pub mod auth;
 mod connection;
 pub mod headers;
 pub mod protocol;
+#[cfg(feature = "redis")]
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;

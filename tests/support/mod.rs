@@ -258,6 +258,60 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A `redis-server` of the test's own on a free 127.0.0.1 port, with nothing saved to
+/// disk; stopped when dropped. `scripts/install-test-tools.sh` installs Redis when missing.
+pub(crate) struct Redis {
+    pub(crate) port: u16,
+    name: String,
+    process: Option<ChildGuard>,
+}
+
+impl Redis {
+    pub(crate) fn start(name: &str) -> Self {
+        install_tools();
+        let mut redis = Self {
+            port: free_port(),
+            name: name.to_owned(),
+            process: None,
+        };
+        redis.restart();
+        redis
+    }
+
+    /// `redis://127.0.0.1:<port>/`.
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Kills the server; what it held is gone.
+    pub(crate) fn kill(&mut self) {
+        self.process = None;
+    }
+
+    /// Starts the server (again) on its port, empty.
+    pub(crate) fn restart(&mut self) {
+        self.process = None;
+        let port = self.port.to_string();
+        let log = log_dir("redis").join(format!("{}.log", self.name));
+        let mut process = ChildGuard::spawn_logged(
+            Command::new("redis-server").args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]),
+            "redis-server",
+            log,
+        );
+        process.wait_for_port(self.port, Duration::from_secs(20));
+        self.process = Some(process);
+    }
+}
+
 /// Output of one finished client process.
 pub(crate) struct ClientRun {
     pub(crate) status: ExitStatus,
@@ -516,4 +570,97 @@ pub(crate) fn modern(
 ) -> reqwest::RequestBuilder {
     params["_meta"] = modern_meta();
     modern_request(url, 7, method, name, &params)
+}
+
+// ------------------------------------------------------------------ SSE
+
+/// One SSE event: its id, and its message when it carries one.
+#[derive(Debug, Clone)]
+pub(crate) struct Event {
+    pub(crate) id: Option<String>,
+    pub(crate) retry: bool,
+    pub(crate) message: Option<Value>,
+}
+
+/// Reads SSE events from `resp` as they come.
+pub(crate) struct Events {
+    resp: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    pub(crate) fn new(resp: reqwest::Response) -> Self {
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Self {
+            resp,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, `None` once the stream ends; fails after 5 s without one.
+    pub(crate) async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Event {
+                    id: None,
+                    retry: false,
+                    message: None,
+                };
+                let mut comment = true;
+                for line in block.lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        event.id = Some(id.trim().to_owned());
+                    } else if line.starts_with("retry:") {
+                        event.retry = true;
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        let data = data.trim();
+                        if !data.is_empty() {
+                            event.message = Some(serde_json::from_str(data).unwrap());
+                        }
+                    }
+                    comment &= line.starts_with(':');
+                }
+                if comment {
+                    continue;
+                }
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(5), self.resp.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Every event until the stream ends.
+    pub(crate) async fn rest(mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        while let Some(event) = self.next().await {
+            events.push(event);
+        }
+        events
+    }
+}
+
+/// `GET` (or another method without a body) with a `POST` builder's headers.
+pub(crate) trait SendGet {
+    async fn send_get(self) -> reqwest::Response;
+    async fn send_get_as(self, method: reqwest::Method) -> reqwest::Response;
+}
+
+impl SendGet for reqwest::RequestBuilder {
+    async fn send_get(self) -> reqwest::Response {
+        self.send_get_as(reqwest::Method::GET).await
+    }
+
+    async fn send_get_as(self, method: reqwest::Method) -> reqwest::Response {
+        let (client, request) = self.build_split();
+        let mut request = request.unwrap();
+        *request.method_mut() = method;
+        *request.body_mut() = None;
+        client.execute(request).await.unwrap()
+    }
 }

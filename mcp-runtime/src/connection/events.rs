@@ -19,9 +19,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use futures_util::{Stream, StreamExt as _};
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use super::session::lock;
+use crate::server::context::CLOSE_STREAM;
 
 /// The id of one event: its stream and its place on it, from 1. The priming event a stream
 /// starts with has place 0: resuming from it replays the whole stream.
@@ -32,6 +35,20 @@ pub(crate) struct EventId {
 }
 
 impl EventId {
+    /// Whether the event is on a session's standalone (`GET`) stream rather than a
+    /// request's.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn standalone(self) -> bool {
+        self.stream & 1 == 1
+    }
+
+    /// The number of the replica that writes the event's stream (0 for a process that
+    /// shares no sessions).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn replica(self) -> u64 {
+        self.stream >> 32
+    }
+
     /// Reads `"{stream}-{seq}"`; anything else is not an id this server gave.
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let (stream, seq) = text.trim().split_once('-')?;
@@ -82,11 +99,41 @@ impl ReplayTotal {
     }
 }
 
+/// What a stream carries: a request's messages, or the session's notifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Call,
+    Standalone,
+}
+
+/// What happened to a stream, as copied for other replicas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry<'a> {
+    /// It opened (place 0: the priming event).
+    Opened,
+    /// It carried an event.
+    Event(&'a [u8]),
+    /// It ended, at the place the next event would have taken.
+    Ended,
+    /// Its writer stopped with the process, and another replica is to carry it on from
+    /// this place.
+    HandedOff,
+}
+
+/// Where the events of a session are copied for other replicas to read, in order.
+pub(crate) trait CopyEvents: Send + Sync {
+    fn copy(&self, session: &str, stream: u64, seq: u64, what: Entry<'_>);
+}
+
 /// The streams of one session.
 pub(crate) struct Streams {
     inner: Mutex<Inner>,
     limits: ReplayLimits,
     total: Arc<ReplayTotal>,
+    /// Added to every stream number: the replica's, in its high 32 bits.
+    base: u64,
+    /// The session and where its events are copied, where replicas share sessions.
+    copies: Option<(Arc<str>, Arc<dyn CopyEvents>)>,
 }
 
 impl fmt::Debug for Streams {
@@ -112,6 +159,9 @@ struct Log {
     first: u64,
     events: VecDeque<Vec<u8>>,
     ended: bool,
+    /// Carried on here from another replica: what came before is in the shared store
+    /// only, so it is read from there.
+    carried: bool,
     /// Which reader may read it: a newer one retires the older.
     reader: u64,
     wake: Arc<Notify>,
@@ -153,20 +203,40 @@ impl Streams {
             inner: Mutex::default(),
             limits,
             total,
+            base: 0,
+            copies: None,
         }
     }
 
+    /// The streams of replica `replica`, whose events of session `session` are copied to
+    /// `copies`.
+    pub(crate) fn copied(
+        mut self,
+        replica: u64,
+        session: Arc<str>,
+        copies: Arc<dyn CopyEvents>,
+    ) -> Self {
+        self.base = replica << 32;
+        self.copies = Some((session, copies));
+        self
+    }
+
     /// Opens a new stream; writing to it through the [`Writer`], ending it when that drops.
-    pub(crate) fn open(self: &Arc<Self>) -> Writer {
+    /// Its number says its kind (lowest bit) and its replica (high 32 bits).
+    pub(crate) fn open(self: &Arc<Self>, kind: Kind) -> Writer {
         let mut inner = lock(&self.inner);
-        let stream = inner.next_stream;
+        let stream = self.base | (inner.next_stream << 1) | u64::from(kind == Kind::Standalone);
         inner.next_stream += 1;
+        if let Some((session, copies)) = &self.copies {
+            copies.copy(session, stream, 0, Entry::Opened);
+        }
         inner.logs.insert(
             stream,
             Log {
                 first: 1,
                 events: VecDeque::new(),
                 ended: false,
+                carried: false,
                 reader: 0,
                 wake: Arc::new(Notify::new()),
             },
@@ -191,7 +261,34 @@ impl Streams {
         Writer {
             streams: Arc::clone(self),
             stream,
+            handed_off: false,
         }
+    }
+
+    /// Carries on here the stream `stream` another replica wrote up to place `next` (not
+    /// included), with the same number: a client resuming it sees one stream.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn carry_on(self: &Arc<Self>, stream: u64, next: u64) -> Option<Writer> {
+        let mut inner = lock(&self.inner);
+        if inner.logs.contains_key(&stream) {
+            return None;
+        }
+        inner.logs.insert(
+            stream,
+            Log {
+                first: next,
+                events: VecDeque::new(),
+                ended: false,
+                carried: true,
+                reader: 0,
+                wake: Arc::new(Notify::new()),
+            },
+        );
+        Some(Writer {
+            streams: Arc::clone(self),
+            stream,
+            handed_off: false,
+        })
     }
 
     /// Adds `message` to `stream`; its id.
@@ -203,6 +300,9 @@ impl Streams {
             stream,
             seq: log.next(),
         };
+        if let Some((session, copies)) = &self.copies {
+            copies.copy(session, stream, id.seq, Entry::Event(&message));
+        }
         log.events.push_back(message);
         let wake = Arc::clone(&log.wake);
         inner.bytes += size;
@@ -218,11 +318,19 @@ impl Streams {
         Some(id)
     }
 
-    fn end(&self, stream: u64) {
+    fn end(&self, stream: u64, handed_off: bool) {
         let mut inner = lock(&self.inner);
         if let Some(log) = inner.logs.get_mut(&stream) {
             log.ended = true;
             log.wake.notify_waiters();
+            if let Some((session, copies)) = &self.copies {
+                let entry = if handed_off {
+                    Entry::HandedOff
+                } else {
+                    Entry::Ended
+                };
+                copies.copy(session, stream, log.next(), entry);
+            }
         }
     }
 
@@ -230,7 +338,7 @@ impl Streams {
     /// reader; `None` when the session holds no such stream.
     pub(crate) fn read(self: &Arc<Self>, stream: u64, after: u64) -> Option<Reader> {
         let mut inner = lock(&self.inner);
-        let log = inner.logs.get_mut(&stream)?;
+        let log = inner.logs.get_mut(&stream).filter(|log| !log.carried)?;
         log.reader += 1;
         let me = log.reader;
         let wake = Arc::clone(&log.wake);
@@ -325,6 +433,8 @@ enum Taken {
 pub(crate) struct Writer {
     streams: Arc<Streams>,
     stream: u64,
+    /// Whether another replica is to carry the stream on, rather than it ending.
+    handed_off: bool,
 }
 
 impl Writer {
@@ -342,12 +452,49 @@ impl Writer {
     pub(crate) fn push(&self, message: Vec<u8>) -> Option<EventId> {
         self.streams.push(self.stream, message)
     }
+
+    /// Stops writing because the process stops: where replicas share sessions, another
+    /// carries the stream on from here.
+    pub(crate) fn hand_off(mut self) {
+        self.handed_off = true;
+    }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.streams.end(self.stream);
+        self.streams.end(self.stream, self.handed_off);
     }
+}
+
+/// Writes what `messages` yields to `writer`'s stream, on a task of its own, whether or
+/// not a connection reads it; an empty message closes the reading connection instead
+/// ([`CLOSE_STREAM`]). It stops when `messages` ends or the session does; when `until`
+/// fires first, the stream is handed off.
+pub(crate) fn spawn_writer(
+    writer: Writer,
+    messages: impl Stream<Item = Vec<u8>> + Send + 'static,
+    until: Option<CancellationToken>,
+) {
+    tokio::spawn(async move {
+        let mut messages = std::pin::pin!(messages);
+        loop {
+            let message = match &until {
+                Some(until) => tokio::select! {
+                    () = until.cancelled() => return writer.hand_off(),
+                    message = messages.next() => message,
+                },
+                None => messages.next().await,
+            };
+            let Some(message) = message else {
+                return;
+            };
+            if message == CLOSE_STREAM {
+                writer.close_reader();
+            } else if writer.push(message).is_none() {
+                return;
+            }
+        }
+    });
 }
 
 /// Reads one stream from a position, waiting for what comes next.
@@ -408,6 +555,12 @@ mod tests {
         ))
     }
 
+    struct Nowhere;
+
+    impl CopyEvents for Nowhere {
+        fn copy(&self, _: &str, _: u64, _: u64, _: Entry<'_>) {}
+    }
+
     async fn all(reader: &mut Reader) -> Vec<String> {
         let mut seen = Vec::new();
         while let Ok(Some(events)) =
@@ -426,7 +579,19 @@ mod tests {
     fn ids_name_their_stream_and_place() {
         let id = EventId { stream: 3, seq: 17 };
         assert_eq!(id.to_string(), "3-17");
+        assert!(id.standalone());
+        let copied = Streams::new(ReplayLimits::DEFAULT, Arc::default()).copied(
+            5,
+            "s".into(),
+            Arc::new(Nowhere),
+        );
+        let call = Arc::new(copied).open(Kind::Call).stream();
         assert_eq!(EventId::parse(" 3-17 "), Some(id));
+        let on_call = EventId {
+            stream: call,
+            seq: 1,
+        };
+        assert_eq!((on_call.replica(), on_call.standalone()), (5, false));
         for bad in ["3", "-1", "3-", "a-1", "3-1-2", "3-+1", ""] {
             assert_eq!(EventId::parse(bad), None, "{bad}");
         }
@@ -435,7 +600,7 @@ mod tests {
     #[tokio::test]
     async fn a_reader_resumes_after_what_it_saw_and_retires_the_earlier_one() {
         let s = streams(1 << 20);
-        let writer = s.open();
+        let writer = s.open(Kind::Call);
         let mut first = s.read(writer.stream(), 0).unwrap();
         writer.push(b"a".to_vec());
         writer.push(b"b".to_vec());
@@ -455,38 +620,42 @@ mod tests {
     #[tokio::test]
     async fn what_is_kept_is_bounded_and_ended_streams_go_first() {
         let s = streams(10);
-        let ended = s.open();
+        let ended = s.open(Kind::Call);
         ended.push(b"12345".to_vec());
         drop(ended);
-        let live = s.open();
+        let live = s.open(Kind::Standalone);
+        let l = live.stream();
+        assert_eq!(l, 3, "the second stream, a standalone one");
         live.push(b"abcd".to_vec());
         live.push(b"efgh".to_vec());
         assert!(s.bytes() <= 10, "{}", s.bytes());
         assert_eq!(
-            all(&mut s.read(1, 0).unwrap()).await,
-            ["1-1:abcd", "1-2:efgh"]
+            all(&mut s.read(l, 0).unwrap()).await,
+            ["3-1:abcd", "3-2:efgh"]
         );
         assert!(all(&mut s.read(0, 0).unwrap()).await.is_empty());
         live.push(b"ijkl".to_vec());
         assert_eq!(
-            all(&mut s.read(1, 0).unwrap()).await,
-            ["1-2:efgh", "1-3:ijkl"],
+            all(&mut s.read(l, 0).unwrap()).await,
+            ["3-2:efgh", "3-3:ijkl"],
             "a resume from before what is left starts at the oldest held"
         );
-        let big = s.open();
+        let big = s.open(Kind::Call);
+        assert_eq!(big.stream(), 4, "the third, a call's");
         big.push(vec![b'x'; 32]);
         assert_eq!(
-            all(&mut s.read(2, 0).unwrap()).await.len(),
+            all(&mut s.read(big.stream(), 0).unwrap()).await.len(),
             1,
             "the newest stays"
         );
         assert_eq!(s.bytes(), 32);
         // Only the two newest ended streams are kept.
+        let big_stream = big.stream();
         drop((live, big));
         for _ in 0..3 {
-            drop(s.open());
+            drop(s.open(Kind::Call));
         }
-        assert!(s.read(1, 0).is_none() && s.read(2, 0).is_none());
+        assert!(s.read(l, 0).is_none() && s.read(big_stream, 0).is_none());
         s.close();
         assert_eq!(s.bytes(), 0);
     }
@@ -501,7 +670,7 @@ mod tests {
         };
         let a = Arc::new(Streams::new(limits, Arc::clone(&total)));
         let b = Arc::new(Streams::new(limits, Arc::clone(&total)));
-        let (wa, wb) = (a.open(), b.open());
+        let (wa, wb) = (a.open(Kind::Call), b.open(Kind::Call));
         wa.push(vec![0; 8]);
         wb.push(vec![0; 4]);
         assert_eq!(total.bytes(), 12);

@@ -33,6 +33,7 @@ pub(crate) mod events;
 mod listen;
 mod negotiate;
 pub(crate) mod session;
+pub(crate) mod sessions;
 #[cfg(test)]
 mod tests;
 
@@ -45,7 +46,8 @@ use serde_json::{Map, Value, json};
 pub(crate) use authorize::{Forbidden, authorize};
 use negotiate::legacy_version;
 pub(crate) use negotiate::{ModernMeta, Revision, classify};
-use session::{Refused, Session, SessionStore, SubscriptionRefused};
+use session::{Refused, Session, SubscriptionRefused};
+use sessions::{Sessions, StoreDown};
 
 use crate::auth::Principal;
 use crate::protocol::{self, Message, RequestId, RpcError};
@@ -58,7 +60,7 @@ use crate::server::input::{Hub, LogLevel, StateKeys};
 pub(crate) struct Core<S> {
     pub(crate) engine: Engine<S>,
     pub(crate) hub: Hub,
-    pub(crate) sessions: Arc<SessionStore>,
+    pub(crate) sessions: Sessions,
     /// Scopes every request of a protected server needs.
     required: &'static [&'static str],
 }
@@ -152,6 +154,8 @@ pub(crate) enum NoSession {
     Missing,
     /// The session named does not exist, expired, or belongs to another caller.
     Unknown,
+    /// The store shared by replicas did not answer; the client may retry.
+    StoreDown,
 }
 
 impl<S: McpServer> Core<S> {
@@ -159,13 +163,13 @@ impl<S: McpServer> Core<S> {
     /// states sealed with `keys`.
     pub(crate) fn new(
         server: S,
-        sessions: Arc<SessionStore>,
+        sessions: Sessions,
         keys: StateKeys,
         required: &'static [&'static str],
     ) -> Self {
         Self {
             engine: Engine::new(server, keys),
-            hub: Hub::default(),
+            hub: sessions.hub().clone(),
             sessions,
             required,
         }
@@ -178,7 +182,7 @@ impl<S: McpServer> Core<S> {
 
     /// The session `id`, when it exists and `caller` opened it: a session opened by another
     /// principal is, to this caller, a session that does not exist.
-    pub(crate) fn session_for(
+    pub(crate) async fn session_for(
         &self,
         id: Option<&str>,
         caller: Option<&Principal>,
@@ -187,6 +191,8 @@ impl<S: McpServer> Core<S> {
         let owner = caller.map(|p| (p.issuer.as_str(), p.subject.as_str()));
         self.sessions
             .get(id)
+            .await
+            .map_err(|StoreDown| NoSession::StoreDown)?
             .filter(|s| s.is_owned_by(owner))
             .ok_or(NoSession::Unknown)
     }
@@ -194,7 +200,7 @@ impl<S: McpServer> Core<S> {
     /// Answers `initialize`, opening a session unless the server is stateless. `peer` is
     /// the client's address, when the transport knows it: without OAuth, sessions are
     /// counted per address.
-    pub(crate) fn initialize(
+    pub(crate) async fn initialize(
         &self,
         id: &RequestId,
         params: &Map<String, Value>,
@@ -224,7 +230,10 @@ impl<S: McpServer> Core<S> {
         let (version, result) = self.engine.initialize(params);
         let client = ClientDeclaration::new(info.cloned(), capabilities.cloned());
         let owner = caller.map(|p| (p.issuer.clone(), p.subject.clone()));
-        match self.sessions.create(version, client, owner, peer) {
+        let Ok(created) = self.sessions.create(version, client, owner, peer).await else {
+            return store_down(id.clone());
+        };
+        match created {
             Ok(session) => Step::Opened {
                 body: protocol::response_json(id, &result),
                 session: Some(session),
@@ -256,7 +265,7 @@ impl<S: McpServer> Core<S> {
     /// A 2025-11-25 message (or older) of the session named `session_id`, with the protocol
     /// version `sent` beside it, if any: `initialize` opens a session; on a stateless server
     /// no session is needed; otherwise the session must exist and belong to `caller`.
-    pub(crate) fn legacy_in(
+    pub(crate) async fn legacy_in(
         &self,
         message: Message,
         session_id: Option<&str>,
@@ -270,18 +279,26 @@ impl<S: McpServer> Core<S> {
             if let Err(forbidden) = authorize(self, method, params, caller.as_deref()) {
                 return Step::Forbidden(id.clone(), forbidden);
             }
-            return self.initialize(id, params, caller.as_deref(), peer);
+            return self.initialize(id, params, caller.as_deref(), peer).await;
         }
         let session = if self.stateless() {
             None
         } else {
-            match self.session_for(session_id, caller.as_deref()) {
+            match self.session_for(session_id, caller.as_deref()).await {
                 Ok(session) => Some(session),
-                Err(why) => return Step::NoSession(why),
+                Err(why) => {
+                    return match (why, message.request_id()) {
+                        (NoSession::StoreDown, Some(id)) => store_down(id.clone()),
+                        (why, _) => Step::NoSession(why),
+                    };
+                }
             }
         };
         match legacy_version(session.as_ref().map(|s| s.version), sent) {
-            Ok(version) => self.legacy(message, session.as_ref(), version, caller),
+            Ok(version) => {
+                self.legacy(message, session.as_ref(), version, caller)
+                    .await
+            }
             Err(sent) => Step::Error {
                 id: message.request_id().cloned(),
                 era: None,
@@ -296,7 +313,7 @@ impl<S: McpServer> Core<S> {
 
     /// A 2025-11-25 message (or older) of `session` (`None` on a stateless server), at
     /// `version`.
-    fn legacy(
+    async fn legacy(
         &self,
         message: Message,
         session: Option<&Arc<Session>>,
@@ -309,14 +326,17 @@ impl<S: McpServer> Core<S> {
                 if method == "notifications/cancelled"
                     && let (Some(session), Some(id)) = (session, params.get("requestId"))
                     && let Ok(id) = serde_json::from_value::<RequestId>(id.clone())
+                    && self.sessions.cancel(session, &id).await.is_err()
                 {
-                    session.cancel(&id);
+                    return Step::NoSession(NoSession::StoreDown);
                 }
                 return Step::Accepted;
             }
             Message::Response { id, outcome } => {
-                if let Some(session) = session {
-                    session.pending.resolve(&id, outcome);
+                if let Some(session) = session
+                    && self.sessions.answer(session, &id, outcome).await.is_err()
+                {
+                    return Step::NoSession(NoSession::StoreDown);
                 }
                 return Step::Accepted;
             }
@@ -333,8 +353,10 @@ impl<S: McpServer> Core<S> {
             else {
                 return failed(id, era, RpcError::invalid_params(LEVELS));
             };
-            if let Some(session) = session {
-                session.set_log_level(level);
+            if let Some(session) = session
+                && self.sessions.set_log_level(session, level).await.is_err()
+            {
+                return store_down(id);
             }
             return Step::Result(protocol::response_json(&id, &Value::Object(Map::new())));
         }
@@ -343,15 +365,16 @@ impl<S: McpServer> Core<S> {
             "resources/subscribe" | "resources/unsubscribe"
         ) {
             // Recorded only once the server accepts the URI.
-            let recorded = self
-                .engine
-                .subscription(&method, &params, era)
-                .and_then(|uri| match session {
-                    Some(session) => session
-                        .subscribe(uri, method == "resources/subscribe")
-                        .map_err(subscription_refused),
-                    None => Ok(()),
-                });
+            let recorded = match (self.engine.subscription(&method, &params, era), session) {
+                (Ok(uri), Some(session)) => {
+                    let on = method == "resources/subscribe";
+                    match self.sessions.subscribe(session, uri, on).await {
+                        Ok(recorded) => recorded.map_err(subscription_refused),
+                        Err(StoreDown) => return store_down(id),
+                    }
+                }
+                (checked, _) => checked.map(drop),
+            };
             return match recorded {
                 Ok(()) => Step::Result(protocol::response_json(&id, &Value::Object(Map::new()))),
                 Err(e) => failed(id, era, e),
@@ -443,6 +466,17 @@ pub(crate) fn modern_other(message: Message) -> Step {
         },
         _ => Step::Accepted,
     }
+}
+
+/// A request refused because the store shared by replicas did not answer.
+fn store_down(id: RequestId) -> Step {
+    Limited::step(
+        id,
+        "session_store",
+        "the session store is unavailable; try again shortly".into(),
+        StoreDown::RETRY_AFTER,
+        true,
+    )
 }
 
 /// The message of `logging/setLevel` with a level that is not one.

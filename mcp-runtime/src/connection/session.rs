@@ -11,6 +11,7 @@
 //! after `initialize` soon, an idle one after the idle timeout.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
@@ -23,7 +24,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::events::{ReplayLimits, ReplayTotal, Streams};
+use super::events::{CopyEvents, ReplayLimits, ReplayTotal, Streams};
 use crate::protocol::{RequestId, notification_json};
 use crate::server::call::ClientDeclaration;
 use crate::server::input::{Change, Hub, LogLevel, PendingRequests, next_change};
@@ -65,6 +66,16 @@ pub(crate) struct Session {
     replay: ReplayLimits,
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     replay_total: Arc<ReplayTotal>,
+    /// The replica's number and where the events of its streams are copied, where
+    /// replicas share sessions.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    copies: Option<(u64, Arc<dyn CopyEvents>)>,
+}
+
+impl fmt::Debug for dyn CopyEvents {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CopyEvents")
+    }
 }
 
 impl Session {
@@ -109,10 +120,38 @@ impl Session {
         self.max_in_flight
     }
 
-    /// Cancels an in-flight request; unknown or finished ids are ignored.
-    pub(crate) fn cancel(&self, id: &RequestId) {
-        if let Some(token) = lock(&self.inflight).remove(id) {
-            token.cancel();
+    /// Cancels an in-flight request; whether it was one of this process (unknown or
+    /// finished ids are ignored).
+    pub(crate) fn cancel(&self, id: &RequestId) -> bool {
+        match lock(&self.inflight).remove(id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a connection or a request of this process uses the session now.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn busy(&self) -> bool {
+        lock(&self.stream).is_some() || !lock(&self.inflight).is_empty()
+    }
+
+    /// Replaces the subscriptions with those another replica recorded.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn set_subscriptions(&self, uris: HashSet<String>) {
+        *lock(&self.subscriptions) = uris;
+    }
+
+    /// Records a subscription another replica accepted, past this process's limits.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn note_subscription(&self, uri: &str, on: bool) {
+        let mut subscriptions = lock(&self.subscriptions);
+        if on {
+            subscriptions.insert(uri.to_owned());
+        } else {
+            subscriptions.remove(uri);
         }
     }
 
@@ -193,8 +232,15 @@ impl Session {
     /// The session's SSE streams, kept for resumption.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn streams(&self) -> &Arc<Streams> {
-        self.streams
-            .get_or_init(|| Arc::new(Streams::new(self.replay, Arc::clone(&self.replay_total))))
+        self.streams.get_or_init(|| {
+            let streams = Streams::new(self.replay, Arc::clone(&self.replay_total));
+            Arc::new(match &self.copies {
+                Some((replica, copies)) => {
+                    streams.copied(*replica, Arc::clone(&self.id), Arc::clone(copies))
+                }
+                None => streams,
+            })
+        })
     }
 
     fn close(&self) {
@@ -287,6 +333,15 @@ pub(crate) enum ClientKey {
     Peer(IpAddr),
 }
 
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Subject(iss, sub) => write!(f, "s:{iss} {sub}"),
+            Self::Peer(ip) => write!(f, "p:{ip}"),
+        }
+    }
+}
+
 impl ClientKey {
     /// The key of a client known by its subject, else by its address.
     pub(crate) fn of(owner: Option<&(String, String)>, peer: Option<IpAddr>) -> Option<Self> {
@@ -351,6 +406,10 @@ pub(crate) struct SessionStore {
     sweeping: AtomicBool,
     /// Bytes of SSE events kept over all sessions.
     replay_total: Arc<ReplayTotal>,
+    /// This process's number among replicas sharing sessions.
+    replica: Option<u64>,
+    /// Where the events of streams are copied, where replicas share sessions.
+    copies: OnceLock<Arc<dyn CopyEvents>>,
     me: Weak<SessionStore>,
 }
 
@@ -396,6 +455,11 @@ pub(crate) struct SessionCounts {
 
 impl SessionStore {
     pub(crate) fn new(limits: SessionLimits) -> Arc<Self> {
+        Self::of_replica(limits, None)
+    }
+
+    /// The sessions replica number `replica` holds in memory, of those the replicas share.
+    pub(crate) fn of_replica(limits: SessionLimits, replica: Option<u64>) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             table: RwLock::new(Table {
                 sessions: HashMap::default(),
@@ -407,12 +471,10 @@ impl SessionStore {
             refused: AtomicU64::new(0),
             sweeping: AtomicBool::new(false),
             replay_total: Arc::default(),
+            replica,
+            copies: OnceLock::new(),
             me: me.clone(),
         })
-    }
-
-    pub(crate) fn limits(&self) -> &SessionLimits {
-        &self.limits
     }
 
     fn now(&self) -> u64 {
@@ -438,32 +500,9 @@ impl SessionStore {
         peer: Option<IpAddr>,
     ) -> Result<Arc<Session>, Refused> {
         self.start_sweeping();
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        let id: Arc<str> = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(bytes)
-            .into();
         let client_key = ClientKey::of(owner.as_ref(), peer);
-        let session = Arc::new(Session {
-            id: Arc::clone(&id),
-            version,
-            client,
-            owner,
-            client_key: client_key.clone(),
-            inflight: Mutex::default(),
-            max_in_flight: self.limits.in_flight,
-            stream: Mutex::default(),
-            last_seen: AtomicU64::new(self.now()),
-            used: AtomicBool::new(false),
-            pending: Arc::default(),
-            log_level: AtomicU8::new(u8::MAX),
-            subscriptions: Mutex::default(),
-            max_subscriptions: self.limits.subscriptions,
-            data: Arc::default(),
-            streams: OnceLock::new(),
-            replay: self.limits.replay,
-            replay_total: Arc::clone(&self.replay_total),
-        });
+        let session = self.session(new_id(), version, client, owner, client_key.clone());
+        let id = Arc::clone(&session.id);
         let mut table = write(&self.table);
         if table.sessions.len() >= self.limits.max {
             drop(table);
@@ -486,6 +525,93 @@ impl SessionStore {
         }
         table.sessions.insert(id, Arc::clone(&session));
         Ok(session)
+    }
+
+    /// A session not yet in the table.
+    fn session(
+        &self,
+        id: Arc<str>,
+        version: &'static str,
+        client: Arc<ClientDeclaration>,
+        owner: Option<(String, String)>,
+        client_key: Option<ClientKey>,
+    ) -> Arc<Session> {
+        Arc::new(Session {
+            id,
+            version,
+            client,
+            owner,
+            client_key,
+            inflight: Mutex::default(),
+            max_in_flight: self.limits.in_flight,
+            stream: Mutex::default(),
+            last_seen: AtomicU64::new(self.now()),
+            used: AtomicBool::new(false),
+            pending: Arc::new(PendingRequests::of_replica(self.replica)),
+            log_level: AtomicU8::new(u8::MAX),
+            subscriptions: Mutex::default(),
+            max_subscriptions: self.limits.subscriptions,
+            data: Arc::default(),
+            streams: OnceLock::new(),
+            replay: self.limits.replay,
+            replay_total: Arc::clone(&self.replay_total),
+            copies: self.replica.zip(self.copies.get().cloned()),
+        })
+    }
+
+    /// Copies the events of every stream opened from now on to `copies`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn copy_events_to(&self, copies: Arc<dyn CopyEvents>) {
+        let _ = self.copies.set(copies);
+    }
+
+    /// Holds here a session a store shared by replicas admitted, with what it records; the
+    /// session held already, when it is.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn adopt(&self, record: Adopted) -> Arc<Session> {
+        if let Some(held) = read(&self.table).sessions.get(&*record.id) {
+            return Arc::clone(held);
+        }
+        let session = self.session(
+            record.id,
+            record.version,
+            record.client,
+            record.owner,
+            // The shared store counts it.
+            None,
+        );
+        if let Some(level) = record.log_level {
+            session.set_log_level(level);
+        }
+        session.set_subscriptions(record.subscriptions);
+        let mut table = write(&self.table);
+        Arc::clone(
+            table
+                .sessions
+                .entry(Arc::clone(&session.id))
+                .or_insert(session),
+        )
+    }
+
+    /// The session `id` if this process holds it, without touching it.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn held(&self, id: &str) -> Option<Arc<Session>> {
+        read(&self.table).sessions.get(id).cloned()
+    }
+
+    /// How long `session` has gone unused here.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn quiet_for(&self, session: &Session) -> Duration {
+        Duration::from_millis(
+            self.now()
+                .saturating_sub(session.last_seen.load(Ordering::Relaxed)),
+        )
+    }
+
+    /// Every session held here.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn all(&self) -> Vec<Arc<Session>> {
+        read(&self.table).sessions.values().cloned().collect()
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
@@ -598,6 +724,26 @@ impl SessionStore {
     pub(crate) fn len(&self) -> usize {
         read(&self.table).sessions.len()
     }
+}
+
+/// A new session id: 32 random bytes in base64url.
+pub(crate) fn new_id() -> Arc<str> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bytes)
+        .into()
+}
+
+/// A session as a store shared by replicas records it.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) struct Adopted {
+    pub(crate) id: Arc<str>,
+    pub(crate) version: &'static str,
+    pub(crate) client: Arc<ClientDeclaration>,
+    pub(crate) owner: Option<(String, String)>,
+    pub(crate) log_level: Option<LogLevel>,
+    pub(crate) subscriptions: HashSet<String>,
 }
 
 /// Locks `m`. A poisoned lock only means another request panicked mid-update of state

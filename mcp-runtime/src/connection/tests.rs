@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::session::{Session, SessionLimits, SessionStore};
+use super::session::{Session, SessionLimits};
+use super::sessions::Sessions;
 use super::{Core, ModernMeta, Revision, Step, classify};
 use crate::auth::{LocalCaller, Principal};
 use crate::prelude::*;
@@ -53,7 +54,7 @@ struct Memory {
 
 impl Memory {
     fn new(scopes: &[&str]) -> Self {
-        let sessions = SessionStore::new(SessionLimits {
+        let sessions = Sessions::memory(SessionLimits {
             max: 4,
             idle: Duration::from_mins(1),
             unused: Duration::from_mins(1),
@@ -70,7 +71,7 @@ impl Memory {
         }
     }
 
-    fn step(&mut self, message: Value) -> Step {
+    async fn step(&mut self, message: Value) -> Step {
         let message = Message::parse(message.to_string().as_bytes()).unwrap();
         let caller = Some(Arc::clone(&self.caller));
         match classify(&message, self.session.is_some(), None) {
@@ -82,13 +83,14 @@ impl Memory {
                 let id = self.session.as_ref().map(|s| Arc::clone(&s.id));
                 self.core
                     .legacy_in(message, id.as_deref(), None, caller, None)
+                    .await
             }
         }
     }
 
     /// Sends `message` and returns the JSON answer, running a request to its end.
     async fn send(&mut self, message: Value) -> Value {
-        let bytes = match self.step(message) {
+        let bytes = match self.step(message).await {
             Step::Result(body) => body,
             Step::Opened { body, session } => {
                 self.session = session;
@@ -155,11 +157,14 @@ async fn a_session_is_opened_and_its_calls_run_as_the_caller() {
 async fn missing_scopes_are_refused_with_every_scope_the_call_needs() {
     let mut t = Memory::new(&["notes:read"]);
     t.send(initialize()).await;
-    let Step::Forbidden(_, forbidden) = t.step(request(
-        2,
-        "tools/call",
-        json!({"name": "write", "arguments": {"id": 1}}),
-    )) else {
+    let Step::Forbidden(_, forbidden) = t
+        .step(request(
+            2,
+            "tools/call",
+            json!({"name": "write", "arguments": {"id": 1}}),
+        ))
+        .await
+    else {
         panic!("a tool needing a scope the caller lacks must not run");
     };
     assert_eq!(forbidden.needed, ["notes:write"]);
@@ -175,7 +180,7 @@ async fn missing_scopes_are_refused_with_every_scope_the_call_needs() {
             "io.modelcontextprotocol/protocolVersion": "2026-07-28",
             "io.modelcontextprotocol/clientCapabilities": {}}}),
     );
-    assert!(matches!(t.step(modern), Step::Forbidden(..)));
+    assert!(matches!(t.step(modern).await, Step::Forbidden(..)));
 }
 
 #[tokio::test]
@@ -217,7 +222,10 @@ async fn a_subscription_is_recorded_only_when_the_server_accepts_it() {
 async fn a_cancelled_request_is_told_and_a_client_response_reaches_its_request() {
     let mut t = Memory::new(&["notes:read"]);
     t.send(initialize()).await;
-    let Step::Run(p) = t.step(request(2, "tools/call", json!({"name": "wait"}))) else {
+    let Step::Run(p) = t
+        .step(request(2, "tools/call", json!({"name": "wait"})))
+        .await
+    else {
         panic!("the call runs");
     };
     let core = Arc::clone(&t.core);
@@ -227,7 +235,7 @@ async fn a_cancelled_request_is_told_and_a_client_response_reaches_its_request()
     });
     let cancel =
         json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}});
-    assert!(matches!(t.step(cancel), Step::Accepted));
+    assert!(matches!(t.step(cancel).await, Step::Accepted));
     assert!(
         tokio::time::timeout(Duration::from_secs(5), running)
             .await
@@ -238,6 +246,6 @@ async fn a_cancelled_request_is_told_and_a_client_response_reaches_its_request()
     let session = t.session.clone().unwrap();
     let (id, answer) = session.pending.register();
     let response = json!({"jsonrpc": "2.0", "id": id, "result": {"action": "accept"}});
-    assert!(matches!(t.step(response), Step::Accepted));
+    assert!(matches!(t.step(response).await, Step::Accepted));
     assert_eq!(answer.await.unwrap().unwrap(), json!({"action": "accept"}));
 }

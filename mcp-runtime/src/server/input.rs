@@ -13,8 +13,8 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -213,24 +213,50 @@ impl LogLevel {
 }
 
 /// Server-to-client requests awaiting the client's answer (2025-11-25 sessions, stdio).
+///
+/// Ids are `s-{n}`, or `s{replica}-{n}` where replicas share a session: unique across the
+/// processes that may ask the same client.
 #[derive(Debug, Default)]
 pub(crate) struct PendingRequests {
+    /// The replica's number, where replicas share sessions.
+    replica: Option<u64>,
     next: AtomicU64,
     waiting: Mutex<HashMap<RequestId, oneshot::Sender<Result<Value, Value>>>>,
 }
 
 impl PendingRequests {
+    /// The requests of replica number `replica` (`None` for a process of its own).
+    pub(crate) fn of_replica(replica: Option<u64>) -> Self {
+        Self {
+            replica,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn register(&self) -> (RequestId, oneshot::Receiver<Result<Value, Value>>) {
-        let id = RequestId::String(format!("s-{}", self.next.fetch_add(1, Ordering::Relaxed)));
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::String(match self.replica {
+            None => format!("s-{n}"),
+            Some(replica) => format!("s{replica}-{n}"),
+        });
         let (tx, rx) = oneshot::channel();
         self.lock().insert(id.clone(), tx);
         (id, rx)
     }
 
-    /// Delivers the client's answer; unknown ids are ignored.
-    pub(crate) fn resolve(&self, id: &RequestId, outcome: Result<Value, Value>) {
-        if let Some(tx) = self.lock().remove(id) {
-            let _ = tx.send(outcome);
+    /// Delivers the client's answer; the answer back when no request of this process
+    /// awaits it.
+    pub(crate) fn resolve(
+        &self,
+        id: &RequestId,
+        outcome: Result<Value, Value>,
+    ) -> Option<Result<Value, Value>> {
+        match self.lock().remove(id) {
+            Some(tx) => {
+                let _ = tx.send(outcome);
+                None
+            }
+            None => Some(outcome),
         }
     }
 
@@ -260,22 +286,53 @@ pub enum Change {
     Resource(String),
 }
 
-/// Fans changes out to every open stream that asked for them.
-#[derive(Debug, Clone)]
+/// Fans changes out to every open stream that asked for them, and to the other replicas
+/// where replicas share sessions.
+#[derive(Clone)]
 pub(crate) struct Hub {
     tx: broadcast::Sender<Change>,
+    relay: Option<Relay>,
+}
+
+/// Hands a change to the other replicas.
+type Relay = Arc<dyn Fn(&Change) + Send + Sync>;
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("relayed", &self.relay.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Hub {
     fn default() -> Self {
         Self {
             tx: broadcast::channel(256).0,
+            relay: None,
         }
     }
 }
 
 impl Hub {
+    /// A hub that also hands every change published here to `relay`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn relayed(relay: impl Fn(&Change) + Send + Sync + 'static) -> Self {
+        Self {
+            relay: Some(Arc::new(relay)),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn publish(&self, change: Change) {
+        if let Some(relay) = &self.relay {
+            relay(&change);
+        }
+        self.publish_here(change);
+    }
+
+    /// Publishes to this process's streams only: a change another replica relayed.
+    pub(crate) fn publish_here(&self, change: Change) {
         // No subscriber is not an error: nobody is listening.
         let _ = self.tx.send(change);
     }

@@ -13,7 +13,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _,
 use tokio::sync::mpsc;
 
 use crate::auth::Principal;
-use crate::connection::session::{SessionLimits, SessionStore, lock};
+use crate::connection::session::{SessionLimits, lock};
+use crate::connection::sessions::Sessions;
 use crate::connection::{Core, ModernMeta, Revision, Step, classify, modern_other};
 use crate::error::ServeError;
 use crate::protocol::{self, ErrorCode, LATEST_LEGACY_VERSION, Message, RpcError};
@@ -46,7 +47,7 @@ where
     // One client: its session never expires, and a renewed one replaces it.
     let core = Arc::new(Core::new(
         server,
-        SessionStore::new(SessionLimits::ONE_CLIENT),
+        Sessions::memory(SessionLimits::ONE_CLIENT),
         StateKeys::process_default(),
         required,
     ));
@@ -69,6 +70,7 @@ where
         .map(|p| (p.issuer.clone(), p.subject.clone()));
     let first = core
         .sessions
+        .local()
         .create(
             LATEST_LEGACY_VERSION,
             ClientDeclaration::new(None, None),
@@ -116,6 +118,7 @@ where
             },
             Revision::Legacy => {
                 core.legacy_in(message, Some(&session.id), None, caller.clone(), None)
+                    .await
             }
         };
         match step {
@@ -154,7 +157,7 @@ where
             Step::Opened { body, session } => {
                 if let Some(renewed) = session {
                     let old = std::mem::replace(&mut *lock(&client), Arc::clone(&renewed));
-                    core.sessions.remove(&old.id);
+                    core.sessions.local().remove(&old.id);
                     forward(renewed.open_stream(&core.hub), tx.clone());
                 }
                 let _ = tx.send(body).await;
@@ -196,7 +199,7 @@ where
     }
     // Ending the session cancels what still runs and closes its notification stream.
     let last = Arc::clone(&lock(&client));
-    core.sessions.remove(&last.id);
+    core.sessions.local().remove(&last.id);
     drop(tx);
     writer
         .await

@@ -45,6 +45,8 @@ pub struct HttpConfig {
     pub(crate) max_connections: Option<usize>,
     pub(crate) drain_timeout: Duration,
     pub(crate) state_keys: Option<StateKeys>,
+    #[cfg(feature = "redis")]
+    pub(crate) store: Option<crate::store::RedisStore>,
     pub(crate) life: Arc<Lifecycle>,
 }
 
@@ -74,6 +76,8 @@ impl Default for HttpConfig {
             max_connections: None,
             drain_timeout: Duration::from_secs(25),
             state_keys: None,
+            #[cfg(feature = "redis")]
+            store: None,
             life: Arc::default(),
         }
     }
@@ -249,6 +253,21 @@ impl HttpConfig {
     #[must_use]
     pub fn body_timeout(mut self, timeout: Duration) -> Self {
         self.body_timeout = timeout;
+        self
+    }
+
+    /// Keeps sessions, what their streams carry, and the messages between replicas in
+    /// `store`, so that replicas behind a load balancer with no session affinity serve
+    /// every session (see [`store`](crate::store)). The replicas also need one
+    /// [`request_state_keys`](Self::request_state_keys) ring; without one a warning is
+    /// logged. The session limits ([`max_sessions`](Self::max_sessions),
+    /// [`max_sessions_per_client`](Self::max_sessions_per_client),
+    /// [`max_subscriptions`](Self::max_subscriptions)) are counted in the store, over all
+    /// replicas; [`max_requests_per_session`](Self::max_requests_per_session) per replica.
+    #[cfg(feature = "redis")]
+    #[must_use]
+    pub fn session_store(mut self, store: crate::store::RedisStore) -> Self {
+        self.store = Some(store);
         self
     }
 

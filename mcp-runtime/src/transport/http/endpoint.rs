@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
 use futures_util::StreamExt as _;
@@ -21,14 +22,21 @@ use super::Http;
 use super::bearer::Caller;
 use super::error::{Refusal, json_response, rpc_error};
 use super::header_str;
-use super::respond::{error_status, read_frames, received, respond, resumable, sse_response};
-use super::revision::{MCP_SESSION_ID, no_session, route};
+use super::lifecycle::Held;
+use super::respond::{
+    error_status, frames_of, read_frames, received, respond, resumable, sse_response,
+};
+use super::revision::{MCP_SESSION_ID, STORE_DOWN, no_session, route};
 use super::sse::Frame;
 use crate::auth::Principal;
-use crate::connection::events::EventId;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection::events::{EventId, Kind};
+use crate::connection::session::Session;
 use crate::connection::{Limited, Step};
 use crate::protocol::Message;
 use crate::server::McpServer;
+use crate::server::input::Hub;
 
 /// The MCP endpoint as a service: `POST`, `GET` and `DELETE`, 405 for any other method.
 pub(super) struct Endpoint<S> {
@@ -71,8 +79,14 @@ impl<S: McpServer> Service<Request> for Endpoint<S> {
         let http = Arc::clone(&self.http);
         match *req.method() {
             Method::POST => Box::pin(async move { Ok(post(http, req).await) }),
-            Method::GET => Box::pin(async move { Ok(get(&http, &req)) }),
-            Method::DELETE => Box::pin(async move { Ok(delete(&http, &req)) }),
+            Method::GET => {
+                let (head, _) = req.into_parts();
+                Box::pin(async move { Ok(get(&http, &head).await) })
+            }
+            Method::DELETE => {
+                let (head, _) = req.into_parts();
+                Box::pin(async move { Ok(delete(&http, &head).await) })
+            }
             _ => Box::pin(std::future::ready(Ok(OTHER_METHOD.into_response()))),
         }
     }
@@ -112,7 +126,7 @@ async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let step = route(&http.core, &parts.headers, message, principal, peer);
+    let step = route(&http.core, &parts.headers, message, principal, peer).await;
     write(http, caller, step).await
 }
 
@@ -205,24 +219,22 @@ async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, Refusal> {
 }
 
 /// The session a `GET` or `DELETE` names, as the layers let it through.
-fn session_of<S: McpServer>(
-    http: &Http<S>,
-    req: &Request,
-) -> Result<Arc<crate::connection::session::Session>, Refusal> {
-    let caller: Option<&Principal> = req.extensions().get::<Caller>().map(|c| &*c.principal);
+async fn session_of<S: McpServer>(http: &Http<S>, head: &Parts) -> Result<Arc<Session>, Refusal> {
+    let caller: Option<&Principal> = head.extensions.get::<Caller>().map(|c| &*c.principal);
     http.core
-        .session_for(header_str(req.headers(), &MCP_SESSION_ID), caller)
+        .session_for(header_str(&head.headers, &MCP_SESSION_ID), caller)
+        .await
         .map_err(no_session)
 }
 
 /// The standalone SSE stream of a 2025-11-25 session, or with `Last-Event-ID` the rest of
 /// any of its streams (see [`events`](crate::connection::events)).
-fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
-    let session = match session_of(http, req) {
+async fn get<S: McpServer>(http: &Http<S>, request: &Parts) -> Response {
+    let session = match session_of(http, request).await {
         Ok(session) => session,
         Err(refusal) => return refusal.into_response(),
     };
-    let resume = match req.headers().get(LAST_EVENT_ID) {
+    let resume = match request.headers.get(LAST_EVENT_ID) {
         None => None,
         Some(value) => match value.to_str().ok().and_then(EventId::parse) {
             Some(id) => Some(id),
@@ -234,14 +246,67 @@ fn get<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
     };
     let streams = session.streams();
     if let Some(id) = resume {
-        return match streams.read(id.stream, id.seq) {
-            Some(reader) => sse_response(&http.config, read_frames(reader), held),
-            None => STREAM_GONE.into_response(),
-        };
+        if let Some(reader) = streams.read(id.stream, id.seq) {
+            return sse_response(&http.config, read_frames(reader), held);
+        }
+        return resume_elsewhere(http, &session, id, held).await;
     }
-    // A new standalone stream: the session's notifications, kept for resumption.
-    let notifications = received(session.open_stream(&http.core.hub));
-    sse_response(&http.config, resumable(streams, notifications), held)
+    sse_response(&http.config, standalone(http, &session), held)
+}
+
+/// A new standalone stream of `session`: its notifications, kept for resumption. While
+/// the server drains, the stream goes on being written without a connection; once it
+/// stops, the stream is handed off to another replica where replicas share sessions, so
+/// that a client resuming it there misses nothing raised meanwhile.
+fn standalone<S: McpServer>(
+    http: &Http<S>,
+    session: &Arc<Session>,
+) -> impl futures_util::Stream<Item = Frame> + Send + use<S> {
+    open_standalone(session, &http.core.hub, http.config.life.stopped.clone())
+}
+
+fn open_standalone(
+    session: &Arc<Session>,
+    hub: &Hub,
+    stopped: CancellationToken,
+) -> impl futures_util::Stream<Item = Frame> + Send + use<> {
+    let notifications = received(session.open_stream(hub));
+    resumable(
+        session.streams(),
+        Kind::Standalone,
+        notifications,
+        Some(stopped),
+    )
+}
+
+/// Resumes a stream this process does not hold: one another replica wrote, read from the
+/// store shared by replicas. A standalone stream then carries on here with a new stream,
+/// listening from now on so that nothing raised while the rest is read is missed.
+async fn resume_elsewhere<S: McpServer>(
+    http: &Http<S>,
+    session: &Arc<Session>,
+    id: EventId,
+    held: Held,
+) -> Response {
+    let Some(shared) = http.core.sessions.shared() else {
+        return STREAM_GONE.into_response();
+    };
+    // Once no replica writes the stream any more (its writer is gone), it carries on
+    // here, as a new stream.
+    let next = id.standalone().then(|| {
+        let (session, hub) = (Arc::clone(session), http.core.hub.clone());
+        let stopped = http.config.life.stopped.clone();
+        futures_util::stream::once(async move { open_standalone(&session, &hub, stopped) })
+            .flatten()
+    });
+    match shared.read(&session.id, id).await {
+        Ok(Some(remote)) => {
+            let frames = frames_of(remote).chain(futures_util::stream::iter(next).flatten());
+            sse_response(&http.config, frames, held)
+        }
+        Ok(None) => STREAM_GONE.into_response(),
+        Err(_) => STORE_DOWN.into_response(),
+    }
 }
 
 /// The header naming the last event a resuming client saw.
@@ -289,12 +354,12 @@ fn too_many_streams() -> Response {
 }
 
 /// Ends a 2025-11-25 session.
-fn delete<S: McpServer>(http: &Http<S>, req: &Request) -> Response {
-    match session_of(http, req) {
-        Ok(session) => {
-            http.core.sessions.remove(&session.id);
-            StatusCode::OK.into_response()
-        }
+async fn delete<S: McpServer>(http: &Http<S>, head: &Parts) -> Response {
+    match session_of(http, head).await {
+        Ok(session) => match http.core.sessions.remove(&session.id).await {
+            Ok(_) => StatusCode::OK.into_response(),
+            Err(_) => STORE_DOWN.into_response(),
+        },
         Err(refusal) => refusal.into_response(),
     }
 }

@@ -31,6 +31,13 @@ impl IntoResponse for Refusal {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            && !response.headers().contains_key(header::RETRY_AFTER)
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }

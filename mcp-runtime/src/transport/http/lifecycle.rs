@@ -27,6 +27,8 @@ pub(crate) struct Lifecycle {
     pub(crate) draining: CancellationToken,
     /// Fires shortly before the drain timeout: what still runs is answered with an error.
     pub(crate) deadline: CancellationToken,
+    /// Fires once every connection of the server closed, just before it returns.
+    pub(crate) stopped: CancellationToken,
     started: AtomicBool,
     signal: Mutex<Option<Signal>>,
     connections: AtomicUsize,

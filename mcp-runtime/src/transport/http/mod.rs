@@ -61,7 +61,7 @@ pub use oauth::OAuthConfig;
 pub use refuse::{Refuse, RefuseLayer};
 
 use crate::connection::Core;
-use crate::connection::session::SessionStore;
+use crate::connection::sessions::Sessions;
 use crate::server::input::StateKeys;
 use crate::server::{McpServer, Protected, Unprotected};
 use bearer::BearerLayer;
@@ -142,8 +142,8 @@ fn endpoint<S: McpServer>(
     config: &HttpConfig,
     required: &'static [&'static str],
 ) -> endpoint::Endpoint<S> {
-    let sessions = SessionStore::new(config.sessions);
-    config.life.add_store(&sessions);
+    let sessions = sessions(config);
+    config.life.add_store(sessions.local());
     config.life.watch_signal(config.drain_timeout);
     endpoint::Endpoint::new(Http {
         core: Core::new(
@@ -157,6 +157,23 @@ fn endpoint<S: McpServer>(
         ),
         config: config.clone(),
     })
+}
+
+/// The sessions of an endpoint: in memory, or in the configured store.
+fn sessions(config: &HttpConfig) -> Sessions {
+    #[cfg(feature = "redis")]
+    if let Some(store) = &config.store {
+        if config.state_keys.is_none() && std::env::var_os(crate::input::STATE_KEYS_VAR).is_none() {
+            tracing::warn!(
+                "sessions are in a shared store but request states are sealed with a random \
+                 key of this process: set `HttpConfig::request_state_keys` or {} to the same \
+                 ring on every replica",
+                crate::input::STATE_KEYS_VAR
+            );
+        }
+        return Sessions::in_store(store.attach(config.sessions, config.life.stopped.clone()));
+    }
+    Sessions::memory(config.sessions)
 }
 
 /// A header's value as trimmed text, when it is text.

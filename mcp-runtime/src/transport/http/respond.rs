@@ -21,7 +21,7 @@ use super::sse::{self, Frame};
 use super::stream::Continue;
 use super::{Http, HttpConfig};
 use crate::connection::Prepared;
-use crate::connection::events::{Reader, Streams};
+use crate::connection::events::{EventId, Kind, Reader, Streams, spawn_writer};
 use crate::connection::session::{InflightGuard, Session};
 use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
@@ -158,7 +158,10 @@ async fn respond_streaming<S: McpServer>(
 /// `Last-Event-ID`; a closed connection is not a cancellation (`notifications/cancelled`
 /// is).
 fn resumable_answer(session: &Session, rest: Continue, keep_alive: Duration) -> Response {
-    sse::response(resumable(session.streams(), rest), keep_alive)
+    sse::response(
+        resumable(session.streams(), Kind::Call, rest, None),
+        keep_alive,
+    )
 }
 
 /// The frames of a new stream of `streams` carrying what `messages` yields: a task writes
@@ -166,37 +169,42 @@ fn resumable_answer(session: &Session, rest: Continue, keep_alive: Duration) -> 
 /// connection when a handler asks, with [`CLOSE_STREAM`]); the frames are the priming event,
 /// then what the stream holds, as it comes. When the session ends, the task stops and
 /// drops `messages`.
-pub(super) fn resumable(
+pub(super) fn resumable<M>(
     streams: &Arc<Streams>,
-    messages: impl Stream<Item = Vec<u8>> + Send + 'static,
-) -> impl Stream<Item = Frame> + Send + 'static {
-    let writer = streams.open();
+    kind: Kind,
+    messages: M,
+    until: Option<CancellationToken>,
+) -> impl Stream<Item = Frame> + Send + 'static + use<M>
+where
+    M: Stream<Item = Vec<u8>> + Send + 'static,
+{
+    let writer = streams.open(kind);
     let stream = writer.stream();
     let reader = streams.read(stream, 0);
-    tokio::spawn(async move {
-        let mut messages = std::pin::pin!(messages);
-        while let Some(message) = messages.next().await {
-            if message == CLOSE_STREAM {
-                writer.close_reader();
-            } else if writer.push(message).is_none() {
-                return;
-            }
-        }
-    });
+    spawn_writer(writer, messages, until);
     futures_util::stream::once(std::future::ready(Frame::priming(stream)))
         .chain(futures_util::stream::iter(reader).flat_map(read_frames))
 }
 
 /// The frames of what `reader` reads, each with its id.
 pub(super) fn read_frames(reader: Reader) -> impl Stream<Item = Frame> + Send + 'static {
-    futures_util::stream::unfold(reader, |mut reader| async move {
-        let events = reader.next().await?;
-        let frames = events
-            .into_iter()
-            .map(|(id, bytes)| Frame::message(Some(id), &bytes));
-        Some((futures_util::stream::iter(frames), reader))
+    frames_of(futures_util::stream::unfold(
+        reader,
+        |mut reader| async move { reader.next().await.map(|events| (events, reader)) },
+    ))
+}
+
+/// The frames of events that come in batches, each with its id.
+pub(super) fn frames_of(
+    batches: impl Stream<Item = Vec<(EventId, Vec<u8>)>> + Send + 'static,
+) -> impl Stream<Item = Frame> + Send + 'static {
+    batches.flat_map(|events| {
+        futures_util::stream::iter(
+            events
+                .into_iter()
+                .map(|(id, bytes)| Frame::message(Some(id), &bytes)),
+        )
     })
-    .flatten()
 }
 
 /// The messages `rx` receives, as a stream.

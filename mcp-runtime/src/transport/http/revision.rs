@@ -27,7 +27,7 @@ const MCP_METHOD: HeaderName = HeaderName::from_static(headers::MCP_METHOD);
 const MCP_NAME: HeaderName = HeaderName::from_static(headers::MCP_NAME);
 
 /// Routes one `POST`ed message to the core.
-pub(super) fn route<S: McpServer>(
+pub(super) async fn route<S: McpServer>(
     core: &Core<S>,
     headers: &HeaderMap,
     message: Message,
@@ -52,6 +52,7 @@ pub(super) fn route<S: McpServer>(
         Revision::Legacy => {
             let session = header_str(headers, &MCP_SESSION_ID);
             core.legacy_in(message, session, version, caller, peer)
+                .await
         }
     }
 }
@@ -112,8 +113,15 @@ pub(super) fn no_session(why: NoSession) -> Refusal {
             StatusCode::NOT_FOUND,
             "session not found; send `initialize` again",
         ),
+        NoSession::StoreDown => STORE_DOWN,
     }
 }
+
+/// 503 while the session store shared by replicas does not answer.
+pub(super) const STORE_DOWN: Refusal = Refusal::new(
+    StatusCode::SERVICE_UNAVAILABLE,
+    "the session store is unavailable; try again shortly",
+);
 
 /// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource.
 fn check_mirrored(

@@ -154,6 +154,15 @@ pub(crate) async fn serve(
             tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
         }
     }
+    life.stopped.cancel();
+    // What the streams carried last, and their ends, must reach the store before the
+    // process ends, for the replica that resumes them.
+    #[cfg(feature = "redis")]
+    if let Some(store) = &config.store {
+        // The streams' writers see `stopped` first.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        store.flush(Duration::from_secs(2)).await;
+    }
     Ok(())
 }
 
