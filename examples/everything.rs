@@ -144,6 +144,26 @@ impl Everything {
         "Progress complete.".into()
     }
 
+    /// Reports `count` progress steps `interval_ms` apart (at most 1 000 steps, 1 s apart):
+    /// a call that outlasts a replica's restart.
+    #[tool]
+    async fn progress_ticks(
+        &self,
+        ctx: RequestContext,
+        count: u32,
+        interval_ms: u64,
+    ) -> Result<String, ToolError> {
+        if count > 1_000 || interval_ms > 1_000 {
+            return Err(ToolError::new("at most 1000 steps, at most 1000 ms apart"));
+        }
+        for step in 1..=count {
+            tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+            ctx.progress(f64::from(step), Some(f64::from(count)), None)
+                .await;
+        }
+        Ok(format!("{count} steps done."))
+    }
+
     /// Closes its SSE connection mid-call and answers once the client has reconnected with
     /// `Last-Event-ID` (SSE polling, SEP-1699).
     #[tool]

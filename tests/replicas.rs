@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -136,20 +135,6 @@ fn request(id: i64, method: &str, params: Value) -> Value {
     message
 }
 
-/// The keys of `redis`, by `redis-cli`.
-fn keys(redis: &Redis) -> Vec<String> {
-    let out = Command::new("redis-cli")
-        .args(["-p", &redis.port.to_string(), "--raw", "keys", "*"])
-        .output()
-        .expect("redis-cli runs");
-    assert!(out.status.success(), "redis-cli: {out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
 #[tokio::test]
 async fn every_replica_serves_a_session_and_delete_ends_it_everywhere() {
     let redis = Redis::start("sessions");
@@ -171,9 +156,9 @@ async fn every_replica_serves_a_session_and_delete_ends_it_everywhere() {
         .await;
     assert_eq!(set["result"], json!({}), "{set}");
     assert!(
-        keys(&redis).iter().any(|k| k.contains(&sid)),
+        redis.keys().iter().any(|k| k.contains(&sid)),
         "the session is in Redis: {:?}",
-        keys(&redis)
+        redis.keys()
     );
 
     let resp = in_session(&urls[1], &sid)
@@ -188,7 +173,8 @@ async fn every_replica_serves_a_session_and_delete_ends_it_everywhere() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "on {url}");
     }
-    let left: Vec<String> = keys(&redis)
+    let left: Vec<String> = redis
+        .keys()
         .into_iter()
         .filter(|k| k.contains(&sid))
         .collect();
@@ -526,7 +512,7 @@ async fn a_notification_stream_moves_to_another_replica_when_its_own_drains() {
     assert!(ended.iter().any(|e| e.retry), "{ended:?}");
     // Raised while the client is away, once the second replica carries the stream on.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !keys(&redis).iter().any(|k| k.starts_with("mcp:w:")) {
+    while !redis.keys().iter().any(|k| k.starts_with("mcp:w:")) {
         assert!(
             Instant::now() < deadline,
             "no replica carries the stream on"

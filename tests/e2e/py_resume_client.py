@@ -11,13 +11,13 @@ stderr.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
 
 try:
     import anyio
+    import one_line
     import httpx2
     import mcp_types as types
     from mcp import Client
@@ -69,17 +69,5 @@ async def run(url: str) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: py_resume_client.py <server url>\n")
-        sys.exit(2)
-    try:
-        out = anyio.run(run, sys.argv[1])
-    except Exception as exc:  # noqa: BLE001 - every failure becomes a one-line message
-        sys.stderr.write(f"py_resume_client: {type(exc).__name__}: {exc}\n")
-        sys.exit(1)
-    sys.stdout.write(json.dumps(out) + "\n")
-
-
 if __name__ == "__main__":
-    main()
+    one_line.main("py_resume_client", run)

@@ -258,20 +258,37 @@ impl Drop for ChildGuard {
     }
 }
 
-/// A `redis-server` of the test's own on a free 127.0.0.1 port, with nothing saved to
-/// disk; stopped when dropped. `scripts/install-test-tools.sh` installs Redis when missing.
+/// A `redis-server` of the test's own on a free 127.0.0.1 port, stopped when dropped;
+/// `scripts/install-test-tools.sh` installs Redis when missing.
 pub(crate) struct Redis {
     pub(crate) port: u16,
     name: String,
+    /// Where a persistent server keeps its append-only file.
+    dir: Option<PathBuf>,
     process: Option<ChildGuard>,
 }
 
 impl Redis {
+    /// A server that saves nothing to disk: a restart empties it.
     pub(crate) fn start(name: &str) -> Self {
+        Self::start_with(name, None)
+    }
+
+    /// A server that writes every change to an append-only file before it answers, as a
+    /// production Redis would: a restart keeps what it held.
+    pub(crate) fn start_persistent(name: &str) -> Self {
+        let dir = log_dir("redis").join(format!("{name}-data"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_with(name, Some(dir))
+    }
+
+    fn start_with(name: &str, dir: Option<PathBuf>) -> Self {
         install_tools();
         let mut redis = Self {
             port: free_port(),
             name: name.to_owned(),
+            dir,
             process: None,
         };
         redis.restart();
@@ -288,25 +305,34 @@ impl Redis {
         self.process = None;
     }
 
-    /// Starts the server (again) on its port, empty.
+    /// The keys it holds, by `redis-cli`.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "--raw", "keys", "*"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(out.status.success(), "redis-cli: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Starts the server (again) on its port: empty, unless it is persistent.
     pub(crate) fn restart(&mut self) {
         self.process = None;
         let port = self.port.to_string();
         let log = log_dir("redis").join(format!("{}.log", self.name));
-        let mut process = ChildGuard::spawn_logged(
-            Command::new("redis-server").args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ]),
-            "redis-server",
-            log,
-        );
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port, "--bind", "127.0.0.1", "--save", ""]);
+        match &self.dir {
+            Some(dir) => cmd
+                .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
+                .arg(dir),
+            None => cmd.args(["--appendonly", "no"]),
+        };
+        let mut process = ChildGuard::spawn_logged(&mut cmd, "redis-server", log);
         process.wait_for_port(self.port, Duration::from_secs(20));
         self.process = Some(process);
     }
@@ -586,6 +612,8 @@ pub(crate) struct Event {
 pub(crate) struct Events {
     resp: reqwest::Response,
     buffer: String,
+    /// How long to wait for the next event.
+    patience: Duration,
 }
 
 impl Events {
@@ -595,11 +623,25 @@ impl Events {
         Self {
             resp,
             buffer: String::new(),
+            patience: Duration::from_secs(5),
         }
     }
 
-    /// The next event, `None` once the stream ends; fails after 5 s without one.
+    /// Waits up to `patience` for each event, instead of 5 s.
+    pub(crate) fn patience(mut self, patience: Duration) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// The next event, `None` once the stream ends; fails after the patience (5 s)
+    /// without one.
     pub(crate) async fn next(&mut self) -> Option<Event> {
+        self.try_next().await.unwrap()
+    }
+
+    /// The next event, `None` once the stream ends, an error when its connection was cut;
+    /// fails after the patience without one.
+    pub(crate) async fn try_next(&mut self) -> Result<Option<Event>, reqwest::Error> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -625,12 +667,14 @@ impl Events {
                 if comment {
                     continue;
                 }
-                return Some(event);
+                return Ok(Some(event));
             }
-            let chunk = tokio::time::timeout(Duration::from_secs(5), self.resp.chunk())
+            let chunk = tokio::time::timeout(self.patience, self.resp.chunk())
                 .await
-                .expect("an event within 5 s")
-                .unwrap()?;
+                .unwrap_or_else(|_| panic!("an event within {:?}", self.patience))?;
+            let Some(chunk) = chunk else {
+                return Ok(None);
+            };
             self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }
     }

@@ -10,6 +10,8 @@
 //! | `{p}sessions` | sorted set | every session, scored by when it expires: the count the limit reads |
 //! | `{p}c:{client}` | sorted set | the sessions of one client, likewise |
 //! | `{p}e:{id}:{stream}` | stream | the events of one SSE stream, capped, expiring with the session |
+//! | `{p}w:{id}:{stream}` | string | the replica carrying a handed-off stream on |
+//! | `{p}s:{id}:streams` | set | the session's stream and carrier keys, removed with it |
 //! | `{p}replica` | counter | hands each replica its number |
 //! | `{p}bus` | channel | ended sessions, cancellations, answers, changes, subscriptions |
 //!
@@ -304,6 +306,7 @@ pub(crate) struct Backend {
 /// Redis ids start above `0-0`, and the opening takes place 0.
 struct Copied {
     key: String,
+    session: Box<str>,
     seq: u64,
     what: CopiedWhat,
     /// How long the store keeps the stream after its last event, in ms.
@@ -363,6 +366,10 @@ impl Backend {
         format!("{}w:{session}:{stream}", self.prefix)
     }
 
+    fn streams_key(&self, session: &str) -> String {
+        format!("{}s:{session}:streams", self.prefix)
+    }
+
     fn alive_key(&self, replica: u64) -> String {
         format!("{}r:{replica}", self.prefix)
     }
@@ -411,8 +418,11 @@ impl Backend {
                     return;
                 };
                 let mut pipe = redis::pipe();
-                let mut expire: Vec<(&str, u64)> = Vec::new();
                 let mut handoffs = Vec::new();
+                // One script per run of events of one stream: it appends them while the
+                // session exists, so that what a replica copies after a `DELETE` does not
+                // bring the stream back.
+                let mut append: Option<(&Copied, redis::Cmd)> = None;
                 for copied in &batch {
                     if let CopiedWhat::HandedOff { session, stream } = &copied.what {
                         handoffs.push(Note::Handoff {
@@ -422,31 +432,38 @@ impl Backend {
                         });
                         continue;
                     }
-                    let xadd = pipe
-                        .cmd("XADD")
-                        .arg(&copied.key)
-                        .arg("MAXLEN")
-                        .arg("~")
-                        .arg(EVENTS_PER_STREAM)
-                        .arg(format!("0-{}", copied.seq + 1));
+                    if append
+                        .as_ref()
+                        .is_some_and(|(first, _)| first.key != copied.key)
+                    {
+                        let (_, cmd) = append.take().expect("checked");
+                        pipe.add_command(cmd).ignore();
+                    }
+                    let (_, cmd) = append.get_or_insert_with(|| {
+                        let mut cmd = redis::cmd("EVAL");
+                        cmd.arg(APPEND)
+                            .arg(3)
+                            .arg(&copied.key)
+                            .arg(backend.session_key(&copied.session))
+                            .arg(backend.streams_key(&copied.session))
+                            .arg(copied.ttl)
+                            .arg(EVENTS_PER_STREAM);
+                        (copied, cmd)
+                    });
+                    cmd.arg(format!("0-{}", copied.seq + 1));
                     match &copied.what {
-                        CopiedWhat::Opened => xadd.arg("open").arg(1),
-                        CopiedWhat::Event(data) => xadd.arg("d").arg(data.as_slice()),
-                        CopiedWhat::Ended | CopiedWhat::HandedOff { .. } => xadd.arg("end").arg(1),
-                    }
-                    .ignore();
-                    if expire.last().is_none_or(|(k, _)| *k != copied.key) {
-                        expire.push((&copied.key, copied.ttl));
-                    }
+                        CopiedWhat::Opened => cmd.arg("open").arg(1),
+                        CopiedWhat::Event(data) => cmd.arg("d").arg(data.as_slice()),
+                        CopiedWhat::Ended | CopiedWhat::HandedOff { .. } => cmd.arg("end").arg(1),
+                    };
                 }
-                expire.sort_unstable();
-                expire.dedup_by_key(|(k, _)| *k);
-                for (key, ttl) in expire {
-                    pipe.cmd("PEXPIRE").arg(key).arg(ttl).ignore();
+                if let Some((_, cmd)) = append {
+                    pipe.add_command(cmd).ignore();
                 }
-                if let Err(StoreDown) = backend
-                    .run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
-                    .await
+                if !pipe.is_empty()
+                    && let Err(StoreDown) = backend
+                        .run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
+                        .await
                 {
                     tracing::debug!(events = n, "events not copied to the store");
                 }
@@ -629,6 +646,7 @@ impl CopyEvents for Mirror {
         };
         let copied = Copied {
             key: backend.events_key(session, stream),
+            session: session.into(),
             seq,
             what: match what {
                 Entry::Opened => CopiedWhat::Opened,
@@ -701,6 +719,8 @@ const DELETE: &str = r"
 local ck = redis.call('HGET', KEYS[1], 'k')
 local n = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[3])
+for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', k) end
+redis.call('DEL', KEYS[4])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ck and ck ~= '' then redis.call('ZREM', ARGV[2] .. ck, ARGV[1]) end
 return n
@@ -725,11 +745,27 @@ return 0
 ";
 
 /// Claims the writing of a stream handed off by replica `ARGV[2]`: 1 when this replica
-/// (`ARGV[1]`) is the first to claim it.
+/// (`ARGV[1]`) is the first to claim it; the claim joins the session's set `KEYS[2]`.
 const CLAIM: &str = r"
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SADD', KEYS[2], KEYS[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+";
+
+/// Appends events (`ARGV[3..]`: id, field, value) to stream `KEYS[1]` of session
+/// `KEYS[2]`, unless the session is gone; the stream joins the session's set `KEYS[3]`.
+/// An event already there (a repeated copy) is skipped.
+const APPEND: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+for i = 3, #ARGV, 3 do
+    redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[3], KEYS[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1
 ";
 
@@ -870,12 +906,17 @@ impl Attached {
 
     async fn end(&self, id: &str) -> Result<bool, StoreDown> {
         let b = &self.backend;
-        let keys = [b.session_key(id), b.all_key(), b.subs_key(id)];
+        let keys = [
+            b.session_key(id),
+            b.all_key(),
+            b.subs_key(id),
+            b.streams_key(id),
+        ];
         let client_prefix = b.client_prefix();
         let n: u8 = b
             .run(|mut c| {
                 let mut call = delete_script().prepare_invoke();
-                call.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+                call.key(&keys[0]).key(&keys[1]).key(&keys[2]).key(&keys[3]);
                 call.arg(id).arg(client_prefix);
                 async move { call.invoke_async(&mut c).await }
             })
@@ -1004,7 +1045,11 @@ impl Attached {
         let claimed: u8 = b
             .run(|mut c| {
                 let mut call = claim_script().prepare_invoke();
-                call.key(claim).arg(me).arg(from).arg(ttl);
+                call.key(claim)
+                    .key(b.streams_key(session))
+                    .arg(me)
+                    .arg(from)
+                    .arg(ttl);
                 async move { call.invoke_async(&mut c).await }
             })
             .await

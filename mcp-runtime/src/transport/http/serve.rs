@@ -19,6 +19,8 @@ use crate::error::ServeError;
 
 /// The most connections by default, whatever the open-file limit allows.
 const MAX_CONNECTIONS: usize = 10_000;
+/// How long a shutdown waits for the first request of a connection opened just before.
+const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// File descriptors kept free for everything but connections (logs, the JWKS client…).
 const SPARE_FILES: usize = 64;
 
@@ -67,9 +69,34 @@ pub(crate) async fn serve(
         }
     };
     let mut stop = std::pin::pin!(stop);
+    let mut listener = Some(listener);
+    // Once stopping: the listener, to take what the kernel queued for it.
+    let mut backlog: Option<std::net::TcpListener> = None;
+    let mut stopping = false;
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+        if stopping && backlog.is_none() {
+            match listener.take().map(tokio::net::TcpListener::into_std) {
+                Some(Ok(queued)) => backlog = Some(queued),
+                _ => break,
+            }
+        }
+        let (stream, peer) = if let Some(queued) = &backlog {
+            // Connections the kernel completed but nobody accepted yet would be reset with
+            // the listener, and a load balancer cannot tell whether their requests ran:
+            // they are served, one request each, and the listener closes behind them. The
+            // queue is read with the system call itself, not a readiness the reactor may
+            // not have seen yet.
+            match queued.accept().and_then(|(stream, peer)| {
+                stream.set_nonblocking(true)?;
+                Ok((tokio::net::TcpStream::from_std(stream)?, peer))
+            }) {
+                Ok(accepted) => accepted,
+                Err(_) => break,
+            }
+        } else {
+            let accepting = listener.as_ref().expect("listening until stopping");
+            tokio::select! {
+            accepted = accepting.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, most often: wait for some to close.
@@ -81,10 +108,17 @@ pub(crate) async fn serve(
                     continue;
                 }
             },
-            () = &mut stop => break,
+            () = &mut stop => {
+                stopping = true;
+                continue;
+            }
+            }
         };
+        let late = backlog.is_some();
         let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
             permit
+        } else if late {
+            break;
         } else {
             if full_since.is_none_or(|t| t.elapsed() > Duration::from_mins(1)) {
                 full_since = Some(Instant::now());
@@ -117,18 +151,34 @@ pub(crate) async fn serve(
             let mut first = [0u8; 1];
             let peeked = tokio::select! {
                 peeked = tokio::time::timeout(protocols.header_timeout, stream.peek(&mut first)) => peeked,
-                () = slot.close.cancelled() => return,
+                () = slot.close.cancelled(), if !late => {
+                    if !draining.is_cancelled() {
+                        return;
+                    }
+                    // Shutting down before the connection sent anything: its first request
+                    // may be on its way, and it gets an answer.
+                    tokio::time::timeout(FIRST_REQUEST_GRACE, stream.peek(&mut first)).await
+                }
             };
             if !matches!(peeked, Ok(Ok(1..))) {
                 return;
             }
-            let builder = if first[0] == b'P' {
-                &protocols.any
-            } else {
-                &protocols.http1
+            let builder = match (first[0] == b'P', late) {
+                (true, _) => &protocols.any,
+                (false, true) => &protocols.once,
+                (false, false) => &protocols.http1,
             };
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let mut connection = std::pin::pin!(connection);
+            if late {
+                // Accepted while the listener closed: what it sent is answered, then it
+                // closes (HTTP/1.1 after one request, HTTP/2 with GOAWAY).
+                if first[0] == b'P' {
+                    connection.as_mut().graceful_shutdown();
+                }
+                let _ = connection.await;
+                return;
+            }
             tokio::select! {
                 _ = connection.as_mut() => return,
                 () = slot.close.cancelled() => {}
@@ -139,11 +189,20 @@ pub(crate) async fn serve(
             if slot.is_quiet() && !draining.is_cancelled() {
                 return;
             }
+            // Closing a connection that has not yet delivered its first request would drop
+            // that request unanswered: it gets a moment to arrive.
+            let grace = Instant::now() + FIRST_REQUEST_GRACE;
+            while !slot.has_started() && Instant::now() < grace {
+                tokio::select! {
+                    _ = connection.as_mut() => return,
+                    () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                }
+            }
             connection.as_mut().graceful_shutdown();
             let _ = connection.await;
         });
     }
-    drop(listener);
+    drop((listener, backlog));
     let drain = config.drain_timeout;
     tokio::spawn(Arc::clone(&life).shut_down(drain));
     tokio::select! {
@@ -166,10 +225,11 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// The connection builders: HTTP/1.1 alone, and with HTTP/2 for a client that opens with
-/// its preface.
+/// The connection builders: HTTP/1.1 alone, HTTP/1.1 for one request, and with HTTP/2 for
+/// a client that opens with its preface.
 struct Protocols {
     http1: auto::Builder<TokioExecutor>,
+    once: auto::Builder<TokioExecutor>,
     any: auto::Builder<TokioExecutor>,
     header_timeout: Duration,
 }
@@ -186,8 +246,11 @@ impl Protocols {
             .keep_alive_interval(Some(Duration::from_secs(20)))
             .keep_alive_timeout(header_timeout);
         let http1 = any.clone().http1_only();
+        let mut once = http1.clone();
+        once.http1().keep_alive(false);
         Self {
             http1,
+            once,
             any,
             header_timeout,
         }

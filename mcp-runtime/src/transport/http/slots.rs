@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -35,6 +35,8 @@ pub(crate) struct Slots {
 /// One connection: its requests in progress, and since when it has had none.
 pub(crate) struct Slot {
     busy: AtomicU32,
+    /// Whether a request came on the connection.
+    started: AtomicBool,
     /// Milliseconds after [`Slots::epoch`].
     quiet_since: AtomicU64,
     epoch: Instant,
@@ -46,6 +48,11 @@ impl Slot {
     /// Whether no request is in progress.
     pub(crate) fn is_quiet(&self) -> bool {
         self.busy.load(Ordering::Acquire) == 0
+    }
+
+    /// Whether a request came on the connection yet.
+    pub(crate) fn has_started(&self) -> bool {
+        self.started.load(Ordering::Acquire)
     }
 
     fn now_ms(&self) -> u64 {
@@ -69,6 +76,7 @@ impl Slots {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let slot = Arc::new(Slot {
             busy: AtomicU32::new(0),
+            started: AtomicBool::new(false),
             quiet_since: AtomicU64::new(0),
             epoch: self.epoch,
             close: shutdown.child_token(),
@@ -142,6 +150,7 @@ pub(crate) struct Busy(Arc<Slot>);
 impl Busy {
     pub(crate) fn new(slot: &Arc<Slot>) -> Self {
         slot.busy.fetch_add(1, Ordering::AcqRel);
+        slot.started.store(true, Ordering::Release);
         Self(Arc::clone(slot))
     }
 }
