@@ -386,6 +386,9 @@ async fn while_redis_is_gone_requests_get_503_and_the_replicas_recover() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The replica that opened the session takes it as current for a second after the store
+    // last confirmed it; past that it asks the store again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let resp = in_session(&urls[0], &sid)
         .header("accept", "text/event-stream")
         .send_get()

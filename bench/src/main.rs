@@ -36,7 +36,7 @@ options (defaults in brackets):
   --runs N              interleaved runs per server and workload [5]
   --warmup S            seconds of load before each timed run [0.3]
   --concurrency N       connections for W1-W5 [32]
-  --workloads LIST      comma-separated from W1,W2,W3,W4,W5,sweep,cold,idle [all]
+  --workloads LIST      comma-separated from W1,W2,W3,W4,W5,sweep,cold,idle,events [all]
   --sweep LIST          W1 concurrencies for the sweep [1,8,32,128,256]
   --sweep-duration S    seconds per sweep point [2]
   --sessions N          idle sessions opened for the memory figure [10000]
@@ -45,9 +45,14 @@ options (defaults in brackets):
   --client-core N       core the load generator is pinned to [1]
   --quick               2 runs of 1 s, 1 s sweep points, 2000 sessions, 5 cold starts
 
-server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-list (O);
+server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-list, ours-redis (O);
               ours-serve, ours-oauth-serve (O under `serve_http`, as in production);
               rmcp, rmcp-stateless, rmcp-list (R)
+
+W4, W5 and idle also run `ours-redis` (O redis): the same server with its sessions in a
+Redis (a `redis-server` of the run's own, pinned to the servers' core, so O redis shares
+its core with its store). `events` measures the SSE events a stream carries through that
+Redis. `redis-server` comes from Debian's package (`bash scripts/install-test-tools.sh`).
 
 `--workloads stress` (not in the default run, about 2 minutes) measures a legitimate
 client's latency beside its idle figure while the server is attacked: a forged-token flood,
@@ -105,9 +110,11 @@ impl Opts {
             runs: 5,
             warmup: 0.3,
             concurrency: 32,
-            workloads: ["W1", "W2", "W3", "W4", "W5", "sweep", "cold", "idle"]
-                .map(String::from)
-                .to_vec(),
+            workloads: [
+                "W1", "W2", "W3", "W4", "W5", "sweep", "cold", "idle", "events",
+            ]
+            .map(String::from)
+            .to_vec(),
             sweep: vec![1, 8, 32, 128, 256],
             sweep_duration: 2.0,
             sessions: 10_000,
@@ -216,7 +223,7 @@ fn server_main(args: &[String]) {
         let issuer = issuer.as_deref();
         let router = match kind.as_str() {
             "bare" | "bare-jwt" => bare::router(&kind, port, issuer).await,
-            "ours" | "ours-stateless" | "ours-oauth" | "ours-list" => {
+            "ours" | "ours-stateless" | "ours-oauth" | "ours-list" | "ours-redis" => {
                 ours::router(&kind, port, issuer).await
             }
             "rmcp" | "rmcp-stateless" | "rmcp-list" => rmcp_srv::router(&kind),
@@ -259,6 +266,8 @@ struct Running {
     kind: &'static str,
     port: u16,
     pid: u32,
+    /// The Redis it keeps its sessions in, if any.
+    store_pid: Option<u32>,
     child: tokio::process::Child,
 }
 
@@ -294,6 +303,13 @@ fn spawn_server_with(
         .kill_on_drop(true);
     if kind.ends_with("-jwt") || kind.contains("-oauth") {
         cmd.arg("--issuer").arg(ctx.issuer.url());
+    }
+    if kind.ends_with("-redis") {
+        let redis = ctx
+            .redis
+            .as_ref()
+            .unwrap_or_else(|| die(&format!("{kind} needs the run's redis-server")));
+        cmd.env("MCP_REDIS_URL", redis.url());
     }
     let core = ctx.opts.server_core;
     // SAFETY: the closure only calls sched_setaffinity, prctl, getrlimit and setrlimit,
@@ -347,6 +363,11 @@ async fn start_with(kind: &'static str, ctx: &Ctx, nofile: Option<u64>) -> Runni
         kind,
         port,
         pid,
+        store_pid: ctx
+            .redis
+            .as_ref()
+            .filter(|_| kind.ends_with("-redis"))
+            .map(RedisServer::pid),
         child,
     }
 }
@@ -756,6 +777,8 @@ struct RunStats {
     lats: Vec<u64>,
     server_cpu: f64,
     client_cpu: f64,
+    /// Cores the server's Redis used meanwhile.
+    store_cpu: f64,
     /// Cores used by other processes on the machine meanwhile.
     others: f64,
     /// The busiest of them.
@@ -812,6 +835,7 @@ async fn run_load(
 ) -> RunStats {
     let others0 = others_ticks();
     let (srv0, cli0, t0) = (proc_cpu(server.pid), self_cpu(), Instant::now());
+    let store0 = server.store_pid.map_or(0.0, proc_cpu);
     let measure_from = t0 + Duration::from_secs_f64(warmup);
     let end = measure_from + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = (0..concurrency)
@@ -836,6 +860,7 @@ async fn run_load(
         lats,
         server_cpu: (proc_cpu(server.pid) - srv0) / wall,
         client_cpu: (self_cpu() - cli0) / wall,
+        store_cpu: (server.store_pid.map_or(0.0, proc_cpu) - store0) / wall,
         others,
         busiest,
     }
@@ -879,6 +904,8 @@ async fn measured(
 struct Ctx {
     opts: Opts,
     issuer: mcp_runtime::testing::TestIssuer,
+    /// The Redis of the `ours-redis` servers, when a workload needs one.
+    redis: Option<RedisServer>,
     /// Runs repeated because other processes disturbed them.
     repeats: std::cell::Cell<usize>,
 }
@@ -965,6 +992,7 @@ fn variants(workload: &str) -> Vec<Variant> {
             vec![
                 v(w, "B", "bare", Legacy, "B"),
                 v(w, "O", "ours", Legacy, "B"),
+                v(w, "O redis", "ours-redis", Legacy, "B"),
                 v(w, "R", "rmcp", Legacy, "B"),
             ]
         }
@@ -994,6 +1022,8 @@ struct Outcome {
     lats: Vec<u64>,
     server_cpu: Vec<f64>,
     client_cpu: Vec<f64>,
+    /// Per run: CPU seconds the server's Redis used per operation.
+    store_cpu_per_op: Vec<f64>,
     others: Vec<f64>,
     peak_rss_kib: u64,
     body_bytes: usize,
@@ -1057,6 +1087,7 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
             lats: Vec::new(),
             server_cpu: Vec::new(),
             client_cpu: Vec::new(),
+            store_cpu_per_op: Vec::new(),
             others: Vec::new(),
             peak_rss_kib: 0,
             body_bytes,
@@ -1101,6 +1132,8 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
             out.lats.extend(stats.lats);
             out.server_cpu.push(stats.server_cpu);
             out.client_cpu.push(stats.client_cpu);
+            out.store_cpu_per_op
+                .push(stats.store_cpu * stats.secs / stats.ops.max(1) as f64);
             out.others.push(stats.others);
         }
         eprintln!("[{name}] run {}/{} done", run + 1, o.runs);
@@ -1111,6 +1144,224 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
         server.stop().await;
     }
     outcomes
+}
+
+/// Server CPU seconds per operation, in µs: the median run's CPU share over its rate.
+fn per_op(out: &Outcome) -> f64 {
+    median(&out.server_cpu) / out.median() * 1e6
+}
+
+fn find_any(results: &[(&'static str, Vec<Outcome>)], label: &str) -> bool {
+    results
+        .iter()
+        .any(|(_, outs)| outs.iter().any(|x| x.label == label))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Redis store
+
+/// The run's own `redis-server`, saving nothing, pinned to `core`; killed with the run.
+struct RedisServer {
+    port: u16,
+    pid: u32,
+    _child: tokio::process::Child,
+    conn: redis::aio::MultiplexedConnection,
+}
+
+impl RedisServer {
+    async fn start(core: usize) -> Self {
+        let port = free_port();
+        let mut cmd = tokio::process::Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        // SAFETY: the closure only calls prctl and sched_setaffinity, which are
+        // async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                pin(core)
+            });
+        }
+        let child = cmd.spawn().unwrap_or_else(|e| {
+            die(&format!(
+                "cannot start redis-server ({e}); install it with `bash scripts/install-test-tools.sh` \
+                 or `apt-get install redis-server`"
+            ))
+        });
+        let url = format!("redis://127.0.0.1:{port}/");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let conn = loop {
+            let client = redis::Client::open(url.as_str()).expect("a Redis URL");
+            match client.get_multiplexed_async_connection().await {
+                Ok(conn) => break conn,
+                Err(e) if Instant::now() > deadline => fail("redis-server", e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        Self {
+            port,
+            pid: child.id().expect("a running redis-server"),
+            _child: child,
+            conn,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> T {
+        cmd.query_async(&mut self.conn.clone())
+            .await
+            .unwrap_or_else(|e| fail("redis-server", e))
+    }
+
+    async fn flush(&self) {
+        self.query::<()>(&mut redis::cmd("FLUSHALL")).await;
+    }
+
+    /// `used_memory`, in bytes.
+    async fn used_memory(&self) -> f64 {
+        let info: String = self.query(redis::cmd("INFO").arg("memory")).await;
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| fail("redis-server", "INFO memory has no used_memory"))
+    }
+
+    /// How many sessions the store counts.
+    async fn sessions(&self) -> u64 {
+        self.query(redis::cmd("ZCARD").arg("mcp:sessions")).await
+    }
+
+    /// How many entries stream `key` was ever given (its last id is `0-<n>`).
+    async fn stream_entries(&self, key: &str) -> u64 {
+        let info: redis::streams::StreamInfoStreamReply =
+            self.query(redis::cmd("XINFO").arg("STREAM").arg(key)).await;
+        info.last_generated_id
+            .strip_prefix("0-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+
+    async fn stream_keys(&self) -> Vec<String> {
+        self.query(redis::cmd("KEYS").arg("mcp:e:*")).await
+    }
+}
+
+/// What one stream carried through the store.
+struct StoreEvents {
+    sent: u64,
+    /// Events per second the client read from the call's stream.
+    read: f64,
+    stored: u64,
+    /// Events per second that reached the Redis stream.
+    stored_rate: f64,
+}
+
+/// The `burst` tool sends its progress notifications as fast as it can on a call stream of
+/// an `ours-redis` server: how fast the client reads them, and how fast they reach Redis.
+async fn store_events(ctx: &Ctx) -> StoreEvents {
+    const SENT: u32 = 20_000;
+    let redis = ctx.redis.as_ref().expect("started for events");
+    redis.flush().await;
+    let server = start("ours-redis", ctx).await;
+    let url = format!("http://127.0.0.1:{}/mcp", server.port);
+    let http = reqwest::Client::new();
+    let post = |body: String, sid: Option<&str>| {
+        let mut req = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body);
+        if let Some(sid) = sid {
+            req = req
+                .header("mcp-session-id", sid)
+                .header("mcp-protocol-version", LEGACY);
+        }
+        req.send()
+    };
+    let init = post(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0.0.0"}}}"#.into(),
+        None,
+    )
+    .await
+    .unwrap_or_else(|e| fail("events: initialize", e));
+    let sid = init
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| fail("events", "initialize answered without a session"))
+        .to_owned();
+    post(
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#.into(),
+        Some(&sid),
+    )
+    .await
+    .unwrap_or_else(|e| fail("events: initialized", e));
+    let started = Instant::now();
+    let mut resp = post(
+        format!(
+            r#"{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"burst","arguments":{{"n":{SENT}}},"_meta":{{"progressToken":1}}}}}}"#
+        ),
+        Some(&sid),
+    )
+    .await
+    .unwrap_or_else(|e| fail("events: tools/call burst", e));
+    let mut read = 0u64;
+    let mut tail = String::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .unwrap_or_else(|e| fail("events: the call's stream", e))
+    {
+        tail.push_str(&String::from_utf8_lossy(&chunk));
+        let cut = tail.rfind('\n').map_or(0, |i| i + 1);
+        read += tail[..cut].matches("notifications/progress").count() as u64;
+        tail.drain(..cut);
+    }
+    let read_secs = started.elapsed().as_secs_f64();
+    if read != u64::from(SENT) {
+        fail(
+            "events",
+            format!("the client read {read} of {SENT} notifications"),
+        );
+    }
+    // Every notification, and the stream's opening, response and end, are entries.
+    let key = redis
+        .stream_keys()
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| fail("events", "no stream in Redis"));
+    let want = u64::from(SENT) + 3;
+    let mut stored = redis.stream_entries(&key).await;
+    let mut last_change = Instant::now();
+    while stored < want && last_change.elapsed() < Duration::from_secs(2) {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let now = redis.stream_entries(&key).await;
+        if now != stored {
+            stored = now;
+            last_change = Instant::now();
+        }
+    }
+    let stored_secs = last_change.duration_since(started).as_secs_f64();
+    server.stop().await;
+    let stored = stored.saturating_sub(3).min(u64::from(SENT));
+    eprintln!("[events] {read} read in {read_secs:.3} s, {stored} stored in {stored_secs:.3} s");
+    StoreEvents {
+        sent: u64::from(SENT),
+        read: read as f64 / read_secs,
+        stored,
+        stored_rate: stored as f64 / stored_secs,
+    }
 }
 
 fn ratio(x: f64, base: f64) -> String {
@@ -1373,9 +1624,15 @@ async fn orchestrate(opts: Opts) {
     let issuer = mcp_runtime::testing::TestIssuer::start()
         .await
         .unwrap_or_else(|e| fail("the test issuer", e));
+    let redis = if ["W4", "W5", "idle", "events"].iter().any(|w| opts.wants(w)) {
+        Some(RedisServer::start(opts.server_core).await)
+    } else {
+        None
+    };
     let ctx = Ctx {
         opts,
         issuer,
+        redis,
         repeats: std::cell::Cell::new(0),
     };
     let o = &ctx.opts;
@@ -1408,6 +1665,23 @@ async fn orchestrate(opts: Opts) {
             eprintln!("[idle] {kind} done");
         }
     }
+    let idle_in_redis = if o.wants("idle") {
+        let redis = ctx.redis.as_ref().expect("started for idle");
+        redis.flush().await;
+        let before = redis.used_memory().await;
+        let figures = idle_sessions("ours-redis", &ctx).await;
+        let sessions = redis.sessions().await;
+        let per = (redis.used_memory().await - before) / sessions.max(1) as f64;
+        eprintln!("[idle] ours-redis done");
+        Some((figures, per, sessions))
+    } else {
+        None
+    };
+    let events = if o.wants("events") {
+        Some(store_events(&ctx).await)
+    } else {
+        None
+    };
 
     // ---- Report ----
     println!("## mcp-runtime benchmark\n");
@@ -1648,6 +1922,62 @@ async fn orchestrate(opts: Opts) {
         );
     }
 
+    if idle_in_redis.is_some() || events.is_some() || find_any(&results, "O redis") {
+        println!("\n### With the Redis store (O redis)\n");
+        println!(
+            "O redis is O with `HttpConfig::session_store(RedisStore)`, as replicas run it, against a \
+             `redis-server` (saving nothing) pinned to the server's core: the server and its store share \
+             one core, and each request makes its round trip to Redis."
+        );
+        println!("\n| figure | O | O redis | O redis / O |");
+        println!("|---|---:|---:|---:|");
+        for w in ["W4", "W5"] {
+            let pick = |label: &str| {
+                results
+                    .iter()
+                    .find(|(n, _)| *n == w)
+                    .and_then(|(_, outs)| outs.iter().find(|x| x.label == label))
+            };
+            if let (Some(o_), Some(r_)) = (pick("O"), pick("O redis")) {
+                println!(
+                    "| {w} throughput | {:.0} | {:.0} | {} |",
+                    o_.median(),
+                    r_.median(),
+                    ratio(r_.median(), o_.median())
+                );
+                println!(
+                    "| {w} server CPU per operation (µs) | {:.1} | {:.1} | |",
+                    per_op(o_),
+                    per_op(r_)
+                );
+                println!(
+                    "| {w} Redis CPU per operation (µs) | | {:.1} | |",
+                    median(&r_.store_cpu_per_op) * 1e6
+                );
+            }
+        }
+        if let Some(((_, _, rss_per, _), per, sessions)) = &idle_in_redis {
+            let o_per = idle.iter().find(|i| i.0 == "O").map(|i| i.2.2);
+            println!(
+                "| memory per idle session in the server (B) | {} | {rss_per:.0} | |",
+                o_per.map_or("–".into(), |v| format!("{v:.0}"))
+            );
+            println!(
+                "| memory per idle session in Redis (B, `used_memory` over {sessions} sessions) | | {per:.0} | |"
+            );
+        }
+        if let Some(e) = &events {
+            println!(
+                "| events a stream carries, as the client reads them (events/s) | | {:.0} | |",
+                e.read
+            );
+            println!(
+                "| events a stream carries into Redis (events/s; {} of {} stored) | | {:.0} | |",
+                e.stored, e.sent, e.stored_rate
+            );
+        }
+    }
+
     // ---- Targets for O ----
     println!("\n### Targets for mcp-runtime (O)\n");
     println!("| figure | O | baseline | ratio | target | met |");
@@ -1672,6 +2002,18 @@ async fn orchestrate(opts: Opts) {
             let r = out.median() / base.median();
             println!(
                 "| {w} {label} throughput | {:.0} | {:.0} | {r:.2}× | ≥ {target:.2}× | {} |",
+                out.median(),
+                base.median(),
+                if r >= target { "yes" } else { "**no**" }
+            );
+        }
+    }
+    // With a shared store, against the same server keeping its sessions in memory.
+    for (w, target) in [("W4", 0.3), ("W5", 0.6)] {
+        if let (Some(out), Some(base)) = (find(w, "O redis"), find(w, "O")) {
+            let r = out.median() / base.median();
+            println!(
+                "| {w} O redis throughput (vs O) | {:.0} | {:.0} | {r:.2}× | ≥ {target:.2}× | {} |",
                 out.median(),
                 base.median(),
                 if r >= target { "yes" } else { "**no**" }
@@ -1764,6 +2106,7 @@ async fn load_main(args: &[String], opts: &Opts) {
         kind: "external",
         port: opts.port,
         pid: 0,
+        store_pid: None,
         child: tokio::process::Command::new("true").spawn().expect("true"),
     };
     let stats = run_load(

@@ -19,6 +19,27 @@ impl Calc {
     fn add(&self, a: i64, b: i64) -> Sum {
         Sum { sum: a + b }
     }
+
+    /// Sends `n` progress notifications as fast as it can, then answers: the events a
+    /// stream carries through the store.
+    #[tool(read_only)]
+    async fn burst(&self, ctx: RequestContext, n: u32) -> String {
+        for i in 1..=n {
+            ctx.progress(f64::from(i), Some(f64::from(n)), None).await;
+        }
+        format!("{n} sent")
+    }
+}
+
+/// Sessions in the Redis at `MCP_REDIS_URL`, as replicas share them.
+async fn with_redis() -> HttpConfig {
+    let store = mcp_runtime::store::RedisStore::from_env()
+        .await
+        .expect("the bench's redis-server")
+        .expect("MCP_REDIS_URL is set for the ours-redis server");
+    HttpConfig::new()
+        .session_store(store)
+        .request_state_keys(mcp_runtime::input::StateKeys::new([7; 32]))
 }
 
 /// W1 (2025-11-25 without sessions).
@@ -65,6 +86,7 @@ async fn oauth(kind: &str, port: u16, issuer: Option<&str>) -> OAuthConfig {
 pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router {
     match kind {
         "ours" => Calc.router(HttpConfig::new()),
+        "ours-redis" => Calc.router(with_redis().await),
         "ours-stateless" => CalcStateless.router(HttpConfig::new()),
         "ours-list" => Many.router(HttpConfig::new()),
         "ours-oauth" => CalcAuth.router(oauth(kind, port, issuer).await),

@@ -15,14 +15,17 @@
 //! | `{p}replica` | counter | hands each replica its number |
 //! | `{p}bus` | channel | ended sessions, cancellations, answers, changes, subscriptions |
 //!
-//! A request costs one round trip (one script that checks, touches and reads the session);
-//! `initialize`, `DELETE`, `logging/setLevel` and subscriptions one more each; a message
-//! for another replica one `PUBLISH`.
+//! A request in a session costs one round trip (one script that checks, touches and reads
+//! the session), or none when the store confirmed the session to this replica less than a
+//! second ago ([`CONFIRMED_FOR`]): an end on another replica arrives over the bus at once.
+//! `initialize` is one script; `DELETE` one more, which also tells the other replicas;
+//! `logging/setLevel` and subscriptions one more each; a message for another replica one
+//! `PUBLISH`.
 //!
 //! The scripts compute some key names from what they read, so the store is one Redis
 //! (standalone or behind Sentinel), not a Redis Cluster.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -211,6 +214,7 @@ impl RedisStore {
             limits,
             stopped,
             backend: Arc::clone(&backend),
+            confirmed: Mutex::default(),
         });
         lock(&backend.endpoints).push(Arc::downgrade(&attached));
         attached.start_sweeping();
@@ -714,13 +718,14 @@ if ARGV[3] ~= '1' then return {r[1] or ''} end
 return {r[1] or '', r[3] or '', r[4] or '', r[5] or '', r[6] or '', redis.call('SMEMBERS', KEYS[3])}
 ";
 
-/// Ends a session: 1 when it existed.
+/// Ends a session and tells every replica (`ARGV[3]` on channel `KEYS[5]`): 1 when it existed.
 const DELETE: &str = r"
 local ck = redis.call('HGET', KEYS[1], 'k')
 local n = redis.call('DEL', KEYS[1])
 redis.call('DEL', KEYS[3])
 for _, k in ipairs(redis.call('SMEMBERS', KEYS[4])) do redis.call('DEL', k) end
 redis.call('DEL', KEYS[4])
+redis.call('PUBLISH', KEYS[5], ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if ck and ck ~= '' then redis.call('ZREM', ARGV[2] .. ck, ARGV[1]) end
 return n
@@ -800,7 +805,15 @@ pub(crate) struct Attached {
     /// Fires when the endpoint's server stops.
     stopped: CancellationToken,
     me: Weak<Attached>,
+    /// When the store last confirmed each session this process holds: within
+    /// [`CONFIRMED_FOR`] a request needs no round trip.
+    confirmed: Mutex<HashMap<Box<str>, Instant>>,
 }
+
+/// How long a session the store confirmed is taken as current without asking again. Its end
+/// on another replica arrives over pub/sub at once; this bounds how long a lost message can
+/// leave it served here, and how late a log level set on another replica applies.
+const CONFIRMED_FOR: Duration = Duration::from_secs(1);
 
 impl Attached {
     fn ms(d: Duration) -> u64 {
@@ -864,6 +877,14 @@ impl Attached {
     async fn touch(&self, id: &str) -> Result<Option<Arc<Session>>, StoreDown> {
         let b = &self.backend;
         let held = self.local.held(id);
+        if let Some(session) = &held
+            && lock(&self.confirmed)
+                .get(id)
+                .is_some_and(|at| at.elapsed() < CONFIRMED_FOR)
+        {
+            self.local.get(id);
+            return Ok(Some(Arc::clone(session)));
+        }
         let keys = [b.session_key(id), b.all_key(), b.subs_key(id)];
         let idle = Self::ms(self.limits.idle);
         let whole = if held.is_some() { "0" } else { "1" };
@@ -901,6 +922,7 @@ impl Attached {
         }
         // Marks it used and seen here.
         self.local.get(id);
+        lock(&self.confirmed).insert(id.into(), Instant::now());
         Ok(Some(session))
     }
 
@@ -911,18 +933,22 @@ impl Attached {
             b.all_key(),
             b.subs_key(id),
             b.streams_key(id),
+            b.bus_key(),
         ];
         let client_prefix = b.client_prefix();
+        let ended = envelope(b.replica, Note::Ended { s: id.to_owned() });
         let n: u8 = b
             .run(|mut c| {
                 let mut call = delete_script().prepare_invoke();
-                call.key(&keys[0]).key(&keys[1]).key(&keys[2]).key(&keys[3]);
-                call.arg(id).arg(client_prefix);
+                for key in &keys {
+                    call.key(key);
+                }
+                call.arg(id).arg(client_prefix).arg(ended);
                 async move { call.invoke_async(&mut c).await }
             })
             .await?;
+        lock(&self.confirmed).remove(id);
         self.local.remove(id);
-        b.publish(Note::Ended { s: id.to_owned() }).await?;
         Ok(n == 1)
     }
 
@@ -1002,6 +1028,7 @@ impl Attached {
     fn take(&self, from: u64, note: &Note) {
         match note {
             Note::Ended { s } => {
+                lock(&self.confirmed).remove(s.as_str());
                 self.local.remove(s);
             }
             Note::Cancel { s, id } => {
@@ -1075,6 +1102,7 @@ impl Attached {
     /// are closed, subscriptions brought up to date; sessions quiet here for a while and
     /// with nothing open here are let go (the store still has them).
     async fn recheck(&self) {
+        lock(&self.confirmed).retain(|_, at| at.elapsed() < CONFIRMED_FOR);
         let b = &self.backend;
         let held = self.local.all();
         if held.is_empty() {
