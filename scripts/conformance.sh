@@ -107,6 +107,7 @@ $upstream    }
             proxy_buffering off;
             proxy_request_buffering off;
             proxy_read_timeout 1h;
+            proxy_next_upstream error timeout http_503;
         }
     }
 }

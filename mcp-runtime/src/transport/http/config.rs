@@ -297,7 +297,9 @@ impl HttpConfig {
     /// How long the server drains after SIGTERM, Ctrl-C or [`shutdown_on`]'s future
     /// (default 25 s, inside the 30 s Kubernetes and systemd give a process before they
     /// kill it). Notification streams end at once with a `retry:` hint; requests in flight
-    /// are answered; shortly before the deadline, those still running are answered 503 with
+    /// are answered; for a second (at most half the timeout) new connections get 503 with
+    /// `Retry-After`, so that a load balancer takes the server out of its rotation before
+    /// the listener closes; shortly before the deadline, those still running are answered 503 with
     /// a JSON-RPC error, and [`serve_http`](crate::Serve::serve_http) returns by the
     /// deadline whatever clients do.
     ///

@@ -3,7 +3,8 @@
 //!
 //! Shutting down has two moments. When it starts (SIGTERM, Ctrl-C, or the future given to
 //! [`HttpConfig::shutdown_on`](super::HttpConfig::shutdown_on)) `draining` fires:
-//! notification streams end with a `retry:` hint, and the server stops accepting. Shortly
+//! notification streams end with a `retry:` hint, and for a second new connections are
+//! answered 503 with `Retry-After` before the listener closes. Shortly
 //! before the drain timeout `deadline` fires: requests still running are answered with an
 //! error instead of being cut off with their connection.
 

@@ -8,17 +8,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
+use axum::http::header::CONNECTION;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse as _;
 use hyper::body::Incoming;
+use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::sync::Semaphore;
 
 use super::HttpConfig;
+use super::error::Refusal;
 use super::slots::{Busy, Slot, Slots, Tracked, TrackedBody};
 use crate::error::ServeError;
 
 /// The most connections by default, whatever the open-file limit allows.
 const MAX_CONNECTIONS: usize = 10_000;
+/// How long a shutting-down server answers new connections 503 before it closes its
+/// listener (at most half the drain timeout).
+const REFUSING_FOR: Duration = Duration::from_secs(1);
 /// How long a shutdown waits for the first request of a connection opened just before.
 const FIRST_REQUEST_GRACE: Duration = Duration::from_secs(1);
 /// File descriptors kept free for everything but connections (logs, the JWKS client…).
@@ -69,12 +77,16 @@ pub(crate) async fn serve(
         }
     };
     let mut stop = std::pin::pin!(stop);
+    let drain = config.drain_timeout;
+    let refusing = REFUSING_FOR.min(drain / 2);
     let mut listener = Some(listener);
-    // Once stopping: the listener, to take what the kernel queued for it.
+    // Once the listener closes: the listener, to take what the kernel queued for it.
     let mut backlog: Option<std::net::TcpListener> = None;
-    let mut stopping = false;
+    // Once stopping: when it started.
+    let mut stopped_at: Option<Instant> = None;
     loop {
-        if stopping && backlog.is_none() {
+        let refused_for = stopped_at.map(|at| at.elapsed());
+        if refused_for.is_some_and(|t| t >= refusing) && backlog.is_none() {
             match listener.take().map(tokio::net::TcpListener::into_std) {
                 Some(Ok(queued)) => backlog = Some(queued),
                 _ => break,
@@ -83,9 +95,9 @@ pub(crate) async fn serve(
         let (stream, peer) = if let Some(queued) = &backlog {
             // Connections the kernel completed but nobody accepted yet would be reset with
             // the listener, and a load balancer cannot tell whether their requests ran:
-            // they are served, one request each, and the listener closes behind them. The
-            // queue is read with the system call itself, not a readiness the reactor may
-            // not have seen yet.
+            // they are answered 503, and the listener closes behind them. The queue is
+            // read with the system call itself, not a readiness the reactor may not have
+            // seen yet.
             match queued.accept().and_then(|(stream, peer)| {
                 stream.set_nonblocking(true)?;
                 Ok((tokio::net::TcpStream::from_std(stream)?, peer))
@@ -108,13 +120,20 @@ pub(crate) async fn serve(
                     continue;
                 }
             },
-            () = &mut stop => {
-                stopping = true;
+            () = &mut stop, if stopped_at.is_none() => {
+                // While the server drains, new connections are answered 503 with
+                // `Retry-After` for a moment before the listener closes: a load balancer
+                // takes the replica out of its rotation on that answer (nginx with
+                // `proxy_next_upstream http_503`), so that no connection is under way when
+                // the listener closes and resets what it has not accepted.
+                stopped_at = Some(Instant::now());
+                tokio::spawn(Arc::clone(&life).shut_down(drain));
                 continue;
             }
+            () = tokio::time::sleep(refusing), if stopped_at.is_some() => continue,
             }
         };
-        let late = backlog.is_some();
+        let late = stopped_at.is_some();
         let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
             permit
         } else if late {
@@ -163,22 +182,22 @@ pub(crate) async fn serve(
             if !matches!(peeked, Ok(Ok(1..))) {
                 return;
             }
-            let builder = match (first[0] == b'P', late) {
-                (true, _) => &protocols.any,
-                (false, true) => &protocols.once,
-                (false, false) => &protocols.http1,
+            let builder = if first[0] == b'P' {
+                &protocols.any
+            } else {
+                &protocols.http1
             };
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
             if late {
-                // Accepted while the listener closed: what it sent is answered, then it
-                // closes (HTTP/1.1 after one request, HTTP/2 with GOAWAY).
-                if first[0] == b'P' {
-                    connection.as_mut().graceful_shutdown();
-                }
-                let _ = connection.await;
+                // Accepted while shutting down: its requests are answered 503; HTTP/1.1
+                // closes after the first (`Connection: close`).
+                let refused = service_fn(refuse_shutting_down);
+                let _ = builder
+                    .serve_connection(TokioIo::new(stream), refused)
+                    .await;
                 return;
             }
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => return,
                 () = slot.close.cancelled() => {}
@@ -203,13 +222,13 @@ pub(crate) async fn serve(
         });
     }
     drop((listener, backlog));
-    let drain = config.drain_timeout;
+    let stopped_at = stopped_at.unwrap_or_else(Instant::now);
     tokio::spawn(Arc::clone(&life).shut_down(drain));
     tokio::select! {
         () = slots.all_closed() => {
             tracing::info!("every connection closed; stopped");
         }
-        () = tokio::time::sleep(drain) => {
+        () = tokio::time::sleep_until((stopped_at + drain).into()) => {
             tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
         }
     }
@@ -225,11 +244,29 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// The connection builders: HTTP/1.1 alone, HTTP/1.1 for one request, and with HTTP/2 for
-/// a client that opens with its preface.
+/// 503 with `Retry-After` for a request that comes while the server shuts down.
+const SHUTTING_DOWN: Refusal = Refusal::new(
+    StatusCode::SERVICE_UNAVAILABLE,
+    "the server is shutting down; retry the request",
+);
+
+async fn refuse_shutting_down(
+    req: hyper::Request<Incoming>,
+) -> Result<axum::response::Response, Infallible> {
+    // The body is read first: a connection closed with bytes unread is reset, and the
+    // answer with it. The server is stopping, so at most a little is read.
+    let _ = axum::body::to_bytes(axum::body::Body::new(req.into_body()), 64 * 1024).await;
+    let mut response = SHUTTING_DOWN.into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    Ok(response)
+}
+
+/// The connection builders: HTTP/1.1 alone, and with HTTP/2 for a client that opens with
+/// its preface.
 struct Protocols {
     http1: auto::Builder<TokioExecutor>,
-    once: auto::Builder<TokioExecutor>,
     any: auto::Builder<TokioExecutor>,
     header_timeout: Duration,
 }
@@ -246,11 +283,8 @@ impl Protocols {
             .keep_alive_interval(Some(Duration::from_secs(20)))
             .keep_alive_timeout(header_timeout);
         let http1 = any.clone().http1_only();
-        let mut once = http1.clone();
-        once.http1().keep_alive(false);
         Self {
             http1,
-            once,
             any,
             header_timeout,
         }
