@@ -243,6 +243,8 @@ enum Note {
     Change(Changed),
     /// A subscription recorded or dropped.
     Sub { s: String, uri: String, on: bool },
+    /// `logging/setLevel` set the session's level.
+    Level { s: String, l: u8 },
     /// A replica stopped writing the standalone stream `stream` of the session at place
     /// `next`: one replica is to carry it on.
     Handoff { s: String, stream: u64, next: u64 },
@@ -731,10 +733,12 @@ if ck and ck ~= '' then redis.call('ZREM', ARGV[2] .. ck, ARGV[1]) end
 return n
 ";
 
-/// Sets a field of a session that exists.
+/// Sets the log level of a session that exists, and tells every replica (`ARGV[2]` on
+/// channel `KEYS[2]`).
 const SET_LEVEL: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'l', ARGV[1])
+redis.call('PUBLISH', KEYS[2], ARGV[2])
 return 1
 ";
 
@@ -811,8 +815,8 @@ pub(crate) struct Attached {
 }
 
 /// How long a session the store confirmed is taken as current without asking again. Its end
-/// on another replica arrives over pub/sub at once; this bounds how long a lost message can
-/// leave it served here, and how late a log level set on another replica applies.
+/// and its log level set on another replica arrive over pub/sub at once; this bounds how
+/// long a lost message can go unseen here.
 const CONFIRMED_FOR: Duration = Duration::from_secs(1);
 
 impl Attached {
@@ -954,10 +958,17 @@ impl Attached {
 
     async fn record_level(&self, id: &str, level: LogLevel) -> Result<(), StoreDown> {
         let b = &self.backend;
-        let key = b.session_key(id);
+        let (key, bus) = (b.session_key(id), b.bus_key());
+        let note = envelope(
+            b.replica,
+            Note::Level {
+                s: id.to_owned(),
+                l: level.to_u8(),
+            },
+        );
         b.run(|mut c| {
             let mut call = set_level_script().prepare_invoke();
-            call.key(key).arg(level.to_u8());
+            call.key(key).key(bus).arg(level.to_u8()).arg(note);
             async move { call.invoke_async::<u8>(&mut c).await }
         })
         .await?;
@@ -1049,6 +1060,11 @@ impl Attached {
             Note::Sub { s, uri, on } => {
                 if let Some(session) = self.local.held(s) {
                     session.note_subscription(uri, *on);
+                }
+            }
+            Note::Level { s, l } => {
+                if let (Some(session), Some(level)) = (self.local.held(s), LogLevel::from_u8(*l)) {
+                    session.set_log_level(level);
                 }
             }
             Note::Handoff { s, stream, next } => {
