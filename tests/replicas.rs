@@ -419,6 +419,73 @@ async fn while_redis_is_gone_requests_get_503_and_the_replicas_recover() {
     assert!(listed["result"]["tools"].is_array(), "{listed}");
 }
 
+/// A subscription recorded as its session ends leaves nothing in the store.
+#[tokio::test]
+async fn a_subscription_of_an_ended_session_leaves_nothing_behind() {
+    let redis = Redis::start("late-subscription");
+    let urls = replicas(&redis, 1, |_| HttpConfig::new()).await;
+    let sid = open(&urls[0], json!({})).await;
+    // Gone from the store as an expiry takes it, while the replica has just seen it.
+    redis.cli(&["del", &format!("mcp:s:{sid}")]);
+    let _ = in_session(&urls[0], &sid)
+        .json(&request(
+            2,
+            "resources/subscribe",
+            json!({"uri": "notes://a"}),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let keys = redis.keys();
+    assert!(!keys.iter().any(|k| k.contains(&*sid)), "{keys:?}");
+    let resp = in_session(&urls[0], &sid)
+        .json(&request(3, "ping", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+/// A notification stream the store let expire (quiet for longer than an idle timeout)
+/// while its session lives on carries on as a new stream on another replica.
+#[tokio::test]
+async fn an_expired_notification_stream_carries_on_as_a_new_one() {
+    let redis = Redis::start("expired-stream");
+    let urls = replicas(&redis, 2, |_| HttpConfig::new()).await;
+    let sid = open(&urls[0], json!({})).await;
+    let resp = in_session(&urls[0], &sid)
+        .header("accept", "text/event-stream")
+        .send_get()
+        .await;
+    let mut events = Events::new(resp);
+    let priming = events.next().await.unwrap();
+    let last = priming.id.clone().expect("the priming event has an id");
+    drop(events);
+    let (stream, _) = last.split_once('-').unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let key = format!("mcp:e:{sid}:{stream}");
+    while !redis.keys().contains(&key) {
+        assert!(Instant::now() < deadline, "the stream reaches the store");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    redis.cli(&["del", &key]);
+    let mut resumed = resume(&urls[1], &sid, &last).await;
+    let first = resumed.next().await.unwrap();
+    assert!(first.message.is_none(), "a new stream's priming: {first:?}");
+    let (new_stream, _) = first.id.as_deref().unwrap().split_once('-').unwrap();
+    assert_ne!(new_stream, stream);
+    let done = in_session(&urls[0], &sid)
+        .json(&request(4, "tools/call", json!({"name": "announce"})))
+        .exchange()
+        .await;
+    assert!(done["result"].is_object(), "{done}");
+    let next = resumed.next().await.unwrap();
+    assert_eq!(
+        next.message.unwrap()["method"],
+        "notifications/tools/list_changed"
+    );
+}
+
 fn tick_call(id: i64, n: u32) -> Value {
     request(
         id,

@@ -189,6 +189,13 @@ async fn a_bad_last_event_id_is_refused() {
     let other = Session::open(&url).await;
     let resp = resume(&other, ids.first().unwrap()).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "not this session's");
+    // The last place an id can name: nothing comes after it.
+    let (stream, _) = ids[0].split_once('-').unwrap();
+    let resp = resume(&session, &format!("{stream}-{}", u64::MAX)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    drop(resp);
+    let resp = resume(&session, "99-0").await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "still serving");
 }
 
 /// What a session keeps for resumption is bounded by bytes: a long stream keeps its

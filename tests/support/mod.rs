@@ -307,8 +307,14 @@ impl Redis {
 
     /// The keys it holds, by `redis-cli`.
     pub(crate) fn keys(&self) -> Vec<String> {
+        self.cli(&["keys", "*"])
+    }
+
+    /// What `redis-cli` prints for one command, line by line.
+    pub(crate) fn cli(&self, command: &[&str]) -> Vec<String> {
         let out = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "--raw", "keys", "*"])
+            .args(["-p", &self.port.to_string(), "--raw"])
+            .args(command)
             .output()
             .expect("redis-cli runs");
         assert!(out.status.success(), "redis-cli: {out:?}");

@@ -347,7 +347,7 @@ impl Streams {
         Some(Reader {
             streams: Arc::clone(self),
             stream,
-            next: after + 1,
+            next: after.saturating_add(1),
             me,
             wake,
         })

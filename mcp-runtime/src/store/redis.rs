@@ -9,18 +9,19 @@
 //! | `{p}s:{id}:subs` | set | subscribed URIs; expires with the session |
 //! | `{p}sessions` | sorted set | every session, scored by when it expires: the count the limit reads |
 //! | `{p}c:{client}` | sorted set | the sessions of one client, likewise |
-//! | `{p}e:{id}:{stream}` | stream | the events of one SSE stream, capped, expiring with the session |
-//! | `{p}w:{id}:{stream}` | string | the replica carrying a handed-off stream on |
+//! | `{p}e:{id}:{stream}` | stream | the events of one SSE stream, capped; expires an idle timeout after its last event, and with the session |
+//! | `{p}w:{id}:{stream}` | string | the replica carrying a handed-off stream on; expires with the stream |
 //! | `{p}s:{id}:streams` | set | the session's stream and carrier keys, removed with it |
 //! | `{p}replica` | counter | hands each replica its number |
-//! | `{p}bus` | channel | ended sessions, cancellations, answers, changes, subscriptions |
+//! | `{p}r:{n}` | string | present while replica `n` lives (renewed every second, expires after 3 s) |
+//! | `{p}bus` | channel | ended sessions, cancellations, answers, changes, subscriptions, log levels, handed-off streams |
 //!
 //! A request in a session costs one round trip (one script that checks, touches and reads
 //! the session), or none when the store confirmed the session to this replica less than a
 //! second ago ([`CONFIRMED_FOR`]): an end on another replica arrives over the bus at once.
 //! `initialize` is one script; `DELETE` one more, which also tells the other replicas;
-//! `logging/setLevel` and subscriptions one more each; a message for another replica one
-//! `PUBLISH`.
+//! `logging/setLevel` and subscriptions one more each (which also tell the other
+//! replicas); a message for another replica one `PUBLISH`.
 //!
 //! The scripts compute some key names from what they read, so the store is one Redis
 //! (standalone or behind Sentinel), not a Redis Cluster.
@@ -191,7 +192,7 @@ impl RedisStore {
         let relay = Arc::downgrade(&backend);
         let hub = Hub::relayed(move |change| {
             if let Some(backend) = relay.upgrade() {
-                backend.publish_later(&Note::Change(Changed::of(change)));
+                backend.publish_later(Note::Change(Changed::of(change)));
             }
         });
         // What this process holds is what it serves: the store counts and expires.
@@ -311,8 +312,8 @@ pub(crate) struct Backend {
 /// What happened to a stream, on its way to the store. Entry ids are `0-{seq + 1}`:
 /// Redis ids start above `0-0`, and the opening takes place 0.
 struct Copied {
-    key: String,
     session: Box<str>,
+    stream: u64,
     seq: u64,
     what: CopiedWhat,
     /// How long the store keeps the stream after its last event, in ms.
@@ -324,10 +325,7 @@ enum CopiedWhat {
     Event(Vec<u8>),
     Ended,
     /// Written up to `seq`: another replica is to carry the stream on.
-    HandedOff {
-        session: String,
-        stream: u64,
-    },
+    HandedOff,
 }
 
 /// Events queued for the store at most; past it, events are kept here only (a resume on
@@ -430,28 +428,28 @@ impl Backend {
                 // bring the stream back.
                 let mut append: Option<(&Copied, redis::Cmd)> = None;
                 for copied in &batch {
-                    if let CopiedWhat::HandedOff { session, stream } = &copied.what {
+                    if let CopiedWhat::HandedOff = copied.what {
                         handoffs.push(Note::Handoff {
-                            s: session.clone(),
-                            stream: *stream,
+                            s: copied.session.to_string(),
+                            stream: copied.stream,
                             next: copied.seq,
                         });
                         continue;
                     }
-                    if append
-                        .as_ref()
-                        .is_some_and(|(first, _)| first.key != copied.key)
-                    {
+                    if append.as_ref().is_some_and(|(first, _)| {
+                        (&first.session, first.stream) != (&copied.session, copied.stream)
+                    }) {
                         let (_, cmd) = append.take().expect("checked");
                         pipe.add_command(cmd).ignore();
                     }
                     let (_, cmd) = append.get_or_insert_with(|| {
                         let mut cmd = redis::cmd("EVAL");
                         cmd.arg(APPEND)
-                            .arg(3)
-                            .arg(&copied.key)
+                            .arg(4)
+                            .arg(backend.events_key(&copied.session, copied.stream))
                             .arg(backend.session_key(&copied.session))
                             .arg(backend.streams_key(&copied.session))
+                            .arg(backend.writer_key(&copied.session, copied.stream))
                             .arg(copied.ttl)
                             .arg(EVENTS_PER_STREAM);
                         (copied, cmd)
@@ -460,7 +458,8 @@ impl Backend {
                     match &copied.what {
                         CopiedWhat::Opened => cmd.arg("open").arg(1),
                         CopiedWhat::Event(data) => cmd.arg("d").arg(data.as_slice()),
-                        CopiedWhat::Ended | CopiedWhat::HandedOff { .. } => cmd.arg("end").arg(1),
+                        CopiedWhat::Ended => cmd.arg("end").arg(1),
+                        CopiedWhat::HandedOff => unreachable!("handed-off streams are notes"),
                     };
                 }
                 if let Some((_, cmd)) = append {
@@ -530,20 +529,10 @@ impl Backend {
     }
 
     /// Publishes without waiting: a change has no one to report failure to.
-    fn publish_later(self: &Arc<Self>, note: &Note) {
-        let text = envelope(self.replica, note);
+    fn publish_later(self: &Arc<Self>, note: Note) {
         let backend = Arc::clone(self);
         tokio::spawn(async move {
-            let channel = backend.bus_key();
-            let _ = backend
-                .run(|mut c| async move {
-                    redis::cmd("PUBLISH")
-                        .arg(channel)
-                        .arg(text)
-                        .query_async::<()>(&mut c)
-                        .await
-                })
-                .await;
+            let _ = backend.publish(note).await;
         });
     }
 
@@ -651,17 +640,14 @@ impl CopyEvents for Mirror {
             return;
         };
         let copied = Copied {
-            key: backend.events_key(session, stream),
             session: session.into(),
+            stream,
             seq,
             what: match what {
                 Entry::Opened => CopiedWhat::Opened,
                 Entry::Event(data) => CopiedWhat::Event(data.to_vec()),
                 Entry::Ended => CopiedWhat::Ended,
-                Entry::HandedOff => CopiedWhat::HandedOff {
-                    session: session.to_owned(),
-                    stream,
-                },
+                Entry::HandedOff => CopiedWhat::HandedOff,
             },
             ttl: self.ttl,
         };
@@ -742,14 +728,20 @@ redis.call('PUBLISH', KEYS[2], ARGV[2])
 return 1
 ";
 
-/// Records a subscription: 0 done, 1 when the session holds `ARGV[2]` already.
+/// Records a subscription of session `KEYS[2]` and tells every replica (`ARGV[4]` on
+/// channel `KEYS[3]`): 0 done, 1 when the session holds `ARGV[2]` already, 2 when the
+/// session is gone.
 const SUBSCRIBE: &str = r"
-if ARGV[3] == '0' then redis.call('SREM', KEYS[1], ARGV[1]) return 0 end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 1 end
-redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[2])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+if ttl < 0 then return 2 end
+if ARGV[3] == '0' then
+  redis.call('SREM', KEYS[1], ARGV[1])
+elseif redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then
+  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 1 end
+  redis.call('SADD', KEYS[1], ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('PUBLISH', KEYS[3], ARGV[4])
 return 0
 ";
 
@@ -765,14 +757,19 @@ return 1
 ";
 
 /// Appends events (`ARGV[3..]`: id, field, value) to stream `KEYS[1]` of session
-/// `KEYS[2]`, unless the session is gone; the stream joins the session's set `KEYS[3]`.
-/// An event already there (a repeated copy) is skipped.
+/// `KEYS[2]`, unless the session is gone; the stream joins the session's set `KEYS[3]`,
+/// and the claim `KEYS[4]` of the replica carrying it on, if any, lives as long as it.
+/// An event already there (a repeated copy) is skipped; any other failure fails the script.
 const APPEND: &str = r"
 if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
 for i = 3, #ARGV, 3 do
-    redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  local r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  if type(r) == 'table' and r.err and not string.find(r.err, 'equal or smaller', 1, true) then
+    return redis.error_reply(r.err)
+  end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[4], ARGV[1])
 redis.call('SADD', KEYS[3], KEYS[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[1])
 return 1
@@ -930,6 +927,12 @@ impl Attached {
         Ok(Some(session))
     }
 
+    /// Lets go of what this process holds of a session that ended.
+    fn forget(&self, id: &str) {
+        lock(&self.confirmed).remove(id);
+        self.local.remove(id);
+    }
+
     async fn end(&self, id: &str) -> Result<bool, StoreDown> {
         let b = &self.backend;
         let keys = [
@@ -951,8 +954,7 @@ impl Attached {
                 async move { call.invoke_async(&mut c).await }
             })
             .await?;
-        lock(&self.confirmed).remove(id);
-        self.local.remove(id);
+        self.forget(id);
         Ok(n == 1)
     }
 
@@ -985,26 +987,37 @@ impl Attached {
             return Ok(Err(SubscriptionRefused::UriTooLong));
         }
         let b = &self.backend;
-        let keys = [b.subs_key(&session.id), b.session_key(&session.id)];
+        let keys = [
+            b.subs_key(&session.id),
+            b.session_key(&session.id),
+            b.bus_key(),
+        ];
+        let note = envelope(
+            b.replica,
+            Note::Sub {
+                s: session.id.to_string(),
+                uri: uri.to_owned(),
+                on,
+            },
+        );
         let most = self.limits.subscriptions;
         let code: u8 = b
             .run(|mut c| {
                 let mut call = subscribe_script().prepare_invoke();
-                call.key(&keys[0]).key(&keys[1]);
-                call.arg(uri).arg(most).arg(if on { "1" } else { "0" });
+                call.key(&keys[0]).key(&keys[1]).key(&keys[2]);
+                call.arg(uri)
+                    .arg(most)
+                    .arg(if on { "1" } else { "0" })
+                    .arg(note);
                 async move { call.invoke_async(&mut c).await }
             })
             .await?;
-        if code == 1 {
-            return Ok(Err(SubscriptionRefused::TooMany(most)));
+        match code {
+            0 => session.note_subscription(uri, on),
+            1 => return Ok(Err(SubscriptionRefused::TooMany(most))),
+            // Ended meanwhile: the session's next request is answered 404.
+            _ => self.forget(&session.id),
         }
-        session.note_subscription(uri, on);
-        b.publish(Note::Sub {
-            s: session.id.to_string(),
-            uri: uri.to_owned(),
-            on,
-        })
-        .await?;
         Ok(Ok(()))
     }
 
@@ -1038,10 +1051,7 @@ impl Attached {
     /// Acts on what replica `from` said.
     fn take(&self, from: u64, note: &Note) {
         match note {
-            Note::Ended { s } => {
-                lock(&self.confirmed).remove(s.as_str());
-                self.local.remove(s);
-            }
+            Note::Ended { s } => self.forget(s),
             Note::Cancel { s, id } => {
                 if let Some(session) = self.local.held(s) {
                     session.cancel(id);
@@ -1291,7 +1301,7 @@ impl RemoteReader {
     /// store did not answer.
     async fn range(&self) -> Option<(Vec<(EventId, Vec<u8>)>, bool)> {
         let key = self.key.clone();
-        let start = format!("(0-{}", self.after + 1);
+        let start = format!("(0-{}", self.after.saturating_add(1));
         let entries: redis::streams::StreamRangeReply = self
             .backend
             .run(|mut c| async move {

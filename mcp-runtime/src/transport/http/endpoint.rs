@@ -304,7 +304,12 @@ async fn resume_elsewhere<S: McpServer>(
             let frames = frames_of(remote).chain(futures_util::stream::iter(next).flatten());
             sse_response(&http.config, frames, held)
         }
-        Ok(None) => STREAM_GONE.into_response(),
+        // A standalone stream quiet for longer than the store keeps it: nothing the
+        // client missed is left, and it carries on as a new stream.
+        Ok(None) => match next {
+            Some(next) => sse_response(&http.config, next, held),
+            None => STREAM_GONE.into_response(),
+        },
         Err(_) => STORE_DOWN.into_response(),
     }
 }

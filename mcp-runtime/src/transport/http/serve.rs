@@ -130,7 +130,9 @@ pub(crate) async fn serve(
                 tokio::spawn(Arc::clone(&life).shut_down(drain));
                 continue;
             }
-            () = tokio::time::sleep(refusing), if stopped_at.is_some() => continue,
+            () = tokio::time::sleep_until(
+                stopped_at.map_or_else(Instant::now, |at| at + refusing).into()
+            ), if stopped_at.is_some() => continue,
             }
         };
         let late = stopped_at.is_some();
