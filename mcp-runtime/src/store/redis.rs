@@ -249,6 +249,8 @@ enum Note {
     /// A replica stopped writing the standalone stream `stream` of the session at place
     /// `next`: one replica is to carry it on.
     Handoff { s: String, stream: u64, next: u64 },
+    /// A replica lives; each replica hears its own.
+    Beat,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -380,9 +382,12 @@ impl Backend {
 
     /// Says every second that this replica lives (the key expires 3 s after the last
     /// time): a replica resuming another's stream stops waiting for a writer that is gone.
+    /// The same beat on the bus tells each replica's listener that its subscription still
+    /// receives ([`BUS_SILENT_FOR`]).
     fn start_heartbeat(self: &Arc<Self>) {
         let backend = Arc::downgrade(self);
         let key = self.alive_key(self.replica);
+        let (channel, beat) = (self.bus_key(), envelope(self.replica, Note::Beat));
         let ended = self.ended.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(1));
@@ -394,17 +399,16 @@ impl Backend {
                 let Some(backend) = backend.upgrade() else {
                     return;
                 };
-                let key = key.clone();
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET")
+                    .arg(&key)
+                    .arg(1)
+                    .arg("PX")
+                    .arg(3000)
+                    .ignore();
+                pipe.cmd("PUBLISH").arg(&channel).arg(&beat).ignore();
                 let _ = backend
-                    .run(|mut c| async move {
-                        redis::cmd("SET")
-                            .arg(key)
-                            .arg(1)
-                            .arg("PX")
-                            .arg(3000)
-                            .query_async::<()>(&mut c)
-                            .await
-                    })
+                    .run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
                     .await;
             }
         });
@@ -619,14 +623,21 @@ async fn listen(
         }
     }
     let mut messages = pubsub.on_message();
-    while let Some(message) = messages.next().await {
+    // A connection can stay open with nothing arriving (a proxy or a partition between):
+    // without even this replica's own beat, the subscription is made again.
+    while let Ok(Some(message)) = tokio::time::timeout(BUS_SILENT_FOR, messages.next()).await {
         let Some(backend) = backend.upgrade() else {
             return true;
         };
         backend.take(message.get_payload_bytes());
     }
+    tracing::debug!("the session bus went quiet or closed; subscribing again");
     true
 }
+
+/// How long the bus may stay silent (each replica beats on it every second) before its
+/// subscription is taken as lost.
+const BUS_SILENT_FOR: Duration = Duration::from_secs(5);
 
 /// Hands a session's events to the store.
 struct Mirror {
@@ -745,9 +756,11 @@ redis.call('PUBLISH', KEYS[3], ARGV[4])
 return 0
 ";
 
-/// Claims the writing of a stream handed off by replica `ARGV[2]`: 1 when this replica
-/// (`ARGV[1]`) is the first to claim it; the claim joins the session's set `KEYS[2]`.
+/// Claims the writing of a stream of session `KEYS[3]` handed off by replica `ARGV[2]`: 1
+/// when this replica (`ARGV[1]`) is the first to claim it while the session lives; the
+/// claim joins the session's set `KEYS[2]`.
 const CLAIM: &str = r"
+if redis.call('EXISTS', KEYS[3]) == 0 then return 0 end
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
@@ -1083,6 +1096,7 @@ impl Attached {
                     tokio::spawn(async move { me.carry_on(from, &s, stream, next).await });
                 }
             }
+            Note::Beat => {}
         }
     }
 
@@ -1100,6 +1114,7 @@ impl Attached {
                 let mut call = claim_script().prepare_invoke();
                 call.key(claim)
                     .key(b.streams_key(session))
+                    .key(b.session_key(session))
                     .arg(me)
                     .arg(from)
                     .arg(ttl);

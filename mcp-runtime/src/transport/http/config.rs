@@ -301,7 +301,8 @@ impl HttpConfig {
     /// `Retry-After`, so that a load balancer takes the server out of its rotation before
     /// the listener closes; shortly before the deadline, those still running are answered 503 with
     /// a JSON-RPC error, and [`serve_http`](crate::Serve::serve_http) returns by the
-    /// deadline whatever clients do.
+    /// deadline whatever clients do (with a session store, up to 2 s later, while what
+    /// the streams carried last reaches the store).
     ///
     /// [`shutdown_on`]: HttpConfig::shutdown_on
     #[must_use]

@@ -256,8 +256,9 @@ async fn get<S: McpServer>(http: &Http<S>, request: &Parts) -> Response {
 
 /// A new standalone stream of `session`: its notifications, kept for resumption. While
 /// the server drains, the stream goes on being written without a connection; once it
-/// stops, the stream is handed off to another replica where replicas share sessions, so
-/// that a client resuming it there misses nothing raised meanwhile.
+/// stops, the stream is handed off to another replica where replicas share sessions, which
+/// writes on what is raised from then on (the moment of the handoff itself, a few
+/// milliseconds, is not covered), for the client to resume there.
 fn standalone<S: McpServer>(
     http: &Http<S>,
     session: &Arc<Session>,
@@ -280,8 +281,8 @@ fn open_standalone(
 }
 
 /// Resumes a stream this process does not hold: one another replica wrote, read from the
-/// store shared by replicas. A standalone stream then carries on here with a new stream,
-/// listening from now on so that nothing raised while the rest is read is missed.
+/// store shared by replicas. A standalone stream then carries on here as a new stream
+/// once no replica writes the one read any more.
 async fn resume_elsewhere<S: McpServer>(
     http: &Http<S>,
     session: &Arc<Session>,
