@@ -1,6 +1,16 @@
-//! An MCP server protected by OAuth 2.1: every request needs a bearer token from your
-//! identity provider, `whoami` shows the caller, and `add_note` needs the `notes:write`
-//! scope (a token without it gets 403 `insufficient_scope`, and the client can step up).
+//! An MCP server protected by OAuth 2.1: every request needs a bearer token, `whoami`
+//! shows the caller, and `add_note` needs the `notes:write` scope (a token without it gets
+//! 403 `insufficient_scope`, and the client can step up).
+//!
+//! With no `MCP_ISSUER`, a development authorization server starts beside it on
+//! `127.0.0.1:3003`: connect any MCP client to `http://127.0.0.1:3002/mcp` and sign in as
+//! `alice` (password `alice`, may write) or `bob` (password `bob`, may only read).
+//!
+//! ```sh
+//! cargo run --example oauth
+//! ```
+//!
+//! With your identity provider instead:
 //!
 //! ```sh
 //! MCP_ISSUER=https://idp.example.com/realms/mcp \
@@ -10,7 +20,9 @@
 //!
 //! | variable | meaning |
 //! |---|---|
-//! | `MCP_ISSUER` | the authorization server's issuer identifier (required) |
+//! | `MCP_ISSUER` | the authorization server's issuer identifier (unset: the development one) |
+//! | `MCP_DEV_AUTH_BIND` | where the development authorization server listens (default `127.0.0.1:3003`; loopback only) |
+//! | `MCP_DEV_AUTO_LOGIN` | a development user signed in without the sign-in page, for tests and CI (for instance `alice`) |
 //! | `MCP_BIND` | the listening address (default `127.0.0.1:3002`) |
 //! | `MCP_RESOURCE_URL` | this server's URL as clients know it (default `http://<MCP_BIND>/mcp`) |
 //! | `MCP_AUDIENCE` | an extra accepted `aud`, for identity providers that cannot issue the resource URL |
@@ -27,6 +39,7 @@
 
 use std::sync::Mutex;
 
+use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -138,8 +151,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
-    let issuer =
-        var("MCP_ISSUER").ok_or("set MCP_ISSUER to your authorization server's issuer URL")?;
+    // The development server, if any, lives until the MCP server stops.
+    let (issuer, _dev) = if let Some(issuer) = var("MCP_ISSUER") {
+        (issuer, None)
+    } else {
+        let dev = dev_auth(var("MCP_DEV_AUTH_BIND"), var("MCP_DEV_AUTO_LOGIN")).await?;
+        (dev.issuer().to_owned(), Some(dev))
+    };
     let resource = var("MCP_RESOURCE_URL").unwrap_or_else(|| format!("http://{bind}/mcp"));
     let mut http = HttpConfig::new();
     for origin in var("MCP_ALLOWED_ORIGINS").iter().flat_map(|o| o.split(',')) {
@@ -161,4 +179,36 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("  protected resource metadata: {}", config.metadata_url());
     Notes::default().serve_http(bind, config).await?;
     Ok(())
+}
+
+/// The development authorization server, with its two users.
+async fn dev_auth(
+    bind: Option<String>,
+    auto_login: Option<String>,
+) -> Result<DevAuthServer, Box<dyn std::error::Error>> {
+    let bind = bind.as_deref().unwrap_or("127.0.0.1:3003").parse()?;
+    let mut builder = DevAuthServer::builder()
+        .bind(bind)
+        .scopes(["notes:read", "notes:write"])
+        .user(DevUser::new("alice", "alice").claim("roles", serde_json::json!(["editor"])))
+        .user(
+            DevUser::new("bob", "bob")
+                .claim("roles", serde_json::json!(["viewer"]))
+                .scopes(["notes:read"]),
+        );
+    if let Some(user) = &auto_login {
+        builder = builder.auto_login(user);
+    }
+    let dev = builder.start().await?;
+    eprintln!(
+        "development authorization server on {} (not for production)",
+        dev.issuer()
+    );
+    if let Some(user) = &auto_login {
+        eprintln!("  every sign-in is {user}'s, without a page");
+    } else {
+        eprintln!("  sign in as alice / alice (notes:read notes:write, role editor)");
+        eprintln!("          or bob / bob (notes:read, role viewer)");
+    }
+    Ok(dev)
 }

@@ -1,7 +1,10 @@
 //! End-to-end OAuth 2.1 tests: the `oauth` example as the resource server, a real
-//! authorization server, and the official MCP SDK clients.
+//! authorization server, and the official MCP SDK clients. Every test runs twice: against
+//! an independent authorization server, and against the development one the example
+//! starts itself when it is given no issuer (`mcp_runtime::dev_auth`, with
+//! `MCP_DEV_AUTO_LOGIN=alice`).
 //!
-//! * The authorization server is `tests/e2e/as/server.mjs`: `oidc-provider` (pinned
+//! * The independent authorization server is `tests/e2e/as/server.mjs`: `oidc-provider` (pinned
 //!   in `tests/e2e/as/package-lock.json`) with dynamic client registration, PKCE S256,
 //!   resource indicators and RS256 JWT access tokens (`typ: at+jwt`) carrying
 //!   `preferred_username` and `roles`; its login and consent complete on their own
@@ -169,18 +172,24 @@ struct McpServer {
 }
 
 impl McpServer {
-    fn start(test_name: &str, port: u16, issuer: &str) -> Self {
+    /// The example trusting `issuer`, or with none, the development authorization server
+    /// it starts on `dev_port`, signing `alice` in without a page.
+    fn start(test_name: &str, port: u16, issuer: Option<&str>, dev_port: u16) -> Self {
         let binary = example_binary("oauth");
         let log = log_dir().join(format!("{test_name}-mcp.log"));
         let url = resource_url(port);
-        let mut process = ChildGuard::spawn_logged(
-            Command::new(binary)
-                .env("MCP_BIND", format!("127.0.0.1:{port}"))
-                .env("MCP_RESOURCE_URL", &url)
-                .env("MCP_ISSUER", issuer),
-            "the oauth example",
-            log,
-        );
+        let mut command = Command::new(binary);
+        command
+            .env("MCP_BIND", format!("127.0.0.1:{port}"))
+            .env("MCP_RESOURCE_URL", &url);
+        match issuer {
+            Some(issuer) => command.env("MCP_ISSUER", issuer),
+            None => command
+                .env_remove("MCP_ISSUER")
+                .env("MCP_DEV_AUTH_BIND", format!("127.0.0.1:{dev_port}"))
+                .env("MCP_DEV_AUTO_LOGIN", USER),
+        };
+        let mut process = ChildGuard::spawn_logged(&mut command, "the oauth example", log);
         process.wait_for_port(port, SERVER_START_TIMEOUT);
         McpServer { process, url, port }
     }
@@ -203,28 +212,61 @@ fn resource_url(port: u16) -> String {
     format!("http://127.0.0.1:{port}/mcp")
 }
 
-/// An authorization server that knows the MCP resource and [`OTHER_RESOURCE`],
-/// and the `oauth` example trusting it.
+/// Which authorization server a stack has.
+#[derive(Clone, Copy, Debug)]
+enum Issuer {
+    /// `oidc-provider`, in a process of its own.
+    Independent,
+    /// The development server the example starts.
+    Development,
+}
+
+/// An authorization server that issues tokens for the MCP resource and
+/// [`OTHER_RESOURCE`], and the `oauth` example trusting it.
 struct Stack {
     // Field order = drop order: the MCP server goes first.
     mcp: McpServer,
-    auth: AuthServer,
+    auth: Option<AuthServer>,
+    issuer: String,
 }
 
 impl Stack {
-    fn start(test_name: &str) -> Self {
+    fn start(test_name: &str, kind: Issuer) -> Self {
         install_tools();
         let mcp_port = free_port();
-        let auth = AuthServer::start(test_name, &[&resource_url(mcp_port), OTHER_RESOURCE]);
-        let mcp = McpServer::start(test_name, mcp_port, &auth.issuer);
-        Stack { mcp, auth }
+        let test_name = format!("{test_name}-{kind:?}");
+        match kind {
+            Issuer::Independent => {
+                let auth =
+                    AuthServer::start(&test_name, &[&resource_url(mcp_port), OTHER_RESOURCE]);
+                let mcp = McpServer::start(&test_name, mcp_port, Some(&auth.issuer), 0);
+                let issuer = auth.issuer.clone();
+                Stack {
+                    mcp,
+                    auth: Some(auth),
+                    issuer,
+                }
+            }
+            Issuer::Development => {
+                let dev_port = free_port();
+                let mcp = McpServer::start(&test_name, mcp_port, None, dev_port);
+                Stack {
+                    mcp,
+                    auth: None,
+                    issuer: format!("http://127.0.0.1:{dev_port}"),
+                }
+            }
+        }
     }
 
     fn logs(&self) -> String {
+        let auth = self
+            .auth
+            .as_ref()
+            .map_or_else(|| "(in the example's log)".to_owned(), AuthServer::log_text);
         format!(
-            "--- oauth example log ---\n{}\n--- authorization server log ---\n{}",
+            "--- oauth example log ---\n{}\n--- authorization server log ---\n{auth}",
             self.mcp.log_text(),
-            self.auth.log_text()
         )
     }
 }
@@ -614,7 +656,7 @@ fn scopes_of(value: &Value) -> Vec<String> {
 fn assert_oauth_flow(stack: &Stack, out: &Value) {
     let report = serde_json::to_string_pretty(out).unwrap_or_default();
     let mcp = stack.mcp.url.as_str();
-    let issuer = stack.auth.issuer.as_str();
+    let issuer = stack.issuer.as_str();
     let metadata = get_json(
         &http_client(),
         &format!("{issuer}/.well-known/oauth-authorization-server"),
@@ -781,8 +823,8 @@ fn assert_oauth_flow(stack: &Stack, out: &Value) {
 
 // ------------------------------------------------------------------ tests
 
-/// The fixture itself: both metadata documents, and a real RS256 `at+jwt` token
-/// whose claims are what the MCP server will read.
+/// The authorization server itself: both metadata documents, and a real RS256 `at+jwt`
+/// token whose claims are what the MCP server will read.
 #[test]
 fn authorization_server_issues_rs256_jwt_access_tokens() {
     install_tools();
@@ -791,7 +833,19 @@ fn authorization_server_issues_rs256_jwt_access_tokens() {
         "authorization_server_issues_rs256_jwt_access_tokens",
         &[resource, OTHER_RESOURCE],
     );
-    let issuer = auth.issuer.as_str();
+    issues_rs256_jwt_access_tokens(&auth.issuer, resource);
+}
+
+#[test]
+fn development_authorization_server_issues_rs256_jwt_access_tokens() {
+    let stack = Stack::start(
+        "development_authorization_server_issues_rs256_jwt_access_tokens",
+        Issuer::Development,
+    );
+    issues_rs256_jwt_access_tokens(&stack.issuer, &stack.mcp.url);
+}
+
+fn issues_rs256_jwt_access_tokens(issuer: &str, resource: &str) {
     let http = http_client();
     let rfc8414 = get_json(
         &http,
@@ -854,14 +908,21 @@ fn authorization_server_issues_rs256_jwt_access_tokens() {
         "{}",
         both.claims
     );
-    drop(auth);
 }
 
 /// No token: 401 with the RFC 9728 challenge, and the metadata it points at.
 #[test]
 fn unauthenticated_request_gets_challenge_and_protected_resource_metadata() {
-    let stack =
-        Stack::start("unauthenticated_request_gets_challenge_and_protected_resource_metadata");
+    challenge_and_metadata(Issuer::Independent);
+}
+
+#[test]
+fn unauthenticated_request_gets_challenge_and_metadata_naming_the_development_server() {
+    challenge_and_metadata(Issuer::Development);
+}
+
+fn challenge_and_metadata(kind: Issuer) {
+    let stack = Stack::start("unauthenticated_request_gets_challenge", kind);
     let id = json!(7);
     let (status, challenge, body) = post_mcp(&stack.mcp.url, None, &initialize_request(&id));
     let logs = stack.logs();
@@ -899,7 +960,7 @@ fn unauthenticated_request_gets_challenge_and_protected_resource_metadata() {
         assert_eq!(prm["resource"], json!(stack.mcp.url), "{url}: {prm}");
         assert_eq!(
             prm["authorization_servers"],
-            json!([stack.auth.issuer]),
+            json!([stack.issuer]),
             "{url}: {prm}"
         );
         assert_eq!(
@@ -917,7 +978,16 @@ fn unauthenticated_request_gets_challenge_and_protected_resource_metadata() {
 /// the 403 `insufficient_scope` step-up and `add_note`.
 #[test]
 fn typescript_sdk_oauth_flow_with_step_up() {
-    let stack = Stack::start("typescript_sdk_oauth_flow_with_step_up");
+    typescript_sdk_flow(Issuer::Independent);
+}
+
+#[test]
+fn typescript_sdk_oauth_flow_with_step_up_on_the_development_server() {
+    typescript_sdk_flow(Issuer::Development);
+}
+
+fn typescript_sdk_flow(kind: Issuer) {
+    let stack = Stack::start("typescript_sdk_oauth_flow_with_step_up", kind);
     let out = run_client(&stack, &node(), "ts_oauth_client.mjs");
     assert_oauth_flow(&stack, &out);
     let report = serde_json::to_string_pretty(&out).unwrap_or_default();
@@ -929,7 +999,16 @@ fn typescript_sdk_oauth_flow_with_step_up() {
 /// The official Python SDK: the same flow; mcp 2.x steps up on its own (SEP-2350).
 #[test]
 fn python_sdk_oauth_flow_with_step_up() {
-    let stack = Stack::start("python_sdk_oauth_flow_with_step_up");
+    python_sdk_flow(Issuer::Independent);
+}
+
+#[test]
+fn python_sdk_oauth_flow_with_step_up_on_the_development_server() {
+    python_sdk_flow(Issuer::Development);
+}
+
+fn python_sdk_flow(kind: Issuer) {
+    let stack = Stack::start("python_sdk_oauth_flow_with_step_up", kind);
     let out = run_client(&stack, &python(), "py_oauth_client.py");
     assert_oauth_flow(&stack, &out);
 }
@@ -938,8 +1017,17 @@ fn python_sdk_oauth_flow_with_step_up() {
 /// server must refuse it as `invalid_token` and say nothing about it.
 #[test]
 fn token_for_another_resource_is_rejected() {
-    let stack = Stack::start("token_for_another_resource_is_rejected");
-    let issuer = stack.auth.issuer.clone();
+    token_for_another_resource(Issuer::Independent);
+}
+
+#[test]
+fn token_of_the_development_server_for_another_resource_is_rejected() {
+    token_for_another_resource(Issuer::Development);
+}
+
+fn token_for_another_resource(kind: Issuer) {
+    let stack = Stack::start("token_for_another_resource_is_rejected", kind);
+    let issuer = stack.issuer.clone();
 
     // Control: a token for this server works.
     let good = obtain_token(&issuer, &stack.mcp.url, "notes:read");

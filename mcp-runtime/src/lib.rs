@@ -7,6 +7,8 @@ extern crate self as mcp_runtime;
 
 pub mod auth;
 mod connection;
+#[cfg(feature = "dev-auth")]
+pub mod dev_auth;
 pub mod headers;
 pub mod protocol;
 #[cfg(feature = "redis")]

@@ -1,0 +1,504 @@
+//! The token endpoint: codes, refresh tokens and token exchange, and what the grants in
+//! progress hold.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::clients::Client;
+use super::{Dev, Params, lock, random_token, scope_list, unix_now};
+
+/// The token-exchange grant type (RFC 8693).
+pub(super) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// The scope that asks for a refresh token (OpenID Connect's convention, which clients
+/// follow): a grant without it gets an access token only, and a client that needs more
+/// scopes later asks the user again rather than refreshing into the same ones.
+pub(super) const OFFLINE_ACCESS: &str = "offline_access";
+
+/// How long a code may wait for its exchange.
+const CODE_FOR: Duration = Duration::from_mins(1);
+/// How long a sign-in page may wait for its answer.
+const PENDING_FOR: Duration = Duration::from_mins(10);
+/// How long a refresh token lives.
+const REFRESH_FOR: Duration = Duration::from_hours(24);
+/// Of each kind of grant in progress, at most this many are kept.
+const MAX_GRANTS: usize = 10_000;
+
+/// An authorization request that passed its checks.
+#[derive(Clone, Debug)]
+pub(super) struct Request {
+    pub(super) client_id: String,
+    pub(super) redirect_uri: String,
+    pub(super) challenge: String,
+    pub(super) scopes: Vec<String>,
+    pub(super) resource: Option<String>,
+    pub(super) state: Option<String>,
+}
+
+struct Code {
+    request: Request,
+    username: String,
+    at: Instant,
+    used: bool,
+    /// The refresh tokens issued from it, revoked if it is used twice.
+    refreshed: Vec<String>,
+}
+
+struct Refresh {
+    client_id: String,
+    username: String,
+    scopes: Vec<String>,
+    resource: Option<String>,
+    at: Instant,
+}
+
+/// The grants in progress.
+#[derive(Default)]
+pub(super) struct Grants {
+    pending: HashMap<String, (Request, Instant)>,
+    codes: HashMap<String, Code>,
+    refresh: HashMap<String, Refresh>,
+}
+
+/// Makes room in `map` for one more entry: the expired go, then any one if still full.
+fn room<T>(map: &mut HashMap<String, T>, expired: impl Fn(&T) -> bool) {
+    if map.len() < MAX_GRANTS {
+        return;
+    }
+    map.retain(|_, v| !expired(v));
+    if map.len() >= MAX_GRANTS
+        && let Some(any) = map.keys().next().cloned()
+    {
+        map.remove(&any);
+    }
+}
+
+impl Grants {
+    /// Keeps `request` while its sign-in page is open; the page's id for it.
+    pub(super) fn pend(&mut self, request: Request) -> String {
+        room(&mut self.pending, |(_, at)| at.elapsed() > PENDING_FOR);
+        let id = random_token();
+        self.pending.insert(id.clone(), (request, Instant::now()));
+        id
+    }
+
+    pub(super) fn pending(&self, id: &str) -> Option<Request> {
+        self.pending
+            .get(id)
+            .filter(|(_, at)| at.elapsed() <= PENDING_FOR)
+            .map(|(request, _)| request.clone())
+    }
+
+    pub(super) fn unpend(&mut self, id: &str) {
+        self.pending.remove(id);
+    }
+
+    /// A code for `username`'s consent to `request`.
+    pub(super) fn code(&mut self, request: Request, username: &str) -> String {
+        room(&mut self.codes, |c| c.at.elapsed() > CODE_FOR);
+        let code = random_token();
+        self.codes.insert(
+            code.clone(),
+            Code {
+                request,
+                username: username.to_owned(),
+                at: Instant::now(),
+                used: false,
+                refreshed: Vec::new(),
+            },
+        );
+        code
+    }
+
+    fn keep_refresh(&mut self, refresh: Refresh) -> String {
+        room(&mut self.refresh, |r| r.at.elapsed() > REFRESH_FOR);
+        let token = random_token();
+        self.refresh.insert(token.clone(), refresh);
+        token
+    }
+}
+
+/// An absolute `http(s)` URL without a fragment: what a resource indicator may be.
+pub(super) fn is_resource(text: &str) -> bool {
+    url::Url::parse(text)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.fragment().is_none())
+}
+
+/// An error answer of the token endpoint (RFC 6749, section 5.2).
+fn refuse(error: &str, description: &str) -> Response {
+    let status = if error == "invalid_client" {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut response = (
+        status,
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response();
+    no_store(&mut response);
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"token\""),
+        );
+    }
+    response
+}
+
+fn no_store(response: &mut Response) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// `POST /token`.
+pub(super) async fn token(
+    State(dev): State<Arc<Dev>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let form: Params = url::form_urlencoded::parse(&body).into_owned().collect();
+    let client = match dev.authenticate(&headers, &form).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    match get("grant_type") {
+        Some("authorization_code") => dev.redeem(&client, &form),
+        Some("refresh_token") => dev.refresh(&client, &form),
+        Some(TOKEN_EXCHANGE) => dev.exchange(&client, &form),
+        Some(other) => refuse(
+            "unsupported_grant_type",
+            &format!("`{other}` is not a grant type of this server"),
+        ),
+        None => refuse("invalid_request", "the request names no `grant_type`"),
+    }
+}
+
+impl Dev {
+    /// The client making a token request: by HTTP Basic, by `client_secret` in the form, or
+    /// a public client by its `client_id` alone.
+    async fn authenticate(&self, headers: &HeaderMap, form: &Params) -> Result<Client, Response> {
+        let basic = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "));
+        let (id, secret) = if let Some(basic) = basic {
+            let decoded = STANDARD
+                .decode(basic.trim())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| refuse("invalid_client", "the Basic credentials cannot be read"))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(|| refuse("invalid_client", "the Basic credentials cannot be read"))?;
+            // RFC 6749, section 2.3.1: both are form-encoded inside the header.
+            let decode = |s: &str| {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            (decode(id), Some(decode(secret)))
+        } else {
+            let id = form
+                .get("client_id")
+                .cloned()
+                .ok_or_else(|| refuse("invalid_client", "the request names no client"))?;
+            (id, form.get("client_secret").cloned())
+        };
+        let client = self
+            .client(&id)
+            .await
+            .map_err(|e| refuse("invalid_client", &e.0))?;
+        let authentic = match (&client.secret, &secret) {
+            (None, None) => true,
+            (Some(expected), Some(given)) => {
+                Sha256::digest(expected.as_bytes()) == Sha256::digest(given.as_bytes())
+            }
+            _ => false,
+        };
+        if !authentic {
+            return Err(refuse(
+                "invalid_client",
+                "the client's credentials do not match",
+            ));
+        }
+        Ok(client)
+    }
+
+    /// The authorization code grant.
+    fn redeem(&self, client: &Client, form: &Params) -> Response {
+        let get = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+        let mut grants = lock(&self.grants);
+        let Some(code) = grants.codes.get_mut(get("code")) else {
+            return refuse("invalid_grant", "the code is unknown or expired");
+        };
+        if code.used {
+            // A code used twice was likely stolen: what it gave is revoked (OAuth 2.1,
+            // section 4.1.3).
+            let revoked = std::mem::take(&mut code.refreshed);
+            grants.codes.remove(get("code"));
+            for token in revoked {
+                grants.refresh.remove(&token);
+            }
+            return refuse(
+                "invalid_grant",
+                "the code was used already; the tokens issued for it are revoked",
+            );
+        }
+        code.used = true;
+        if code.at.elapsed() > CODE_FOR {
+            return refuse("invalid_grant", "the code expired");
+        }
+        if code.request.client_id != client.id {
+            return refuse("invalid_grant", "the code was issued to another client");
+        }
+        if code.request.redirect_uri != get("redirect_uri") {
+            return refuse(
+                "invalid_grant",
+                "`redirect_uri` differs from the authorization request's",
+            );
+        }
+        let verifier = get("code_verifier");
+        let proof = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        if !(43..=128).contains(&verifier.len()) || proof != code.request.challenge {
+            return refuse(
+                "invalid_grant",
+                "the code verifier does not match the code challenge",
+            );
+        }
+        let resource = match (form.get("resource"), &code.request.resource) {
+            (Some(asked), Some(granted)) if asked != granted => {
+                return refuse(
+                    "invalid_target",
+                    "`resource` differs from the one authorized",
+                );
+            }
+            (Some(asked), None) if !is_resource(asked) => {
+                return refuse(
+                    "invalid_target",
+                    "`resource` must be an absolute http(s) URL without a fragment",
+                );
+            }
+            (asked, granted) => granted.clone().or_else(|| asked.cloned()),
+        };
+        let username = code.username.clone();
+        let scopes = self.grantable(&username, &code.request.scopes);
+        let offline = code.request.scopes.iter().any(|s| s == OFFLINE_ACCESS);
+        let refresh = offline.then(|| {
+            grants.keep_refresh(Refresh {
+                client_id: client.id.clone(),
+                username: username.clone(),
+                scopes: scopes.clone(),
+                resource: resource.clone(),
+                at: Instant::now(),
+            })
+        });
+        if let (Some(refresh), Some(code)) = (&refresh, grants.codes.get_mut(get("code"))) {
+            code.refreshed.push(refresh.clone());
+        }
+        drop(grants);
+        self.tokens(
+            &username,
+            client,
+            resource.as_deref(),
+            &scopes,
+            refresh.as_deref(),
+            None,
+        )
+    }
+
+    /// The refresh token grant; the refresh token is replaced by a new one.
+    fn refresh(&self, client: &Client, form: &Params) -> Response {
+        let given = form
+            .get("refresh_token")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let mut grants = lock(&self.grants);
+        let Some(old) = grants.refresh.remove(given) else {
+            return refuse("invalid_grant", "the refresh token is unknown or expired");
+        };
+        if old.client_id != client.id || old.at.elapsed() > REFRESH_FOR {
+            return refuse("invalid_grant", "the refresh token is unknown or expired");
+        }
+        let asked = scope_list(form.get("scope").map(String::as_str));
+        if let Some(extra) = asked.iter().find(|s| !old.scopes.contains(s)) {
+            grants.refresh.insert(given.to_owned(), old);
+            return refuse(
+                "invalid_scope",
+                &format!("`{extra}` was not granted to this refresh token"),
+            );
+        }
+        let scopes = if asked.is_empty() {
+            old.scopes.clone()
+        } else {
+            asked
+        };
+        let resource = match form.get("resource") {
+            Some(r) if !is_resource(r) => {
+                grants.refresh.insert(given.to_owned(), old);
+                return refuse(
+                    "invalid_target",
+                    "`resource` must be an absolute http(s) URL without a fragment",
+                );
+            }
+            Some(r) => Some(r.clone()),
+            None => old.resource.clone(),
+        };
+        let username = old.username.clone();
+        let refresh = grants.keep_refresh(Refresh {
+            at: Instant::now(),
+            ..old
+        });
+        drop(grants);
+        self.tokens(
+            &username,
+            client,
+            resource.as_deref(),
+            &scopes,
+            Some(&refresh),
+            None,
+        )
+    }
+
+    /// Token exchange (RFC 8693): a confidential client trades an access token of this
+    /// server for one for another audience, on the same user's behalf.
+    fn exchange(&self, client: &Client, form: &Params) -> Response {
+        let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
+        if client.secret.is_none() {
+            return refuse(
+                "invalid_client",
+                "token exchange is for confidential clients",
+            );
+        }
+        let (Some(subject), Some(kind)) = (get("subject_token"), get("subject_token_type")) else {
+            return refuse(
+                "invalid_request",
+                "token exchange needs `subject_token` and `subject_token_type`",
+            );
+        };
+        if kind != ACCESS_TOKEN_TYPE && kind != JWT_TOKEN_TYPE {
+            return refuse(
+                "invalid_request",
+                "`subject_token_type` must be an access token or a JWT",
+            );
+        }
+        if get("requested_token_type").is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
+            return refuse(
+                "invalid_request",
+                "only access tokens are issued by exchange",
+            );
+        }
+        let Some(claims) = self.key.verify(subject, &self.issuer) else {
+            return refuse(
+                "invalid_grant",
+                "the subject token is not a live access token of this server",
+            );
+        };
+        let Some(target) = get("resource").or_else(|| get("audience")) else {
+            return refuse(
+                "invalid_target",
+                "name the API the token is for with `resource` or `audience`",
+            );
+        };
+        if get("resource").is_some_and(|r| !is_resource(r)) {
+            return refuse(
+                "invalid_target",
+                "`resource` must be an absolute http(s) URL without a fragment",
+            );
+        }
+        let username = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let asked = scope_list(get("scope"));
+        if let Some(unknown) = asked.iter().find(|s| !self.scopes.contains(s)) {
+            return refuse(
+                "invalid_scope",
+                &format!("this server has no scope `{unknown}`"),
+            );
+        }
+        let scopes = self.grantable(&username, &asked);
+        let actor = json!({"sub": client.id});
+        self.tokens(&username, client, Some(target), &scopes, None, Some(actor))
+    }
+
+    /// Of `asked` (or, when it names none, of all the server's scopes), those `username`
+    /// may be granted.
+    fn grantable(&self, username: &str, asked: &[String]) -> Vec<String> {
+        let asked: Vec<&String> = asked.iter().filter(|s| *s != OFFLINE_ACCESS).collect();
+        let asked = if asked.is_empty() {
+            self.scopes.iter().collect()
+        } else {
+            asked
+        };
+        let user = self.user(username);
+        asked
+            .into_iter()
+            .filter(|s| user.is_none_or(|u| u.may_have(s)))
+            .cloned()
+            .collect()
+    }
+
+    /// The token response: an access token for `audience`, and `refresh` if any.
+    fn tokens(
+        &self,
+        username: &str,
+        client: &Client,
+        audience: Option<&str>,
+        scopes: &[String],
+        refresh: Option<&str>,
+        actor: Option<Value>,
+    ) -> Response {
+        let now = unix_now();
+        let ttl = self.token_ttl.as_secs().max(1);
+        let mut claims = Map::new();
+        if let Some(user) = self.user(username) {
+            claims.extend(user.claims.clone());
+        }
+        claims.insert("iss".into(), self.issuer.clone().into());
+        claims.insert("sub".into(), username.into());
+        claims.insert("aud".into(), audience.unwrap_or(&client.id).into());
+        claims.insert("client_id".into(), client.id.clone().into());
+        claims.insert("iat".into(), now.into());
+        claims.insert("exp".into(), (now + ttl).into());
+        claims.insert("jti".into(), random_token().into());
+        let scope = scopes.join(" ");
+        if !scope.is_empty() {
+            claims.insert("scope".into(), scope.clone().into());
+        }
+        let exchanged = actor.is_some();
+        if let Some(actor) = actor {
+            claims.insert("act".into(), actor);
+        }
+        let mut answer = json!({
+            "access_token": self.key.sign(&claims),
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "scope": scope,
+        });
+        if let Some(refresh) = refresh {
+            answer["refresh_token"] = refresh.into();
+        }
+        if exchanged {
+            answer["issued_token_type"] = ACCESS_TOKEN_TYPE.into();
+        }
+        let mut response = Json(answer).into_response();
+        no_store(&mut response);
+        response
+    }
+}
