@@ -9,7 +9,8 @@
 #                               pinned by tests/e2e/requirements.txt
 #
 # and, when missing, nginx and redis-server from Debian's packages (apt-get, as root) for
-# the replica runs: nginx as the load balancer, Redis as the store they share.
+# the replica runs (nginx as the load balancer, Redis as the store they share), and
+# chromium for the sign-in page.
 #
 # Idempotent: each half is skipped when its stamp file records the same pins
 # (sha256 of the pin files, plus the interpreter version for the venv).
@@ -204,6 +205,11 @@ apt_install() {
 PATH="$PATH:/usr/sbin"
 apt_install nginx nginx-light
 apt_install redis-server redis-server
+# Chromium, driven by playwright-core (pinned in tests/e2e/package.json) through the
+# development authorization server's sign-in page.
+apt_install chromium chromium
+run_logged "$logs/smoke-playwright.log" "$tools/bin/node" --input-type=module -e \
+    "await import('$node_dir/node_modules/playwright-core/index.mjs')"
 # The package starts a system-wide server on 6379; the tests start their own on ports of
 # their own, so it is left as Debian configures it.
-echo "install-test-tools: $(nginx -v 2>&1); $(redis-server --version | cut -d' ' -f1-3)"
+echo "install-test-tools: $(nginx -v 2>&1); $(redis-server --version | cut -d' ' -f1-3); $(chromium --version 2>/dev/null | head -1)"

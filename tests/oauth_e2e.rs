@@ -61,6 +61,8 @@ const OTHER_RESOURCE: &str = "http://127.0.0.1:9/other";
 const TEST_REDIRECT_URI: &str = "http://127.0.0.1:8978/oauth/callback";
 /// The user the authorization server logs in.
 const USER: &str = "alice";
+/// Their password on the example's development authorization server.
+const PASSWORD: &str = "alice";
 
 // ------------------------------------------------------------------ paths, tools
 
@@ -173,8 +175,8 @@ struct McpServer {
 
 impl McpServer {
     /// The example trusting `issuer`, or with none, the development authorization server
-    /// it starts on `dev_port`, signing `alice` in without a page.
-    fn start(test_name: &str, port: u16, issuer: Option<&str>, dev_port: u16) -> Self {
+    /// it starts on port `dev.0`, signing `alice` in without a page when `dev.1`.
+    fn start(test_name: &str, port: u16, issuer: Option<&str>, dev: (u16, bool)) -> Self {
         let binary = example_binary("oauth");
         let log = log_dir().join(format!("{test_name}-mcp.log"));
         let url = resource_url(port);
@@ -182,13 +184,17 @@ impl McpServer {
         command
             .env("MCP_BIND", format!("127.0.0.1:{port}"))
             .env("MCP_RESOURCE_URL", &url);
-        match issuer {
-            Some(issuer) => command.env("MCP_ISSUER", issuer),
-            None => command
+        if let Some(issuer) = issuer {
+            command.env("MCP_ISSUER", issuer);
+        } else {
+            command
                 .env_remove("MCP_ISSUER")
-                .env("MCP_DEV_AUTH_BIND", format!("127.0.0.1:{dev_port}"))
-                .env("MCP_DEV_AUTO_LOGIN", USER),
-        };
+                .env_remove("MCP_DEV_AUTO_LOGIN")
+                .env("MCP_DEV_AUTH_BIND", format!("127.0.0.1:{}", dev.0));
+            if dev.1 {
+                command.env("MCP_DEV_AUTO_LOGIN", USER);
+            }
+        }
         let mut process = ChildGuard::spawn_logged(&mut command, "the oauth example", log);
         process.wait_for_port(port, SERVER_START_TIMEOUT);
         McpServer { process, url, port }
@@ -217,8 +223,10 @@ fn resource_url(port: u16) -> String {
 enum Issuer {
     /// `oidc-provider`, in a process of its own.
     Independent,
-    /// The development server the example starts.
+    /// The development server the example starts, signing `alice` in without a page.
     Development,
+    /// The development server the example starts, with its sign-in page.
+    DevelopmentPage,
 }
 
 /// An authorization server that issues tokens for the MCP resource and
@@ -239,7 +247,7 @@ impl Stack {
             Issuer::Independent => {
                 let auth =
                     AuthServer::start(&test_name, &[&resource_url(mcp_port), OTHER_RESOURCE]);
-                let mcp = McpServer::start(&test_name, mcp_port, Some(&auth.issuer), 0);
+                let mcp = McpServer::start(&test_name, mcp_port, Some(&auth.issuer), (0, false));
                 let issuer = auth.issuer.clone();
                 Stack {
                     mcp,
@@ -247,9 +255,10 @@ impl Stack {
                     issuer,
                 }
             }
-            Issuer::Development => {
+            Issuer::Development | Issuer::DevelopmentPage => {
                 let dev_port = free_port();
-                let mcp = McpServer::start(&test_name, mcp_port, None, dev_port);
+                let auto = matches!(kind, Issuer::Development);
+                let mcp = McpServer::start(&test_name, mcp_port, None, (dev_port, auto));
                 Stack {
                     mcp,
                     auth: None,
@@ -390,11 +399,70 @@ struct Token {
     claims: Value,
 }
 
+/// The user agent of an authorization server that signs its user in on its own: follows
+/// the redirects by hand (keeping cookies) from `authorize` to the redirect URI.
+fn follow_redirects(http: &HttpClient, authorize: reqwest::Url) -> reqwest::Url {
+    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+    let mut url = authorize;
+    let mut trail = Vec::new();
+    loop {
+        assert!(trail.len() < 20, "too many redirects: {trail:#?}");
+        let mut request = http.get(url.clone());
+        if !cookies.is_empty() {
+            let header = cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request = request.header(COOKIE, header);
+        }
+        let response = request.send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        for set_cookie in response.headers().get_all(SET_COOKIE) {
+            let set_cookie = set_cookie.to_str().unwrap_or_default();
+            let pair = set_cookie.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    cookies.remove(name.trim());
+                } else {
+                    cookies.insert(name.trim().to_owned(), value.trim().to_owned());
+                }
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        trail.push(format!("{status} {url}"));
+        let Some(location) = location.filter(|_| status.is_redirection()) else {
+            let body = response.text().unwrap_or_default();
+            panic!("authorization stopped with {status} at {url}: {body}\ntrail: {trail:#?}");
+        };
+        let next = url.join(&location).expect("redirect location is a URL");
+        if next.as_str().starts_with(TEST_REDIRECT_URI) {
+            break next;
+        }
+        url = next;
+    }
+}
+
 /// Runs the whole authorization-code flow against the authorization server, as a
 /// client would: metadata, dynamic registration (public client), authorization
 /// request with PKCE S256 and `resource`, the redirects through login and consent
 /// (cookies kept by hand), and the token request.
 fn obtain_token(issuer: &str, resource: &str, scope: &str) -> Token {
+    obtain_token_by(issuer, resource, scope, follow_redirects)
+}
+
+/// [`obtain_token`], with `user_agent` taking the authorization URL to the redirect URI
+/// the authorization server sends the code to.
+fn obtain_token_by(
+    issuer: &str,
+    resource: &str,
+    scope: &str,
+    user_agent: impl FnOnce(&HttpClient, reqwest::Url) -> reqwest::Url,
+) -> Token {
     let http = http_client();
     let metadata = get_json(
         &http,
@@ -448,50 +516,7 @@ fn obtain_token(issuer: &str, resource: &str, scope: &str) -> Token {
     )
     .expect("authorization URL");
 
-    // Follow the redirects by hand until the redirect URI.
-    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
-    let mut url = authorize;
-    let mut trail = Vec::new();
-    let callback = loop {
-        assert!(trail.len() < 20, "too many redirects: {trail:#?}");
-        let mut request = http.get(url.clone());
-        if !cookies.is_empty() {
-            let header = cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request = request.header(COOKIE, header);
-        }
-        let response = request.send().unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        for set_cookie in response.headers().get_all(SET_COOKIE) {
-            let set_cookie = set_cookie.to_str().unwrap_or_default();
-            let pair = set_cookie.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                if value.is_empty() {
-                    cookies.remove(name.trim());
-                } else {
-                    cookies.insert(name.trim().to_owned(), value.trim().to_owned());
-                }
-            }
-        }
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        trail.push(format!("{status} {url}"));
-        let Some(location) = location.filter(|_| status.is_redirection()) else {
-            let body = response.text().unwrap_or_default();
-            panic!("authorization stopped with {status} at {url}: {body}\ntrail: {trail:#?}");
-        };
-        let next = url.join(&location).expect("redirect location is a URL");
-        if next.as_str().starts_with(TEST_REDIRECT_URI) {
-            break next;
-        }
-        url = next;
-    };
+    let callback = user_agent(&http, authorize);
     let params: BTreeMap<String, String> = callback.query_pairs().into_owned().collect();
     assert!(
         !params.contains_key("error"),
@@ -1113,4 +1138,98 @@ fn token_for_another_resource(kind: Issuer) {
             "WWW-Authenticate reveals {what} ({secret}): {challenge}"
         );
     }
+}
+
+/// A person signs in on the development authorization server's page in a real browser
+/// (headless Chromium): a wrong password is refused on the page, the right one and the
+/// consent give a code, and the token it buys calls a tool as that person.
+#[test]
+fn a_person_signs_in_with_a_browser_on_the_development_server() {
+    let stack = Stack::start("browser_sign_in", Issuer::DevelopmentPage);
+    let mut page = Value::Null;
+    let token = obtain_token_by(
+        &stack.issuer,
+        &stack.mcp.url,
+        "notes:read notes:write",
+        |_, authorize| {
+            let mut cmd = Command::new(node());
+            let script = e2e_script("browser_sign_in.mjs");
+            cmd.arg(&script)
+                .arg(authorize.as_str())
+                .arg(TEST_REDIRECT_URI)
+                .arg(USER)
+                .arg(PASSWORD)
+                .current_dir(repo_root());
+            let run = run_bounded(cmd, CLIENT_TIMEOUT);
+            assert!(
+                run.status.success(),
+                "the browser did not sign in ({}):\n{}\n{}\n{}",
+                run.status,
+                run.stderr,
+                run.stdout,
+                stack.logs()
+            );
+            page = run.json_line(&script);
+            reqwest::Url::parse(page["callback"].as_str().unwrap_or_default())
+                .expect("the browser reached the redirect URI")
+        },
+    );
+    assert_eq!(
+        page["wrongPassword"], "Wrong username or password.",
+        "{page}"
+    );
+    assert_eq!(token.claims["sub"], json!(USER), "{}", token.claims);
+    assert_eq!(token.scope, "notes:read notes:write");
+
+    let whoami = call_tool(&stack.mcp.url, &token.jwt, "whoami");
+    assert_eq!(whoami["username"], json!(USER), "{whoami}");
+    assert_eq!(whoami["roles"], json!(["editor"]), "{whoami}");
+    let mut scopes = scopes_of(&whoami["scopes"]);
+    scopes.sort();
+    assert_eq!(scopes, ["notes:read", "notes:write"], "{whoami}");
+}
+
+/// Calls `tool` (no arguments) in a new session with `token`; its structured result.
+fn call_tool(url: &str, token: &str, tool: &str) -> Value {
+    let http = http_client();
+    let send = |session: Option<&str>, message: &Value| {
+        let mut request = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .json(message);
+        if let Some(session) = session {
+            request = request
+                .header("mcp-session-id", session)
+                .header("mcp-protocol-version", "2025-11-25");
+        }
+        request.send().unwrap_or_else(|e| panic!("POST {url}: {e}"))
+    };
+    let initialized = send(None, &initialize_request(&json!(1)));
+    assert_eq!(initialized.status().as_u16(), 200);
+    let session = initialized
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("a session")
+        .to_owned();
+    let _ = initialized.text();
+    send(
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let called = send(
+        Some(&session),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": tool, "arguments": {}}}),
+    );
+    assert_eq!(called.status().as_u16(), 200);
+    let text = called.text().unwrap_or_default();
+    let message: Value = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .find_map(|data| serde_json::from_str(data.trim()).ok())
+        .or_else(|| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| panic!("no JSON-RPC answer in {text}"));
+    message["result"]["structuredContent"].clone()
 }
