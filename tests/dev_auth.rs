@@ -588,3 +588,48 @@ async fn refresh_tokens_rotate() {
     assert_eq!(status, StatusCode::OK, "{kept}");
     assert_eq!(kept["scope"], "notes:read notes:write", "as first granted");
 }
+
+/// Clients in a browser page (the MCP Inspector) read the metadata, register and redeem
+/// codes across origins; the sign-in page is a navigation and allows no framing.
+#[tokio::test]
+async fn browser_clients_may_call_the_endpoints_across_origins() {
+    let dev = server(None).await;
+    let origin = "http://localhost:6274";
+    let preflight = http()
+        .request(reqwest::Method::OPTIONS, dev.token_endpoint())
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type, mcp-protocol-version",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{preflight:?}");
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("mcp-protocol-version"), "{allowed}");
+    let metadata = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.issuer()
+        ))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.headers()["access-control-allow-origin"], "*");
+    let page = get(authorize_url(
+        &dev,
+        &register(&dev).await,
+        "notes:read",
+        &pkce(),
+    ))
+    .await;
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.headers().get("access-control-allow-origin").is_none());
+}

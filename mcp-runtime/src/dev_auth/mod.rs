@@ -237,13 +237,23 @@ impl DevAuthBuilder {
             grants: Mutex::default(),
             fetch,
         });
-        let app = axum::Router::new()
+        // Browser-based clients (the MCP Inspector among them) read the metadata, register
+        // and redeem codes from their page's origin; no cookie is involved.
+        let cors = tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
+            .max_age(Duration::from_hours(1));
+        let api = axum::Router::new()
             .route("/.well-known/oauth-authorization-server", get(metadata))
             .route("/.well-known/openid-configuration", get(metadata))
             .route("/jwks", get(jwks))
-            .route("/authorize", get(authorize::ask).post(authorize::answer))
             .route("/token", post(token::token))
             .route("/register", post(clients::register))
+            .layer(cors);
+        let app = axum::Router::new()
+            .route("/authorize", get(authorize::ask).post(authorize::answer))
+            .merge(api)
             .layer(DefaultBodyLimit::max(64 * 1024))
             .with_state(Arc::clone(&dev));
         let task = tokio::spawn(async move {
