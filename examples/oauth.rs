@@ -27,6 +27,7 @@
 //! | `MCP_RESOURCE_URL` | this server's URL as clients know it (default `http://<MCP_BIND>/mcp`) |
 //! | `MCP_AUDIENCE` | an extra accepted `aud`, for identity providers that cannot issue the resource URL |
 //! | `MCP_JWKS_URI` | the JWKS URL, when the issuer's metadata has none |
+//! | `MCP_LEEWAY` | seconds of clock skew allowed on `exp` and `nbf` (default 30) |
 //! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
 //!
 //! Over stdio there are no bearer tokens: the server runs every request as the local user,
@@ -173,6 +174,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(jwks) = var("MCP_JWKS_URI") {
         builder = builder.jwks_uri(jwks);
+    }
+    if let Some(leeway) = var("MCP_LEEWAY") {
+        let seconds: u64 = leeway
+            .parse()
+            .map_err(|_| format!("MCP_LEEWAY must be a number of seconds, not `{leeway}`"))?;
+        builder = builder.leeway(std::time::Duration::from_secs(seconds));
     }
     let config = builder.build().await?;
     eprintln!("notes MCP server on http://{bind}, resource {resource}, issuer {issuer}");

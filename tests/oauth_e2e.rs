@@ -1233,3 +1233,51 @@ fn call_tool(url: &str, token: &str, tool: &str) -> Value {
         .unwrap_or_else(|| panic!("no JSON-RPC answer in {text}"));
     message["result"]["structuredContent"].clone()
 }
+
+/// `MCP_LEEWAY` sets the clock skew the example allows: a token expired a minute ago is
+/// refused with the default 30 s and accepted with 120 s; a value that is not a number of
+/// seconds stops the example with a message saying so.
+#[test]
+fn the_example_takes_its_leeway_from_the_environment() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime for the test issuer");
+    let issuer = runtime
+        .block_on(mcp_runtime::testing::TestIssuer::start())
+        .expect("the test issuer starts");
+    for (leeway, expected) in [(None, 401), (Some("120"), 200)] {
+        let port = free_port();
+        let url = resource_url(port);
+        let mut command = Command::new(example_binary("oauth"));
+        command
+            .env("MCP_BIND", format!("127.0.0.1:{port}"))
+            .env("MCP_RESOURCE_URL", &url)
+            .env("MCP_ISSUER", issuer.url());
+        if let Some(leeway) = leeway {
+            command.env("MCP_LEEWAY", leeway);
+        }
+        let log = log_dir().join(format!("leeway-{}.log", leeway.unwrap_or("default")));
+        let mut process = ChildGuard::spawn_logged(&mut command, "the oauth example", log);
+        process.wait_for_port(port, SERVER_START_TIMEOUT);
+        let token = issuer
+            .token()
+            .subject(USER)
+            .audience(&url)
+            .scopes(["notes:read"])
+            .expires_in(-60)
+            .sign();
+        let (status, _, body) = post_mcp(&url, Some(&token), &initialize_request(&json!(1)));
+        assert_eq!(status, expected, "MCP_LEEWAY={leeway:?}: {body}");
+    }
+    let mut command = Command::new(example_binary("oauth"));
+    command
+        .env("MCP_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("MCP_ISSUER", issuer.url())
+        .env("MCP_LEEWAY", "soon");
+    let run = run_bounded(command, SERVER_START_TIMEOUT);
+    assert!(!run.status.success());
+    assert!(
+        run.stderr
+            .contains("MCP_LEEWAY must be a number of seconds, not `soon`"),
+        "{}",
+        run.stderr
+    );
+}

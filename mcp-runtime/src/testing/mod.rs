@@ -52,8 +52,10 @@ pub const INTROSPECTION_CLIENT_SECRET: &str = "test-secret";
 #[derive(Debug)]
 pub struct TestIssuer {
     url: String,
+    addr: std::net::SocketAddr,
     state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
+    /// Ends the serving and every connection, when stopped.
+    serving: Mutex<tokio_util::sync::CancellationToken>,
 }
 
 #[derive(Debug, Default)]
@@ -66,8 +68,47 @@ struct State {
 
 impl Drop for TestIssuer {
     fn drop(&mut self) {
-        self.task.abort();
+        lock(&self.serving).cancel();
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Serves `app` on `listener` until `stop`, closing every connection then.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                () = stop.cancelled() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+            };
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let mut app = app.clone();
+                        tower_service::Service::call(&mut app, req.map(axum::body::Body::new))
+                    },
+                );
+                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    _ = connection => {}
+                }
+            });
+        }
+    });
 }
 
 impl TestIssuer {
@@ -78,7 +119,19 @@ impl TestIssuer {
     /// When no port on 127.0.0.1 can be bound.
     pub async fn start() -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let issuer = Self {
+            url: format!("http://{addr}"),
+            addr,
+            state: Arc::new(State::default()),
+            serving: Mutex::default(),
+        };
+        serve(listener, issuer.app(), lock(&issuer.serving).clone());
+        Ok(issuer)
+    }
+
+    fn app(&self) -> axum::Router {
+        let url = &self.url;
         let metadata = json!({
             "issuer": url,
             "jwks_uri": format!("{url}/jwks"),
@@ -87,19 +140,33 @@ impl TestIssuer {
             "response_types_supported": ["code"],
             "code_challenge_methods_supported": ["S256"],
         });
-        let state = Arc::new(State::default());
-        let app = axum::Router::new()
+        axum::Router::new()
             .route(
                 "/.well-known/oauth-authorization-server",
                 axum::routing::get(move || async move { axum::Json(metadata) }),
             )
             .route("/jwks", axum::routing::get(jwks))
             .route("/introspect", axum::routing::post(introspect))
-            .with_state(Arc::clone(&state));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(Self { url, state, task })
+            .with_state(Arc::clone(&self.state))
+    }
+
+    /// Stops answering, as an identity provider in an outage: its port refuses
+    /// connections and the open ones close. [`restart`](Self::restart) brings it back.
+    pub fn stop(&self) {
+        lock(&self.serving).cancel();
+    }
+
+    /// Serves again on the same port, with the same keys, after [`stop`](Self::stop).
+    ///
+    /// # Errors
+    ///
+    /// When the port cannot be bound again.
+    pub async fn restart(&self) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(self.addr).await?;
+        let stop = tokio_util::sync::CancellationToken::new();
+        *lock(&self.serving) = stop.clone();
+        serve(listener, self.app(), stop);
+        Ok(())
     }
 
     /// Adds a second signing key ([`ROTATED_KEY_ID`]) to the JWKS, as an issuer does when it
@@ -151,7 +218,10 @@ impl TestIssuer {
     }
 }
 
-async fn jwks(axum::extract::State(state): axum::extract::State<Arc<State>>) -> axum::Json<Value> {
+async fn jwks(
+    axum::extract::State(state): axum::extract::State<Arc<State>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
     state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
     let mut keys = vec![json!({
         "kty": "RSA", "use": "sig", "alg": "RS256", "kid": KEY_ID, "n": ISSUER_N.trim(), "e": "AQAB"
@@ -161,7 +231,13 @@ async fn jwks(axum::extract::State(state): axum::extract::State<Arc<State>>) -> 
             "kty": "RSA", "use": "sig", "alg": "RS256", "kid": ROTATED_KEY_ID, "n": SECOND_N.trim(), "e": "AQAB"
         }));
     }
-    axum::Json(json!({ "keys": keys }))
+    // What an identity provider says of how long its keys keep.
+    let mut response = axum::Json(json!({ "keys": keys })).into_response();
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=3600"),
+    );
+    response
 }
 
 /// RFC 7662: active with the token's claims, or `{"active": false}`; 401 for an

@@ -147,7 +147,10 @@ where
                     } else {
                         None
                     };
-                    if let Some(wait) = denied.wait {
+                    // Only a client's own failures are held; an outage is not its fault.
+                    if let Some(wait) = denied.wait
+                        && denied.status == StatusCode::TOO_MANY_REQUESTS
+                    {
                         tokio::time::sleep(wait.clamp(HOLD.0, HOLD.1)).await;
                     }
                     Ok(denied.into_response(id.as_ref()))
@@ -213,6 +216,22 @@ impl Denied {
             error: RpcError::new(
                 ErrorCode::InvalidRequest,
                 "too many failed token checks from this client; retry later",
+            ),
+        }
+    }
+
+    /// 503: the token cannot be checked while the authorization server cannot be asked.
+    /// Not a 401: a client would throw a good token away.
+    #[cold]
+    fn unavailable(wait: Duration) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            challenge: String::new(),
+            wait: Some(wait.max(Duration::from_secs(1))),
+            error: RpcError::new(
+                ErrorCode::InternalError,
+                "the access token cannot be checked now (the authorization server does not \
+                 answer); retry later with the same token",
             ),
         }
     }
@@ -325,6 +344,7 @@ async fn authenticate(
             tracing::debug!(?peer, "failed token checks throttled");
             Denied::throttled(wait)
         }
+        Rejected::Unavailable(wait) => Denied::unavailable(wait),
     })?;
     if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
         tracing::debug!(scope = %missing, "token lacks a required scope");

@@ -5,7 +5,16 @@
 //! issuer it names (`alg=none`, HMAC and an `alg` that does not fit the key are refused),
 //! carry that issuer as `iss`, one of the accepted audiences in `aud` (RFC 8707), an `exp`
 //! in the future and no `nbf` in the future (with leeway), and a `sub`. An unknown `kid`
-//! refreshes the issuer's JWKS, one fetch at a time and at most once per ten seconds.
+//! refreshes the issuer's JWKS, one fetch at a time and at most once per ten seconds; keys
+//! past the lifetime the JWKS response gave (`Cache-Control: max-age`, between a minute and
+//! a day, an hour without one) are fetched again, and kept in use while that fails.
+//!
+//! When the authorization server cannot be asked (its JWKS or introspection endpoint is
+//! unreachable or failing), a token that needs it is not invalid but unchecked: it gets
+//! [`Rejected::Unavailable`] (503), and the endpoint is tried again after a backoff that
+//! doubles from one second to a minute, with jitter, so an outage costs one attempt per
+//! backoff rather than one per request. Tokens already verified, and JWTs signed by keys
+//! already fetched, are served throughout.
 //!
 //! The cache of verified tokens is bounded by bytes (a token and what was read from it), and
 //! is read first: a valid token is served from it whatever else happens. Refused tokens and
@@ -45,16 +54,59 @@ pub(crate) struct Introspection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Invalid(pub(crate) &'static str);
 
-impl Invalid {
-    /// Whether the authorization server, not the token, failed: such a refusal is neither
-    /// remembered nor charged to the client.
-    fn is_outage(&self) -> bool {
-        matches!(
-            self.0,
-            "introspection unreachable" | "introspection refused"
-        )
+/// Why a token could not be accepted, as a check finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failed {
+    Invalid(Invalid),
+    /// The authorization server could not be asked: neither remembered nor charged to
+    /// the client.
+    Unavailable(Duration),
+}
+
+impl From<Invalid> for Failed {
+    fn from(invalid: Invalid) -> Self {
+        Self::Invalid(invalid)
     }
 }
+
+/// Consecutive failures of one endpoint of the authorization server, and until when it is
+/// not tried again.
+#[derive(Debug, Default)]
+struct Backoff {
+    failures: u32,
+    until: Option<Instant>,
+}
+
+impl Backoff {
+    /// How long until the endpoint may be tried again, if it is resting.
+    fn resting(&self) -> Option<Duration> {
+        self.until
+            .map(|until| until.saturating_duration_since(Instant::now()))
+            .filter(|left| !left.is_zero())
+    }
+
+    /// Records a failure: the endpoint rests 1 s, 2 s, 4 s … up to a minute, each between
+    /// half and all of that at random.
+    fn failed(&mut self) -> Duration {
+        self.failures = self.failures.saturating_add(1);
+        let full =
+            Duration::from_secs(1 << self.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
+        let rest = full.mul_f64(0.5 + rand::random::<f64>() / 2.0);
+        self.until = Some(Instant::now() + rest);
+        rest
+    }
+
+    fn succeeded(&mut self) {
+        *self = Self::default();
+    }
+}
+
+/// The longest rest between two attempts at an endpoint that fails.
+const MAX_BACKOFF: Duration = Duration::from_mins(1);
+/// How long fetched keys are used before they are fetched again, without `Cache-Control`.
+const KEYS_FRESH_FOR: Duration = Duration::from_hours(1);
+/// The bounds put on a JWKS response's `max-age`.
+const KEYS_FRESH_BOUNDS: (Duration, Duration) = (Duration::from_mins(1), Duration::from_hours(24));
 
 /// Why a token was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +115,8 @@ pub(crate) enum Rejected {
     Invalid(Invalid),
     /// The peer spent its budget of failed checks; it may try again after this long.
     Throttled(Duration),
+    /// The authorization server cannot be asked now; try again after this long.
+    Unavailable(Duration),
 }
 
 struct Key {
@@ -75,7 +129,30 @@ struct Key {
 struct Source {
     issuer: String,
     jwks_uri: String,
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    fetched: tokio::sync::Mutex<Fetched>,
+}
+
+/// When an issuer's keys were fetched, until when they are fresh, and how fetching fails.
+#[derive(Debug, Default)]
+struct Fetched {
+    /// The last fetch that found the keys, other than the one at startup.
+    at: Option<Instant>,
+    fresh_until: Option<Instant>,
+    outage: Backoff,
+}
+
+/// Why an issuer's keys are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Startup,
+    UnknownKey,
+    Stale,
+}
+
+/// A JWKS fetch that failed: why, and how long the endpoint rests.
+struct FetchFailed {
+    why: String,
+    rest: Duration,
 }
 
 /// Verified tokens: each one's principal, the Unix time until which it may be reused, and
@@ -136,6 +213,7 @@ pub(crate) struct Verifier {
     algorithms: Vec<Algorithm>,
     leeway: Duration,
     introspection: Option<Introspection>,
+    introspection_outage: Mutex<Backoff>,
     cache: Mutex<TokenCache>,
     failures: Failures,
 }
@@ -155,7 +233,7 @@ impl Verifier {
             .map(|(issuer, jwks_uri)| Source {
                 issuer,
                 jwks_uri,
-                last_fetch: tokio::sync::Mutex::new(None),
+                fetched: tokio::sync::Mutex::default(),
             })
             .collect();
         Self {
@@ -165,6 +243,7 @@ impl Verifier {
             algorithms,
             leeway,
             introspection,
+            introspection_outage: Mutex::default(),
             cache: Mutex::new(TokenCache::new(cache_bytes)),
             failures: Failures::new(budgets.0, budgets.1),
         }
@@ -173,32 +252,78 @@ impl Verifier {
     /// Fetches every JWKS once, failing when one cannot be had.
     pub(crate) async fn prefetch(&self) -> Result<(), ConfigError> {
         for i in 0..self.sources.len() {
-            self.refresh(i, true)
+            self.refresh(i, Fetch::Startup)
                 .await
-                .map_err(|why| ConfigError::Discovery {
+                .map_err(|failed| ConfigError::Discovery {
                     issuer: self.sources[i].issuer.clone(),
-                    why,
+                    why: failed.why,
                 })?;
         }
         Ok(())
     }
 
-    /// Re-fetches one issuer's JWKS unless another request just did.
-    async fn refresh(&self, source: usize, force: bool) -> Result<(), String> {
+    /// Fetches one issuer's keys again, unless another request just did, they are still
+    /// fresh (for [`Fetch::Stale`]), or the JWKS endpoint rests after failing.
+    async fn refresh(&self, source: usize, reason: Fetch) -> Result<(), FetchFailed> {
         let src = &self.sources[source];
-        let mut last = src.last_fetch.lock().await;
-        if !force && last.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL) {
-            return Ok(());
+        let mut fetched = src.fetched.lock().await;
+        if reason != Fetch::Startup {
+            if let Some(rest) = fetched.outage.resting() {
+                return Err(FetchFailed {
+                    why: "resting after a failure".into(),
+                    rest,
+                });
+            }
+            let done = match reason {
+                Fetch::UnknownKey => fetched.at.is_some_and(|t| t.elapsed() < REFRESH_INTERVAL),
+                _ => fetched.fresh_until.is_some_and(|t| Instant::now() < t),
+            };
+            if done {
+                return Ok(());
+            }
         }
-        // The fetch at startup does not count, so a key rotated just after startup is found.
-        if !force {
-            *last = Some(Instant::now());
+        match self.fetch_keys(source).await {
+            Ok((fresh, max_age)) => {
+                let now = Instant::now();
+                // The fetch at startup does not count, so a key rotated just after startup
+                // is found.
+                if reason != Fetch::Startup {
+                    fetched.at = Some(now);
+                }
+                let fresh_for = max_age.map_or(KEYS_FRESH_FOR, |age| {
+                    age.clamp(KEYS_FRESH_BOUNDS.0, KEYS_FRESH_BOUNDS.1)
+                });
+                fetched.fresh_until = Some(now + fresh_for);
+                fetched.outage.succeeded();
+                let mut keys = self
+                    .keys
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                keys.retain(|k| k.issuer != source);
+                keys.extend(fresh);
+                Ok(())
+            }
+            Err(why) => {
+                let rest = fetched.outage.failed();
+                if reason != Fetch::Startup {
+                    tracing::warn!(
+                        issuer = %src.issuer,
+                        error = %why,
+                        retry_in = ?rest,
+                        "cannot fetch the issuer's keys; tokens signed by keys fetched before are still accepted"
+                    );
+                }
+                Err(FetchFailed { why, rest })
+            }
         }
-        let set: JwkSet = fetch_json(&self.client, &src.jwks_uri)
-            .await
-            .and_then(|v| {
-                serde_json::from_value(v).map_err(|e| format!("its JWKS is malformed: {e}"))
-            })?;
+    }
+
+    /// The usable keys of one issuer's JWKS, and how long the response says they keep.
+    async fn fetch_keys(&self, source: usize) -> Result<(Vec<Arc<Key>>, Option<Duration>), String> {
+        let src = &self.sources[source];
+        let (value, max_age) = fetch_json_with_age(&self.client, &src.jwks_uri).await?;
+        let set: JwkSet =
+            serde_json::from_value(value).map_err(|e| format!("its JWKS is malformed: {e}"))?;
         let mut fresh = Vec::new();
         for jwk in &set.keys {
             // Keys this crate cannot use (for instance an encryption key) are skipped.
@@ -222,13 +347,7 @@ impl Verifier {
                 src.jwks_uri
             ));
         }
-        let mut keys = self
-            .keys
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        keys.retain(|k| k.issuer != source);
-        keys.extend(fresh);
-        Ok(())
+        Ok((fresh, max_age))
     }
 
     fn find_key(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<Key>> {
@@ -270,14 +389,15 @@ impl Verifier {
             None => None,
         };
         let checked = self.check(token, audiences, now).await;
-        if let Err(invalid) = &checked
-            && !invalid.is_outage()
-        {
+        if let Err(Failed::Invalid(_)) = &checked {
             self.failures.record(token, peer);
         } else if let Some((peer, spent)) = &spent {
             self.failures.refund(*peer, spent);
         }
-        let (principal, until) = checked.map_err(Rejected::Invalid)?;
+        let (principal, until) = checked.map_err(|failed| match failed {
+            Failed::Invalid(invalid) => Rejected::Invalid(invalid),
+            Failed::Unavailable(rest) => Rejected::Unavailable(rest),
+        })?;
         let principal = Arc::new(principal);
         self.cache_lock()
             .insert(token, Arc::clone(&principal), until, now);
@@ -290,7 +410,7 @@ impl Verifier {
         token: &str,
         audiences: &[String],
         now: u64,
-    ) -> Result<(Principal, u64), Invalid> {
+    ) -> Result<(Principal, u64), Failed> {
         if token.split('.').count() == 3 {
             let p = self.verify_jwt(token, audiences).await?;
             let until = p.expires_at.unwrap_or(now);
@@ -302,9 +422,7 @@ impl Verifier {
                 .map_or(now + INTROSPECTION_TTL, |e| e.min(now + INTROSPECTION_TTL));
             Ok((p, until))
         } else {
-            Err(Invalid(
-                "not a JWT and no introspection endpoint is configured",
-            ))
+            Err(Invalid("not a JWT and no introspection endpoint is configured").into())
         }
     }
 
@@ -314,23 +432,34 @@ impl Verifier {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    async fn verify_jwt(&self, token: &str, audiences: &[String]) -> Result<Principal, Invalid> {
+    async fn verify_jwt(&self, token: &str, audiences: &[String]) -> Result<Principal, Failed> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| Invalid("malformed JWT header"))?;
         if !self.algorithms.contains(&header.alg) {
-            return Err(Invalid("algorithm not allowed"));
+            return Err(Invalid("algorithm not allowed").into());
         }
         if let Some(typ) = &header.typ
             && !["at+jwt", "application/at+jwt", "jwt"].contains(&typ.to_ascii_lowercase().as_str())
         {
-            return Err(Invalid("not an access token"));
+            return Err(Invalid("not an access token").into());
+        }
+        for i in 0..self.sources.len() {
+            // Keys past their lifetime: fetched again, and still used while that fails.
+            let _ = self.refresh(i, Fetch::Stale).await;
         }
         let mut candidates = self.find_key(header.kid.as_deref(), header.alg);
         if candidates.is_empty() && header.kid.is_some() {
+            let mut outage = None;
             for i in 0..self.sources.len() {
-                let _ = self.refresh(i, false).await;
+                if let Err(failed) = self.refresh(i, Fetch::UnknownKey).await {
+                    outage = Some(failed.rest);
+                }
             }
             candidates = self.find_key(header.kid.as_deref(), header.alg);
+            // The key may be one an issuer that cannot be asked now has added.
+            if let (true, Some(rest)) = (candidates.is_empty(), outage) {
+                return Err(Failed::Unavailable(rest));
+            }
         }
         for key in candidates {
             let issuer = &self.sources[key.issuer].issuer;
@@ -345,11 +474,11 @@ impl Verifier {
             };
             let claims = data.claims;
             if !audience_matches(claims.get("aud"), audiences) {
-                return Err(Invalid("audience mismatch"));
+                return Err(Invalid("audience mismatch").into());
             }
-            return Principal::from_claims(claims).ok_or(Invalid("claims unusable"));
+            return Principal::from_claims(claims).ok_or(Invalid("claims unusable").into());
         }
-        Err(Invalid("signature or claims invalid"))
+        Err(Invalid("signature or claims invalid").into())
     }
 
     async fn introspect(
@@ -357,7 +486,15 @@ impl Verifier {
         cfg: &Introspection,
         token: &str,
         audiences: &[String],
-    ) -> Result<Principal, Invalid> {
+    ) -> Result<Principal, Failed> {
+        if let Some(rest) = lock(&self.introspection_outage).resting() {
+            return Err(Failed::Unavailable(rest));
+        }
+        let outage = |why: &str| {
+            let rest = lock(&self.introspection_outage).failed();
+            tracing::warn!(error = why, retry_in = ?rest, "cannot introspect access tokens");
+            Failed::Unavailable(rest)
+        };
         let mut req = self
             .client
             .post(&cfg.endpoint)
@@ -367,36 +504,34 @@ impl Verifier {
             Some(secret) => req.basic_auth(&cfg.client_id, Some(secret)),
             None => req.query(&[("client_id", &cfg.client_id)]),
         };
-        let resp = req
-            .send()
-            .await
-            .map_err(|_| Invalid("introspection unreachable"))?;
+        let resp = req.send().await.map_err(|e| outage(&without_url(&e)))?;
         if !resp.status().is_success() {
-            return Err(Invalid("introspection refused"));
+            return Err(outage(&format!("the endpoint answered {}", resp.status())));
         }
         let claims: Value = resp
             .json()
             .await
-            .map_err(|_| Invalid("introspection malformed"))?;
+            .map_err(|_| outage("the endpoint's answer is not JSON"))?;
+        lock(&self.introspection_outage).succeeded();
         if claims.get("active") != Some(&Value::Bool(true)) {
-            return Err(Invalid("inactive"));
+            return Err(Invalid("inactive").into());
         }
         if claims
             .get("exp")
             .and_then(Value::as_u64)
             .is_some_and(|exp| exp + self.leeway.as_secs() <= now())
         {
-            return Err(Invalid("expired"));
+            return Err(Invalid("expired").into());
         }
         if let Some(iss) = claims.get("iss").and_then(Value::as_str)
             && !self.sources.iter().any(|s| same_issuer(&s.issuer, iss))
         {
-            return Err(Invalid("issuer mismatch"));
+            return Err(Invalid("issuer mismatch").into());
         }
         if !audience_matches(claims.get("aud"), audiences) {
-            return Err(Invalid("audience mismatch"));
+            return Err(Invalid("audience mismatch").into());
         }
-        Principal::from_claims(claims).ok_or(Invalid("claims unusable"))
+        Principal::from_claims(claims).ok_or(Invalid("claims unusable").into())
     }
 }
 
@@ -438,6 +573,17 @@ fn same_issuer(a: &str, b: &str) -> bool {
 }
 
 async fn fetch_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
+    fetch_json_with_age(client, url)
+        .await
+        .map(|(value, _)| value)
+}
+
+/// A JSON document, and the `max-age` of its `Cache-Control` (none for `no-store` or
+/// `no-cache`, which leave it to the caller's default).
+async fn fetch_json_with_age(
+    client: &reqwest::Client,
+    url: &str,
+) -> Result<(Value, Option<Duration>), String> {
     let resp = client
         .get(url)
         .header("accept", "application/json")
@@ -447,9 +593,32 @@ async fn fetch_json(client: &reqwest::Client, url: &str) -> Result<Value, String
     if !resp.status().is_success() {
         return Err(format!("`{url}` answered {}", resp.status()));
     }
-    resp.json()
+    let max_age = resp
+        .headers()
+        .get(reqwest::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .and_then(max_age);
+    let value = resp
+        .json()
         .await
-        .map_err(|e| format!("`{url}` did not return JSON: {}", without_url(&e)))
+        .map_err(|e| format!("`{url}` did not return JSON: {}", without_url(&e)))?;
+    Ok((value, max_age))
+}
+
+/// The `max-age` directive of a `Cache-Control` value.
+fn max_age(cache_control: &str) -> Option<Duration> {
+    cache_control.split(',').find_map(|directive| {
+        let (name, value) = directive.trim().split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| value.trim().trim_matches('"').parse().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn without_url(e: &reqwest::Error) -> String {
@@ -536,6 +705,41 @@ mod tests {
         // Expired entries go first, and are never served.
         cache.insert("old", principal(claims.clone()), now + 1, now);
         assert!(cache.get("old", now + 2).is_none());
+    }
+
+    #[test]
+    fn cache_control_gives_max_age() {
+        assert_eq!(
+            max_age("public, max-age=300"),
+            Some(Duration::from_mins(5))
+        );
+        assert_eq!(
+            max_age("Max-Age=\"60\", must-revalidate"),
+            Some(Duration::from_mins(1))
+        );
+        assert_eq!(max_age("no-store"), None);
+        assert_eq!(max_age("max-age=soon"), None);
+    }
+
+    #[test]
+    fn backoff_doubles_to_a_minute_with_jitter_and_resets() {
+        let mut backoff = Backoff::default();
+        assert!(backoff.resting().is_none());
+        let mut last = Duration::ZERO;
+        for n in 0..10u32 {
+            let rest = backoff.failed();
+            let full = Duration::from_secs(1 << n.min(6)).min(MAX_BACKOFF);
+            assert!(
+                rest >= full / 2 && rest <= full,
+                "{n}: {rest:?} of {full:?}"
+            );
+            assert!(rest * 2 >= last || full == MAX_BACKOFF, "grows");
+            last = rest;
+        }
+        assert!(backoff.resting().is_some());
+        backoff.succeeded();
+        assert!(backoff.resting().is_none());
+        assert!(backoff.failed() <= Duration::from_secs(1));
     }
 
     #[test]
