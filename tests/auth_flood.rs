@@ -8,92 +8,17 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+#[path = "support/vault.rs"]
+mod vault;
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use mcp_runtime::oauth::OAuthConfigBuilder;
-use mcp_runtime::prelude::*;
-use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, TestIssuer};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use support::{json_of, modern};
-
-struct Vault;
-
-#[mcp_server(stateless, oauth(scopes = ["vault:read"], required = ["vault:read"]))]
-impl Vault {
-    /// Who is calling.
-    #[tool]
-    fn whoami(&self, caller: Auth) -> String {
-        caller.subject().into()
-    }
-}
-
-struct Served {
-    url: String,
-    issuer: TestIssuer,
-}
-
-impl Served {
-    fn valid(&self) -> String {
-        self.issuer
-            .token()
-            .subject("alice")
-            .audience(&self.url)
-            .scopes(["vault:read"])
-            .sign()
-    }
-
-    /// A token shaped like a real one, each different, signed with a key the issuer never
-    /// published.
-    fn forged(&self, n: usize) -> String {
-        self.issuer
-            .token()
-            .subject("mallory")
-            .audience(&self.url)
-            .scopes(["vault:read"])
-            .claim("jti", json!(format!("forged-{n}")))
-            .signed_by_attacker()
-            .sign()
-    }
-}
-
-async fn start(settings: impl FnOnce(OAuthConfigBuilder) -> OAuthConfigBuilder) -> Served {
-    let issuer = TestIssuer::start().await.unwrap();
-    let (listener, url) = support::listen().await;
-    let builder = OAuthConfig::builder()
-        .resource(&url)
-        .authorization_server(issuer.url())
-        .introspection(
-            issuer.introspection_endpoint(),
-            INTROSPECTION_CLIENT_ID,
-            Some(INTROSPECTION_CLIENT_SECRET.into()),
-        );
-    let config = settings(builder).build().await.unwrap();
-    let app = Vault
-        .router(config)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Served { url, issuer }
-}
-
-/// A `whoami` call with `token`, from a client on `from`.
-async fn whoami(url: &str, token: &str, from: &str) -> reqwest::Response {
-    let client = reqwest::Client::builder()
-        .local_address(from.parse::<IpAddr>().unwrap())
-        .build()
-        .unwrap();
-    let request = modern(url, "tools/call", Some("whoami"), json!({"name": "whoami"}));
-    let (_, request) = request.build_split();
-    let mut request = request.unwrap();
-    request
-        .headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    client.execute(request).await.unwrap()
-}
+use support::json_of;
+use vault::{start, whoami};
 
 /// A flood of different forged tokens from one peer is refused with 429 once its budget of
 /// failed checks is spent, without a signature check, and even when the tokens arrive all

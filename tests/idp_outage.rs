@@ -7,58 +7,22 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
+#[path = "support/vault.rs"]
+mod vault;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mcp_runtime::oauth::OAuthConfigBuilder;
-use mcp_runtime::prelude::*;
-use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, TestIssuer};
+use mcp_runtime::testing::TestIssuer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use support::{json_of, modern};
-
-struct Vault;
-
-#[mcp_server(stateless, oauth(scopes = ["vault:read"], required = ["vault:read"]))]
-impl Vault {
-    /// Who is calling.
-    #[tool]
-    fn whoami(&self, caller: Auth) -> String {
-        caller.subject().into()
-    }
-}
-
-async fn start(
-    settings: impl FnOnce(OAuthConfigBuilder) -> OAuthConfigBuilder,
-) -> (String, TestIssuer) {
-    let issuer = TestIssuer::start().await.unwrap();
-    let (listener, url) = support::listen().await;
-    let builder = OAuthConfig::builder()
-        .resource(&url)
-        .authorization_server(issuer.url())
-        .introspection(
-            issuer.introspection_endpoint(),
-            INTROSPECTION_CLIENT_ID,
-            Some(INTROSPECTION_CLIENT_SECRET.into()),
-        );
-    let config = settings(builder).build().await.unwrap();
-    let app = Vault
-        .router(config)
-        .into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, issuer)
-}
+use support::json_of;
+use vault::start;
 
 async fn whoami(url: &str, token: &str) -> reqwest::Response {
-    modern(url, "tools/call", Some("whoami"), json!({"name": "whoami"}))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    vault::whoami(url, token, "127.0.0.1").await
 }
 
 fn token(issuer: &TestIssuer, url: &str, jti: &str) -> mcp_runtime::testing::TokenBuilder {
@@ -109,7 +73,7 @@ async fn passes_within(url: &str, token: &str, within: Duration) {
 
 #[tokio::test]
 async fn while_the_jwks_cannot_be_fetched_unknown_keys_get_503_and_known_keys_are_served() {
-    let (url, issuer) = start(|b| b).await;
+    let vault::Served { url, issuer } = start(|b| b).await;
     let before = token(&issuer, &url, "before").sign();
     assert_eq!(whoami(&url, &before).await.status(), StatusCode::OK);
 
@@ -156,7 +120,7 @@ async fn while_the_jwks_cannot_be_fetched_unknown_keys_get_503_and_known_keys_ar
 
 #[tokio::test]
 async fn while_introspection_cannot_be_reached_opaque_tokens_get_503_then_pass_again() {
-    let (url, issuer) = start(|b| b).await;
+    let vault::Served { url, issuer } = start(|b| b).await;
     let opaque = token(&issuer, &url, "opaque").opaque();
     issuer.stop();
     unavailable(whoami(&url, &opaque).await).await;
@@ -183,7 +147,7 @@ fn forged_with_kid(url: &str, n: usize) -> String {
 
 #[tokio::test]
 async fn ten_thousand_forged_tokens_with_unknown_keys_cost_a_handful_of_jwks_fetches() {
-    let (url, issuer) = start(|b| {
+    let vault::Served { url, issuer } = start(|b| {
         b.failed_token_checks_per_peer(100_000, 100_000)
             .failed_token_checks_in_total(100_000, 100_000)
     })

@@ -709,10 +709,7 @@ mod tests {
 
     #[test]
     fn cache_control_gives_max_age() {
-        assert_eq!(
-            max_age("public, max-age=300"),
-            Some(Duration::from_mins(5))
-        );
+        assert_eq!(max_age("public, max-age=300"), Some(Duration::from_mins(5)));
         assert_eq!(
             max_age("Max-Age=\"60\", must-revalidate"),
             Some(Duration::from_mins(1))
