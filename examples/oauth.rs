@@ -27,6 +27,8 @@
 //! | `MCP_RESOURCE_URL` | this server's URL as clients know it (default `http://<MCP_BIND>/mcp`) |
 //! | `MCP_AUDIENCE` | an extra accepted `aud`, for identity providers that cannot issue the resource URL |
 //! | `MCP_JWKS_URI` | the JWKS URL, when the issuer's metadata has none |
+//! | `MCP_IDP` | the identity provider's profile: `keycloak`, `entra`, `auth0`, `okta` or `generic` (default) |
+//! | `MCP_ROLES_CLAIM` | with `auth0`, the namespaced claim an Action puts roles in |
 //! | `MCP_LEEWAY` | seconds of clock skew allowed on `exp` and `nbf` (default 30) |
 //! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
 //!
@@ -40,18 +42,17 @@
 
 use std::sync::Mutex;
 
+use mcp_runtime::auth::IdpProfile;
 use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The claims this server reads from access tokens. Keycloak, Auth0 (with a rule or action
-/// that adds them) and Entra all can issue a username and roles.
+/// The claims this server reads from access tokens besides scopes and roles (which the
+/// identity provider's profile finds).
 #[derive(Deserialize)]
 struct Claims {
     preferred_username: Option<String>,
-    #[serde(default)]
-    roles: Vec<String>,
 }
 
 /// Who is calling.
@@ -89,7 +90,7 @@ impl Notes {
         Identity {
             subject: caller.subject().to_owned(),
             username: caller.claims().preferred_username.clone(),
-            roles: caller.claims().roles.clone(),
+            roles: caller.roles().to_vec(),
             scopes: caller.scopes().to_vec(),
         }
     }
@@ -175,6 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(jwks) = var("MCP_JWKS_URI") {
         builder = builder.jwks_uri(jwks);
     }
+    if let Some(name) = var("MCP_IDP") {
+        builder = builder.profile(profile(&name, var("MCP_ROLES_CLAIM"))?);
+    }
     if let Some(leeway) = var("MCP_LEEWAY") {
         let seconds: u64 = leeway
             .parse()
@@ -186,6 +190,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("  protected resource metadata: {}", config.metadata_url());
     Notes::default().serve_http(bind, config).await?;
     Ok(())
+}
+
+/// The identity-provider profile `MCP_IDP` names.
+fn profile(name: &str, roles_claim: Option<String>) -> Result<IdpProfile, String> {
+    Ok(match name {
+        "keycloak" => IdpProfile::keycloak(),
+        "entra" => IdpProfile::entra(),
+        "auth0" => IdpProfile::auth0(
+            roles_claim.ok_or("MCP_IDP=auth0 needs MCP_ROLES_CLAIM, the namespaced roles claim")?,
+        ),
+        "okta" => IdpProfile::okta(),
+        "generic" => IdpProfile::generic(),
+        other => {
+            return Err(format!(
+                "MCP_IDP must be keycloak, entra, auth0, okta or generic, not `{other}`"
+            ));
+        }
+    })
 }
 
 /// The development authorization server, with its two users.

@@ -83,6 +83,7 @@ impl LocalCaller {
             subject: String::new(),
             issuer: LOCAL_ISSUER.into(),
             scopes: Vec::new(),
+            roles: Vec::new(),
             expires_at: None,
             client_id: None,
             claims,

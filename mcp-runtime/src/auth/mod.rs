@@ -8,6 +8,7 @@
 //! server is started with. Either way the same scope checks apply.
 
 mod local;
+mod profile;
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use local::LocalCaller;
+pub(crate) use profile::Audience;
+pub use profile::IdpProfile;
 
 /// The verified caller of a request: who, with which scopes, from which issuer.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +26,11 @@ pub struct Principal {
     pub subject: String,
     /// `iss`.
     pub issuer: String,
-    /// The granted scopes (`scope`, or `scp` as Entra and Okta write it).
+    /// The granted scopes, from the claims the [`IdpProfile`] names (`scope` and `scp` by
+    /// default).
     pub scopes: Vec<String>,
+    /// The roles, from the claims the [`IdpProfile`] names (`roles` by default).
+    pub roles: Vec<String>,
     /// `exp`, in seconds since the Unix epoch.
     pub expires_at: Option<u64>,
     /// `client_id` (or `azp`), when the token names the client.
@@ -35,21 +41,19 @@ pub struct Principal {
 
 impl Principal {
     pub(crate) fn from_claims(claims: Value) -> Option<Self> {
+        Self::read(claims, &IdpProfile::generic())
+    }
+
+    /// The principal of a token's claims, its scopes and roles where `profile` says.
+    pub(crate) fn read(claims: Value, profile: &IdpProfile) -> Option<Self> {
         let subject = claims.get("sub")?.as_str()?.to_owned();
         let issuer = claims
             .get("iss")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let scopes = match claims.get("scope").or_else(|| claims.get("scp")) {
-            Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
+        let scopes = profile.scopes_of(&claims);
+        let roles = profile.roles_of(&claims);
         let expires_at = claims.get("exp").and_then(Value::as_u64);
         let client_id = claims
             .get("client_id")
@@ -60,6 +64,7 @@ impl Principal {
             subject,
             issuer,
             scopes,
+            roles,
             expires_at,
             client_id,
             claims,
@@ -130,6 +135,16 @@ impl<C> Auth<C> {
     /// Whether the token grants `scope`.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.principal.has_scope(scope)
+    }
+
+    /// The caller's roles, where the server's [`IdpProfile`] says the token carries them.
+    pub fn roles(&self) -> &[String] {
+        &self.principal.roles
+    }
+
+    /// Whether the caller has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.principal.roles.iter().any(|r| r == role)
     }
 
     /// `exp`, in seconds since the Unix epoch.

@@ -115,6 +115,14 @@ pub enum ConfigError {
         /// What failed.
         why: String,
     },
+    /// The identity provider's profile needs a setting that is missing.
+    #[error("the {profile} profile: {why}")]
+    Profile {
+        /// The profile's name.
+        profile: String,
+        /// What to add.
+        why: String,
+    },
     /// An algorithm that a resource server must never accept.
     #[error(
         "algorithm {0:?} cannot verify access tokens: only RS256/384/512, PS256/384/512, ES256/384 and EdDSA can"
@@ -130,6 +138,7 @@ pub struct OAuthConfigBuilder {
     jwks_uri: Option<String>,
     algorithms: Option<Vec<Algorithm>>,
     leeway: Option<Duration>,
+    profile: Option<crate::auth::IdpProfile>,
     audiences: Vec<String>,
     introspection: Option<(String, String, Option<String>)>,
     resource_name: Option<String>,
@@ -179,6 +188,15 @@ impl OAuthConfigBuilder {
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = Some(leeway);
+        self
+    }
+
+    /// Where the identity provider writes scopes and roles, and what it puts in `aud`
+    /// (default [`IdpProfile::generic`](crate::auth::IdpProfile::generic)): see
+    /// [`IdpProfile`](crate::auth::IdpProfile).
+    #[must_use]
+    pub fn profile(mut self, profile: crate::auth::IdpProfile) -> Self {
+        self.profile = Some(profile);
         self
     }
 
@@ -328,26 +346,40 @@ impl OAuthConfigBuilder {
         let origin = resource.origin().ascii_serialization();
         let metadata_url = format!("{origin}{metadata_path}");
 
+        let profile = self.profile.unwrap_or_default();
+        if profile.audience() == crate::auth::Audience::ApplicationId && self.audiences.is_empty() {
+            return Err(ConfigError::Profile {
+                profile: profile.name().to_owned(),
+                why: "its tokens carry the API's application id in `aud`, not the resource URL: \
+                      add `.accept_audience(\"<application-id>\")` (or its `api://` URI)"
+                    .into(),
+            });
+        }
         let mut jwks_uris = Vec::new();
         let mut first_metadata = None;
+        let mut issuers = Vec::with_capacity(self.issuers.len());
         for issuer in &self.issuers {
             let metadata = super::verifier::discover(&client, issuer).await?;
+            // The issuer as its metadata spells it (Auth0 ends it with `/`): tokens carry
+            // that, and clients compare it with what the resource metadata names.
+            let named = metadata
+                .get("issuer")
+                .and_then(|v| v.as_str())
+                .unwrap_or(issuer)
+                .to_owned();
             if let Some(uri) = metadata.get("jwks_uri").and_then(|v| v.as_str()) {
-                jwks_uris.push((issuer.clone(), uri.to_owned()));
+                jwks_uris.push((named.clone(), uri.to_owned()));
             }
+            issuers.push(named);
             first_metadata.get_or_insert(metadata);
         }
         if let Some(uri) = &self.jwks_uri {
             check_url("the JWKS URL", uri)?;
-            jwks_uris = self
-                .issuers
-                .iter()
-                .map(|i| (i.clone(), uri.clone()))
-                .collect();
+            jwks_uris = issuers.iter().map(|i| (i.clone(), uri.clone())).collect();
         }
         if jwks_uris.is_empty() && self.introspection.is_none() {
             return Err(ConfigError::Discovery {
-                issuer: self.issuers[0].clone(),
+                issuer: issuers[0].clone(),
                 why: "its metadata names no `jwks_uri`; give one with `.jwks_uri(..)` or configure introspection".into(),
             });
         }
@@ -364,11 +396,15 @@ impl OAuthConfigBuilder {
         };
         let mut audiences = vec![resource_str.clone()];
         audiences.extend(self.audiences);
+        let described = (jwks_uris.clone(), algorithms.clone());
         let verifier = Verifier::new(
             client,
             jwks_uris,
-            algorithms,
-            self.leeway.unwrap_or(Duration::from_secs(30)),
+            (
+                profile.clone(),
+                algorithms,
+                self.leeway.unwrap_or(Duration::from_secs(30)),
+            ),
             introspection,
             self.token_cache_bytes
                 .unwrap_or(super::verifier::TOKEN_CACHE_BYTES),
@@ -378,6 +414,24 @@ impl OAuthConfigBuilder {
             ),
         );
         verifier.prefetch().await?;
+        if let Some((issuer, algs)) = verifier.unusable_keys() {
+            return Err(ConfigError::Discovery {
+                issuer,
+                why: format!(
+                    "its keys sign with {algs}, none of which this server allows; allow one \
+                     with `.algorithms([..])`"
+                ),
+            });
+        }
+        tracing::info!(
+            resource = %resource_str,
+            issuers = ?issuers,
+            jwks = ?described.0.iter().map(|(_, uri)| uri).collect::<Vec<_>>(),
+            algorithms = ?described.1,
+            audiences = ?audiences,
+            profile = profile.name(),
+            "verifying access tokens"
+        );
 
         let mut http = self.http.unwrap_or_default();
         http.path = if path.is_empty() {
@@ -397,7 +451,7 @@ impl OAuthConfigBuilder {
                 resource: resource_str,
                 metadata_url,
                 metadata_path,
-                issuers: self.issuers,
+                issuers,
                 audiences,
                 verifier,
                 resource_name: self.resource_name,

@@ -18,6 +18,8 @@ pub(crate) mod verifier;
 pub(crate) use challenge::{Challenge, challenge_header};
 pub(crate) use config::Inner as ConfigInner;
 pub use config::{ConfigError, OAuthConfig, OAuthConfigBuilder};
+/// The signature algorithms of [`OAuthConfigBuilder::algorithms`].
+pub use jsonwebtoken::Algorithm;
 pub(crate) use metadata::protected_resource_metadata;
 
 /// What an `OAuthConfig` adds to the endpoint of a server `S`: the configuration and the

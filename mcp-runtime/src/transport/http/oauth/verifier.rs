@@ -210,6 +210,7 @@ pub(crate) struct Verifier {
     client: reqwest::Client,
     sources: Vec<Source>,
     keys: RwLock<Vec<Arc<Key>>>,
+    profile: crate::auth::IdpProfile,
     algorithms: Vec<Algorithm>,
     leeway: Duration,
     introspection: Option<Introspection>,
@@ -222,8 +223,7 @@ impl Verifier {
     pub(crate) fn new(
         client: reqwest::Client,
         jwks_uris: Vec<(String, String)>,
-        algorithms: Vec<Algorithm>,
-        leeway: Duration,
+        (profile, algorithms, leeway): (crate::auth::IdpProfile, Vec<Algorithm>, Duration),
         introspection: Option<Introspection>,
         cache_bytes: usize,
         budgets: (Budget, Budget),
@@ -240,6 +240,7 @@ impl Verifier {
             client,
             sources,
             keys: RwLock::default(),
+            profile,
             algorithms,
             leeway,
             introspection,
@@ -260,6 +261,28 @@ impl Verifier {
                 })?;
         }
         Ok(())
+    }
+
+    /// An issuer whose every key names an algorithm this server does not allow, and those
+    /// algorithms: its tokens could never be verified.
+    pub(crate) fn unusable_keys(&self) -> Option<(String, String)> {
+        let keys = self
+            .keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.sources.iter().enumerate().find_map(|(i, source)| {
+            let mine: Vec<&Arc<Key>> = keys.iter().filter(|k| k.issuer == i).collect();
+            let usable = mine
+                .iter()
+                .any(|k| k.alg.is_none_or(|a| self.algorithms.contains(&a)));
+            (!mine.is_empty() && !usable).then(|| {
+                let algs: Vec<String> = mine
+                    .iter()
+                    .filter_map(|k| k.alg.map(|a| format!("{a:?}")))
+                    .collect();
+                (source.issuer.clone(), algs.join(", "))
+            })
+        })
     }
 
     /// Fetches one issuer's keys again, unless another request just did, they are still
@@ -476,7 +499,7 @@ impl Verifier {
             if !audience_matches(claims.get("aud"), audiences) {
                 return Err(Invalid("audience mismatch").into());
             }
-            return Principal::from_claims(claims).ok_or(Invalid("claims unusable").into());
+            return Principal::read(claims, &self.profile).ok_or(Invalid("claims unusable").into());
         }
         Err(Invalid("signature or claims invalid").into())
     }
@@ -531,7 +554,7 @@ impl Verifier {
         if !audience_matches(claims.get("aud"), audiences) {
             return Err(Invalid("audience mismatch").into());
         }
-        Principal::from_claims(claims).ok_or(Invalid("claims unusable").into())
+        Principal::read(claims, &self.profile).ok_or(Invalid("claims unusable").into())
     }
 }
 
