@@ -29,6 +29,8 @@
 //! | `MCP_JWKS_URI` | the JWKS URL, when the issuer's metadata has none |
 //! | `MCP_IDP` | the identity provider's profile: `keycloak`, `entra`, `auth0`, `okta` or `generic` (default) |
 //! | `MCP_ROLES_CLAIM` | with `auth0`, the namespaced claim an Action puts roles in |
+//! | `MCP_CLIENT_ID`, `MCP_CLIENT_SECRET` | this server's client at the authorization server, for token exchange (`delegate`); the development server sets its own |
+//! | `MCP_DOWNSTREAM` | the API `delegate` exchanges tokens for (default `https://calendar.example.com/api`) |
 //! | `MCP_LEEWAY` | seconds of clock skew allowed on `exp` and `nbf` (default 30) |
 //! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
 //!
@@ -42,11 +44,14 @@
 
 use std::sync::Mutex;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_runtime::auth::IdpProfile;
 use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The claims this server reads from access tokens besides scopes and roles (which the
 /// identity provider's profile finds).
@@ -76,6 +81,20 @@ struct Note {
 #[derive(Default)]
 struct Notes {
     notes: Mutex<Vec<Note>>,
+    /// The downstream API `delegate` asks a token for.
+    downstream: String,
+}
+
+/// What a token obtained by exchange says.
+#[derive(Serialize, JsonSchema)]
+struct Delegated {
+    /// `aud`: the downstream API.
+    audience: Value,
+    /// `sub`: still the caller.
+    subject: Value,
+    /// `act`: who acts for them, this server.
+    actor: Value,
+    scopes: Vec<String>,
 }
 
 #[mcp_server(
@@ -120,6 +139,27 @@ impl Notes {
         Ok(note)
     }
 
+    /// Exchanges the caller's token (RFC 8693) for one for the downstream API and shows
+    /// what the new token says, not the token itself: how this server acts for its caller
+    /// without ever forwarding the caller's own token.
+    #[tool(read_only, open_world = true)]
+    async fn delegate(&self, caller: Auth) -> Result<Delegated, ToolError> {
+        let token = caller.exchange(&self.downstream, &["notes:read"]).await?;
+        let claims: Value = token
+            .access_token()
+            .split('.')
+            .nth(1)
+            .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default();
+        Ok(Delegated {
+            audience: claims["aud"].clone(),
+            subject: claims["sub"].clone(),
+            actor: claims["act"].clone(),
+            scopes: token.scopes().to_vec(),
+        })
+    }
+
     /// Lists the notes, newest first.
     #[tool(read_only, open_world = false)]
     fn list_notes(&self, limit: Option<usize>) -> Result<Vec<Note>, ToolError> {
@@ -154,10 +194,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
     // The development server, if any, lives until the MCP server stops.
+    let mut exchange = var("MCP_CLIENT_ID").zip(var("MCP_CLIENT_SECRET"));
     let (issuer, _dev) = if let Some(issuer) = var("MCP_ISSUER") {
         (issuer, None)
     } else {
-        let dev = dev_auth(var("MCP_DEV_AUTH_BIND"), var("MCP_DEV_AUTO_LOGIN")).await?;
+        let secret = format!("{:032x}", rand::random::<u128>());
+        let dev = dev_auth(var("MCP_DEV_AUTH_BIND"), var("MCP_DEV_AUTO_LOGIN"), &secret).await?;
+        exchange = Some(("notes-server".into(), secret));
         (dev.issuer().to_owned(), Some(dev))
     };
     let resource = var("MCP_RESOURCE_URL").unwrap_or_else(|| format!("http://{bind}/mcp"));
@@ -176,6 +219,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(jwks) = var("MCP_JWKS_URI") {
         builder = builder.jwks_uri(jwks);
     }
+    if let Some((id, secret)) = exchange {
+        builder = builder.token_exchange(id, secret);
+    }
     if let Some(name) = var("MCP_IDP") {
         builder = builder.profile(profile(&name, var("MCP_ROLES_CLAIM"))?);
     }
@@ -188,7 +234,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = builder.build().await?;
     eprintln!("notes MCP server on http://{bind}, resource {resource}, issuer {issuer}");
     eprintln!("  protected resource metadata: {}", config.metadata_url());
-    Notes::default().serve_http(bind, config).await?;
+    let notes = Notes {
+        downstream: var("MCP_DOWNSTREAM")
+            .unwrap_or_else(|| "https://calendar.example.com/api".into()),
+        ..Notes::default()
+    };
+    notes.serve_http(bind, config).await?;
     Ok(())
 }
 
@@ -214,11 +265,13 @@ fn profile(name: &str, roles_claim: Option<String>) -> Result<IdpProfile, String
 async fn dev_auth(
     bind: Option<String>,
     auto_login: Option<String>,
+    secret: &str,
 ) -> Result<DevAuthServer, Box<dyn std::error::Error>> {
     let bind = bind.as_deref().unwrap_or("127.0.0.1:3003").parse()?;
     let mut builder = DevAuthServer::builder()
         .bind(bind)
         .scopes(["notes:read", "notes:write"])
+        .client("notes-server", secret)
         .user(DevUser::new("alice", "alice").claim("roles", serde_json::json!(["editor"])))
         .user(
             DevUser::new("bob", "bob")

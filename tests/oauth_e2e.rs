@@ -57,6 +57,8 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 /// A second resource the authorization server issues tokens for; nothing listens
 /// there, it only has to be a resource that is not the MCP server.
 const OTHER_RESOURCE: &str = "http://127.0.0.1:9/other";
+/// The downstream API the example's `delegate` exchanges tokens for (nothing listens).
+const DOWNSTREAM: &str = "http://127.0.0.1:9/calendar";
 /// The redirect URI of the tests' own client (nothing listens there either).
 const TEST_REDIRECT_URI: &str = "http://127.0.0.1:8978/oauth/callback";
 /// The user the authorization server logs in.
@@ -183,9 +185,14 @@ impl McpServer {
         let mut command = Command::new(binary);
         command
             .env("MCP_BIND", format!("127.0.0.1:{port}"))
-            .env("MCP_RESOURCE_URL", &url);
+            .env("MCP_RESOURCE_URL", &url)
+            .env("MCP_DOWNSTREAM", DOWNSTREAM);
         if let Some(issuer) = issuer {
-            command.env("MCP_ISSUER", issuer);
+            // The confidential client `tests/e2e/as/server.mjs` has for token exchange.
+            command
+                .env("MCP_ISSUER", issuer)
+                .env("MCP_CLIENT_ID", "notes-server")
+                .env("MCP_CLIENT_SECRET", "s3cret");
         } else {
             command
                 .env_remove("MCP_ISSUER")
@@ -245,8 +252,10 @@ impl Stack {
         let test_name = format!("{test_name}-{kind:?}");
         match kind {
             Issuer::Independent => {
-                let auth =
-                    AuthServer::start(&test_name, &[&resource_url(mcp_port), OTHER_RESOURCE]);
+                let auth = AuthServer::start(
+                    &test_name,
+                    &[&resource_url(mcp_port), OTHER_RESOURCE, DOWNSTREAM],
+                );
                 let mcp = McpServer::start(&test_name, mcp_port, Some(&auth.issuer), (0, false));
                 let issuer = auth.issuer.clone();
                 Stack {
@@ -1280,4 +1289,29 @@ fn the_example_takes_its_leeway_from_the_environment() {
         "{}",
         run.stderr
     );
+}
+
+/// A tool acts for its caller downstream: the example's `delegate` exchanges the caller's
+/// token (RFC 8693) at the authorization server with the server's own client credentials,
+/// and the new token names the downstream API as `aud`, the caller as `sub` and the server
+/// as the actor, against either authorization server.
+#[test]
+fn a_tool_exchanges_its_callers_token_at_the_independent_server() {
+    token_exchange(Issuer::Independent);
+}
+
+#[test]
+fn a_tool_exchanges_its_callers_token_at_the_development_server() {
+    token_exchange(Issuer::Development);
+}
+
+fn token_exchange(kind: Issuer) {
+    let stack = Stack::start("token_exchange", kind);
+    let token = obtain_token(&stack.issuer, &stack.mcp.url, "notes:read");
+    let delegated = call_tool(&stack.mcp.url, &token.jwt, "delegate");
+    let logs = stack.logs();
+    assert_eq!(delegated["audience"], DOWNSTREAM, "{delegated}\n{logs}");
+    assert_eq!(delegated["subject"], USER, "{delegated}");
+    assert_eq!(delegated["actor"]["sub"], "notes-server", "{delegated}");
+    assert_eq!(delegated["scopes"], json!(["notes:read"]), "{delegated}");
 }

@@ -40,7 +40,7 @@ pub struct LocalCaller {
 }
 
 /// The issuer of a local identity, as `Auth::issuer` reports it.
-const LOCAL_ISSUER: &str = "local";
+pub(super) const LOCAL_ISSUER: &str = "local";
 
 impl LocalCaller {
     /// A local identity named `subject`, with no scopes.
@@ -87,6 +87,7 @@ impl LocalCaller {
             expires_at: None,
             client_id: None,
             claims,
+            delegation: super::Delegation::default(),
         })
     }
 }

@@ -7,6 +7,7 @@
 //! stdio server takes its credentials from its environment), from the `LocalCaller` the
 //! server is started with. Either way the same scope checks apply.
 
+mod delegation;
 mod local;
 mod profile;
 
@@ -15,6 +16,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub(crate) use delegation::{Delegation, Exchange};
+pub use delegation::{ExchangeError, ExchangedToken};
 pub use local::LocalCaller;
 pub(crate) use profile::Audience;
 pub use profile::IdpProfile;
@@ -37,6 +40,8 @@ pub struct Principal {
     pub client_id: Option<String>,
     /// Every claim of the token (or of the introspection answer).
     pub claims: Value,
+    /// The token itself, for token exchange only.
+    pub(crate) delegation: Delegation,
 }
 
 impl Principal {
@@ -68,6 +73,7 @@ impl Principal {
             expires_at,
             client_id,
             claims,
+            delegation: Delegation::default(),
         })
     }
 
@@ -145,6 +151,49 @@ impl<C> Auth<C> {
     /// Whether the caller has `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.principal.roles.iter().any(|r| r == role)
+    }
+
+    /// A token for the downstream API `target` (its URL, or the name the authorization
+    /// server knows it by) with `scopes`, on the caller's behalf: RFC 8693 token exchange at
+    /// the authorization server's token endpoint, with the server's own client
+    /// credentials ([`token_exchange`](crate::oauth::OAuthConfigBuilder::token_exchange)).
+    /// The caller's own token is never sent anywhere else: passing it through is what the
+    /// MCP specification forbids. A token is reused for the same caller, target and scopes
+    /// until shortly before it expires.
+    ///
+    /// ```no_run
+    /// use mcp_runtime::prelude::*;
+    ///
+    /// struct Notes;
+    ///
+    /// #[mcp_server(oauth(scopes = ["notes:read"]))]
+    /// impl Notes {
+    ///     /// The caller's next meeting, from the calendar API.
+    ///     #[tool]
+    ///     async fn next_meeting(&self, caller: Auth) -> Result<String, ToolError> {
+    ///         let token = caller
+    ///             .exchange("https://calendar.example.com/api", &["calendar:read"])
+    ///             .await?;
+    ///         // GET https://calendar.example.com/api/next with `token.authorization()`
+    ///         # let _ = token;
+    ///         Ok("…".into())
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ExchangeError`]: not configured, no token (a local caller), refused by the
+    /// authorization server (with its error code), or the server unreachable.
+    pub async fn exchange(
+        &self,
+        target: &str,
+        scopes: &[&str],
+    ) -> Result<ExchangedToken, ExchangeError> {
+        if self.principal.issuer == local::LOCAL_ISSUER {
+            return Err(ExchangeError::NoToken);
+        }
+        self.principal.delegation.exchange(target, scopes).await
     }
 
     /// `exp`, in seconds since the Unix epoch.

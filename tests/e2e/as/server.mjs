@@ -22,7 +22,11 @@
 //   (login, then consent to every requested scope and resource), so following the
 //   redirects of the authorization endpoint with plain GETs (keeping cookies) ends
 //   at the client's redirect_uri with ?code=...&iss=...;
-// * refresh tokens when offline_access is requested.
+// * refresh tokens when offline_access is requested;
+// * token exchange (RFC 8693) for the confidential client "notes-server" (secret
+//   "s3cret", HTTP Basic): a live access token of this server as subject_token, a
+//   --resource as resource (or audience), scopes of RESOURCE_SCOPES; the new JWT names
+//   the same user as sub, the target as aud and the client as act.sub.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import path from 'node:path';
@@ -77,18 +81,40 @@ const USERS = {
 const RESOURCE_SCOPES = 'notes:read notes:write';
 
 const Provider = await loadProvider();
+const jose = await loadJose();
 
-const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+// jose comes with oidc-provider (a dependency of it), from the same folder.
+async function loadJose() {
+  const dir = process.env.OIDC_PROVIDER_DIR ?? path.resolve(here, '..', '..', '..', '.tools', 'as');
+  const require = createRequire(path.join(dir, 'noop.js'));
+  return import(pathToFileURL(require.resolve('jose')).href);
+}
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = {
   ...privateKey.export({ format: 'jwk' }),
   kid: crypto.randomBytes(8).toString('hex'),
   alg: 'RS256',
   use: 'sig',
 };
+const ownKeys = jose.createLocalJWKSet({
+  keys: [{ ...publicKey.export({ format: 'jwk' }), kid: signingKey.kid, alg: 'RS256', use: 'sig' }],
+});
 
 const configuration = {
   jwks: { keys: [signingKey] },
   cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
+  clients: [{
+    client_id: 'notes-server',
+    client_secret: 's3cret',
+    grant_types: [TOKEN_EXCHANGE],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
   scopes: ['openid', 'offline_access', 'notes:read', 'notes:write'],
   claims: { openid: ['sub'] },
   clientDefaults: {
@@ -125,7 +151,10 @@ const configuration = {
   extraTokenClaims: async (_ctx, token) => {
     const user = token.accountId ? USERS[token.accountId] : undefined;
     if (!user) return undefined;
-    return { preferred_username: user.preferred_username, roles: user.roles };
+    const claims = { preferred_username: user.preferred_username, roles: user.roles };
+    // RFC 8693 section 4.1: who acts for the user.
+    if (token.gty === TOKEN_EXCHANGE) claims.act = { sub: token.clientId };
+    return claims;
   },
   findAccount: async (_ctx, sub) => {
     if (!USERS[sub]) return undefined;
@@ -156,6 +185,54 @@ const configuration = {
 };
 
 const provider = new Provider(issuer, configuration);
+
+provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+  const { client, params } = ctx.oidc;
+  const { errors } = Provider;
+  if (client.clientAuthMethod === 'none') {
+    throw new errors.InvalidClient('token exchange is for confidential clients');
+  }
+  if (params.subject_token_type !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('subject_token_type must be an access token');
+  }
+  let subject;
+  try {
+    ({ payload: subject } = await jose.jwtVerify(params.subject_token, ownKeys, { issuer, typ: 'at+jwt' }));
+  } catch {
+    throw new errors.InvalidGrant('the subject token is not a live access token of this server');
+  }
+  const target = [params.resource].flat().filter(Boolean)[0] ?? params.audience;
+  if (!target || !resources.has(target)) {
+    throw new errors.InvalidTarget(`unknown resource ${target}`);
+  }
+  const allowed = new Set(RESOURCE_SCOPES.split(' '));
+  const asked = (params.scope ?? '').split(' ').filter(Boolean);
+  const unknown = asked.find((scope) => !allowed.has(scope));
+  if (unknown) throw new errors.InvalidScope(`unknown scope ${unknown}`, unknown);
+  const token = new provider.AccessToken({
+    accountId: subject.sub,
+    client,
+    gty: TOKEN_EXCHANGE,
+    scope: asked.join(' ') || undefined,
+    resourceServer: new provider.ResourceServer(target, {
+      scope: RESOURCE_SCOPES,
+      audience: target,
+      accessTokenTTL,
+      accessTokenFormat: 'jwt',
+      jwt: { sign: { alg: 'RS256' } },
+    }),
+  });
+  ctx.oidc.entity('AccessToken', token);
+  const value = await token.save();
+  console.error(`[as] token exchange for ${subject.sub} by ${client.clientId} to ${target}`);
+  ctx.body = {
+    access_token: value,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}, ['subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
 
 provider.on('server_error', (_ctx, err) => console.error('[as] server_error', err));
 provider.on('grant.error', (_ctx, err) => console.error('[as] grant.error', err.message, err.error_description ?? ''));

@@ -147,6 +147,7 @@ pub struct OAuthConfigBuilder {
     http: Option<HttpConfig>,
     http_client: Option<reqwest::Client>,
     token_cache_bytes: Option<usize>,
+    token_exchange: Option<(String, String)>,
     failed_checks: Option<Budget>,
     failed_checks_total: Option<Budget>,
 }
@@ -188,6 +189,19 @@ impl OAuthConfigBuilder {
     #[must_use]
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = Some(leeway);
+        self
+    }
+
+    /// The server's own client credentials at the authorization server, with which
+    /// [`Auth::exchange`](crate::Auth::exchange) exchanges a caller's token for one for a
+    /// downstream API (RFC 8693, at the token endpoint the first issuer's metadata names).
+    #[must_use]
+    pub fn token_exchange(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.token_exchange = Some((client_id.into(), client_secret.into()));
         self
     }
 
@@ -397,7 +411,39 @@ impl OAuthConfigBuilder {
         let mut audiences = vec![resource_str.clone()];
         audiences.extend(self.audiences);
         let described = (jwks_uris.clone(), algorithms.clone());
-        let verifier = Verifier::new(
+        let exchanger = match (&self.token_exchange, &first_metadata) {
+            (Some((id, secret)), Some(metadata)) => {
+                let Some(endpoint) = metadata.get("token_endpoint").and_then(|v| v.as_str()) else {
+                    return Err(ConfigError::Discovery {
+                        issuer: issuers[0].clone(),
+                        why: "its metadata names no `token_endpoint`, which token exchange needs"
+                            .into(),
+                    });
+                };
+                check_url("the token endpoint", endpoint)?;
+                let listed = metadata
+                    .get("grant_types_supported")
+                    .and_then(|v| v.as_array());
+                if listed.is_some_and(|grants| {
+                    !grants
+                        .iter()
+                        .any(|g| g == "urn:ietf:params:oauth:grant-type:token-exchange")
+                }) {
+                    tracing::warn!(
+                        issuer = %issuers[0],
+                        "the authorization server does not list the token-exchange grant; exchanges may be refused"
+                    );
+                }
+                Some(Arc::new(super::exchange::Exchanger::new(
+                    client.clone(),
+                    endpoint.to_owned(),
+                    id.clone(),
+                    secret.clone(),
+                )))
+            }
+            _ => None,
+        };
+        let mut verifier = Verifier::new(
             client,
             jwks_uris,
             (
@@ -413,6 +459,9 @@ impl OAuthConfigBuilder {
                 self.failed_checks_total.unwrap_or(Budget::TOTAL),
             ),
         );
+        if let Some(exchanger) = exchanger {
+            verifier.exchange_with(exchanger);
+        }
         verifier.prefetch().await?;
         if let Some((issuer, algs)) = verifier.unusable_keys() {
             return Err(ConfigError::Discovery {

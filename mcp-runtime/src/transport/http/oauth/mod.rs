@@ -11,6 +11,7 @@
 
 mod challenge;
 mod config;
+mod exchange;
 mod failures;
 mod metadata;
 pub(crate) mod verifier;

@@ -182,7 +182,10 @@ impl TokenCache {
     /// Keeps `principal` for `token` until `until`, making room by dropping expired entries
     /// first, then others; a token larger than the whole budget is not kept.
     fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64, now: u64) {
-        let size = token.len() + principal.claims.to_string().len() + ENTRY_OVERHEAD;
+        let size = token.len()
+            + principal.delegation.size()
+            + principal.claims.to_string().len()
+            + ENTRY_OVERHEAD;
         if size > self.budget {
             return;
         }
@@ -217,6 +220,8 @@ pub(crate) struct Verifier {
     introspection_outage: Mutex<Backoff>,
     cache: Mutex<TokenCache>,
     failures: Failures,
+    /// Exchanges callers' tokens, when the server was given client credentials for it.
+    exchanger: Option<Arc<dyn crate::auth::Exchange>>,
 }
 
 impl Verifier {
@@ -247,7 +252,13 @@ impl Verifier {
             introspection_outage: Mutex::default(),
             cache: Mutex::new(TokenCache::new(cache_bytes)),
             failures: Failures::new(budgets.0, budgets.1),
+            exchanger: None,
         }
+    }
+
+    /// Keeps each verified caller's token for `exchanger` to exchange.
+    pub(crate) fn exchange_with(&mut self, exchanger: Arc<dyn crate::auth::Exchange>) {
+        self.exchanger = Some(exchanger);
     }
 
     /// Fetches every JWKS once, failing when one cannot be had.
@@ -417,10 +428,13 @@ impl Verifier {
         } else if let Some((peer, spent)) = &spent {
             self.failures.refund(*peer, spent);
         }
-        let (principal, until) = checked.map_err(|failed| match failed {
+        let (mut principal, until) = checked.map_err(|failed| match failed {
             Failed::Invalid(invalid) => Rejected::Invalid(invalid),
             Failed::Unavailable(rest) => Rejected::Unavailable(rest),
         })?;
+        if let Some(exchanger) = &self.exchanger {
+            principal.delegation = crate::auth::Delegation::new(token, Arc::clone(exchanger));
+        }
         let principal = Arc::new(principal);
         self.cache_lock()
             .insert(token, Arc::clone(&principal), until, now);

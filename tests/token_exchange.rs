@@ -1,0 +1,195 @@
+//! A tool calls a downstream API on its caller's behalf: RFC 8693 token exchange at the
+//! development authorization server, with the MCP server's own client credentials. The
+//! downstream token names the caller as `sub`, the downstream API as `aud` and the server
+//! as the actor; the caller's own token is never what comes back; a token is reused while
+//! it lives; a refused exchange is the tool's error with the server's error code.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
+use mcp_runtime::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use support::{json_of, modern};
+
+const CALENDAR: &str = "https://calendar.example.com/api";
+
+struct Notes;
+
+#[mcp_server(stateless, oauth(scopes = ["notes:read", "calendar:read"], required = ["notes:read"]))]
+impl Notes {
+    /// Exchanges the caller's token for one for the calendar, and returns it.
+    #[tool]
+    async fn calendar_token(&self, caller: Auth, scope: String) -> Result<String, ToolError> {
+        let token = caller.exchange(CALENDAR, &[scope.as_str()]).await?;
+        assert!(
+            !format!("{token:?}").contains(token.access_token()),
+            "redacted"
+        );
+        Ok(token.access_token().to_owned())
+    }
+}
+
+async fn stack() -> (DevAuthServer, String) {
+    let dev = DevAuthServer::builder()
+        .scopes(["notes:read", "calendar:read"])
+        .user(DevUser::new("alice", "alice"))
+        .client("notes-server", "s3cret")
+        .auto_login("alice")
+        .start()
+        .await
+        .unwrap();
+    let (listener, url) = support::listen().await;
+    let config = OAuthConfig::builder()
+        .resource(&url)
+        .authorization_server(dev.issuer())
+        .token_exchange("notes-server", "s3cret")
+        .build()
+        .await
+        .unwrap();
+    support::serve(listener, Notes.router(config));
+    (dev, url)
+}
+
+/// Alice's token for `resource`, through the code flow (the server signs her in itself).
+async fn alice(dev: &DevAuthServer, resource: &str) -> String {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = "http://127.0.0.1:8978/cb";
+    let client: Value = http
+        .post(format!("{}/register", dev.issuer()))
+        .json(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = client["client_id"].as_str().unwrap();
+    let verifier = "v".repeat(50);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let authorize = reqwest::Url::parse_with_params(
+        &dev.authorization_endpoint(),
+        [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("scope", "notes:read calendar:read"),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", resource),
+        ],
+    )
+    .unwrap();
+    let resp = http.get(authorize).send().await.unwrap();
+    let location = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let tokens: Value = http
+        .post(dev.token_endpoint())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+            ("resource", resource),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn call(url: &str, token: &str, scope: &str) -> Value {
+    let resp = modern(
+        url,
+        "tools/call",
+        Some("calendar_token"),
+        json!({"name": "calendar_token", "arguments": {"scope": scope}}),
+    )
+    .bearer_auth(token)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    json_of(resp).await["result"].clone()
+}
+
+fn claims(jwt: &str) -> Value {
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_tool_exchanges_its_callers_token_for_a_downstream_one() {
+    let (dev, url) = stack().await;
+    let token = alice(&dev, &url).await;
+    let result = call(&url, &token, "calendar:read").await;
+    assert_ne!(result["isError"], json!(true), "{result}");
+    let downstream = result["content"][0]["text"].as_str().unwrap().to_owned();
+    assert_ne!(downstream, token, "never the caller's own token");
+    let claims = claims(&downstream);
+    assert_eq!(claims["aud"], CALENDAR);
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["act"]["sub"], "notes-server");
+    assert_eq!(claims["scope"], "calendar:read");
+
+    let again = call(&url, &token, "calendar:read").await;
+    assert_eq!(
+        again["content"][0]["text"].as_str(),
+        Some(downstream.as_str()),
+        "reused while it lives"
+    );
+
+    let refused = call(&url, &token, "admin").await;
+    assert_eq!(refused["isError"], json!(true));
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(message.contains("invalid_scope"), "{message}");
+    assert!(!message.contains(&token), "{message}");
+}
+
+#[tokio::test]
+async fn without_client_credentials_a_tool_is_told_how_to_configure_exchange() {
+    let dev = DevAuthServer::builder()
+        .scopes(["notes:read", "calendar:read"])
+        .user(DevUser::new("alice", "alice"))
+        .auto_login("alice")
+        .start()
+        .await
+        .unwrap();
+    let (listener, url) = support::listen().await;
+    let config = OAuthConfig::builder()
+        .resource(&url)
+        .authorization_server(dev.issuer())
+        .build()
+        .await
+        .unwrap();
+    support::serve(listener, Notes.router(config));
+    let token = alice(&dev, &url).await;
+    let result = call(&url, &token, "calendar:read").await;
+    assert_eq!(result["isError"], json!(true));
+    let message = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        message.contains("token_exchange(client_id, client_secret)"),
+        "{message}"
+    );
+}
