@@ -35,7 +35,9 @@ impl Notes {
     }
 }
 
-async fn stack() -> (DevAuthServer, String) {
+/// The development server and the MCP server trusting it, with client credentials for
+/// token exchange when `exchange`.
+async fn stack(exchange: bool) -> (DevAuthServer, String) {
     let dev = DevAuthServer::builder()
         .scopes(["notes:read", "calendar:read"])
         .user(DevUser::new("alice", "alice"))
@@ -45,14 +47,13 @@ async fn stack() -> (DevAuthServer, String) {
         .await
         .unwrap();
     let (listener, url) = support::listen().await;
-    let config = OAuthConfig::builder()
+    let mut builder = OAuthConfig::builder()
         .resource(&url)
-        .authorization_server(dev.issuer())
-        .token_exchange("notes-server", "s3cret")
-        .build()
-        .await
-        .unwrap();
-    support::serve(listener, Notes.router(config));
+        .authorization_server(dev.issuer());
+    if exchange {
+        builder = builder.token_exchange("notes-server", "s3cret");
+    }
+    support::serve(listener, Notes.router(builder.build().await.unwrap()));
     (dev, url)
 }
 
@@ -141,7 +142,7 @@ fn claims(jwt: &str) -> Value {
 
 #[tokio::test]
 async fn a_tool_exchanges_its_callers_token_for_a_downstream_one() {
-    let (dev, url) = stack().await;
+    let (dev, url) = stack(true).await;
     let token = alice(&dev, &url).await;
     let result = call(&url, &token, "calendar:read").await;
     assert_ne!(result["isError"], json!(true), "{result}");
@@ -169,21 +170,7 @@ async fn a_tool_exchanges_its_callers_token_for_a_downstream_one() {
 
 #[tokio::test]
 async fn without_client_credentials_a_tool_is_told_how_to_configure_exchange() {
-    let dev = DevAuthServer::builder()
-        .scopes(["notes:read", "calendar:read"])
-        .user(DevUser::new("alice", "alice"))
-        .auto_login("alice")
-        .start()
-        .await
-        .unwrap();
-    let (listener, url) = support::listen().await;
-    let config = OAuthConfig::builder()
-        .resource(&url)
-        .authorization_server(dev.issuer())
-        .build()
-        .await
-        .unwrap();
-    support::serve(listener, Notes.router(config));
+    let (dev, url) = stack(false).await;
     let token = alice(&dev, &url).await;
     let result = call(&url, &token, "calendar:read").await;
     assert_eq!(result["isError"], json!(true));
