@@ -957,6 +957,21 @@ fn unauthenticated_request_gets_challenge_and_metadata_naming_the_development_se
 
 fn challenge_and_metadata(kind: Issuer) {
     let stack = Stack::start("unauthenticated_request_gets_challenge", kind);
+    // What the server verifies with, said at startup.
+    let started = stack.mcp.log_text();
+    let said = started
+        .lines()
+        .find(|l| l.contains("verifying access tokens"))
+        .unwrap_or_else(|| panic!("no startup line on verification:\n{started}"));
+    for part in [
+        stack.issuer.as_str(),
+        "/jwks",
+        "RS256",
+        stack.mcp.url.as_str(),
+        "generic",
+    ] {
+        assert!(said.contains(part), "{part} not in {said}");
+    }
     let id = json!(7);
     let (status, challenge, body) = post_mcp(&stack.mcp.url, None, &initialize_request(&id));
     let logs = stack.logs();
