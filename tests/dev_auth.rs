@@ -633,3 +633,47 @@ async fn browser_clients_may_call_the_endpoints_across_origins() {
     assert_eq!(page.headers()["x-frame-options"], "DENY");
     assert!(page.headers().get("access-control-allow-origin").is_none());
 }
+
+/// Registrations are bounded, and a flood of them never pushes out the clients the
+/// server was configured with.
+#[tokio::test]
+async fn a_registration_flood_keeps_the_configured_clients() {
+    let dev = server(None).await;
+    let http = http();
+    for _ in 0..101 {
+        let calls: Vec<_> = (0..100)
+            .map(|_| {
+                let request = http.post(format!("{}/register", dev.issuer())).json(
+                    &json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+                );
+                tokio::spawn(async move { request.send().await.unwrap().status() })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap(), StatusCode::CREATED);
+        }
+    }
+    let resp = http
+        .post(dev.token_endpoint())
+        .basic_auth("notes-server", Some("s3cret"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("subject_token", "not-a-token"),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:access_token",
+            ),
+            ("audience", "calendar"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["error"], "invalid_grant",
+        "still known and authenticated: {body}"
+    );
+}

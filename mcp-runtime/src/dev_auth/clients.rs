@@ -50,11 +50,13 @@ impl Client {
 /// lately.
 #[derive(Default)]
 pub(super) struct Clients {
+    /// The clients the server was configured with: never let go.
+    configured: HashMap<String, Client>,
     registered: HashMap<String, Client>,
     documents: HashMap<String, (Client, Instant)>,
 }
 
-/// Registrations kept at most; past it, the oldest go.
+/// Registrations kept at most; past it, an arbitrary one makes room for each new one.
 const MAX_CLIENTS: usize = 10_000;
 /// How long a client ID metadata document is used before it is read again.
 const DOCUMENT_FOR: Duration = Duration::from_mins(1);
@@ -62,6 +64,10 @@ const DOCUMENT_FOR: Duration = Duration::from_mins(1);
 const MAX_DOCUMENT: usize = 5 * 1024;
 
 impl Clients {
+    pub(super) fn configure(&mut self, client: Client) {
+        self.configured.insert(client.id.clone(), client);
+    }
+
     pub(super) fn add(&mut self, client: Client) {
         if self.registered.len() >= MAX_CLIENTS
             && let Some(oldest) = self.registered.keys().next().cloned()
@@ -82,7 +88,11 @@ impl Dev {
     pub(super) async fn client(&self, id: &str) -> Result<Client, UnknownClient> {
         {
             let clients = lock(&self.clients);
-            if let Some(client) = clients.registered.get(id) {
+            if let Some(client) = clients
+                .configured
+                .get(id)
+                .or_else(|| clients.registered.get(id))
+            {
                 return Ok(client.clone());
             }
             if let Some((client, read)) = clients.documents.get(id)

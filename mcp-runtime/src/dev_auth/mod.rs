@@ -214,7 +214,7 @@ impl DevAuthBuilder {
         let issuer = format!("http://{addr}");
         let mut clients = Clients::default();
         for (id, secret) in self.clients {
-            clients.add(Client {
+            clients.configure(Client {
                 id,
                 secret: Some(secret),
                 redirect_uris: Vec::new(),
