@@ -17,6 +17,7 @@ pub struct ExchangedToken {
 }
 
 impl ExchangedToken {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn new(
         access_token: Arc<str>,
         expires_at: Option<u64>,
@@ -102,6 +103,7 @@ pub(crate) trait Exchange: Send + Sync {
 #[derive(Clone, Default)]
 pub(crate) struct Delegation(Option<(Arc<str>, Arc<dyn Exchange>)>);
 
+#[cfg_attr(not(feature = "http"), allow(dead_code))]
 impl Delegation {
     pub(crate) fn new(token: &str, exchanger: Arc<dyn Exchange>) -> Self {
         Self(Some((token.into(), exchanger)))

@@ -16,9 +16,11 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+#[cfg_attr(not(feature = "http"), allow(unused_imports))]
 pub(crate) use delegation::{Delegation, Exchange};
 pub use delegation::{ExchangeError, ExchangedToken};
 pub use local::LocalCaller;
+#[cfg_attr(not(feature = "http"), allow(unused_imports))]
 pub(crate) use profile::Audience;
 pub use profile::IdpProfile;
 

@@ -149,6 +149,7 @@ impl IdpProfile {
         gather(&self.roles, claims)
     }
 
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn audience(&self) -> Audience {
         self.audience
     }
