@@ -180,3 +180,39 @@ async fn without_client_credentials_a_tool_is_told_how_to_configure_exchange() {
         "{message}"
     );
 }
+
+/// Only the first issuer's tokens are exchanged, at its token endpoint: a caller of another
+/// issuer is told so, and their token goes nowhere.
+#[tokio::test]
+async fn another_issuers_callers_are_not_exchanged_at_the_first() {
+    let dev = DevAuthServer::builder()
+        .scopes(["notes:read", "calendar:read"])
+        .client("notes-server", "s3cret")
+        .start()
+        .await
+        .unwrap();
+    let other = mcp_runtime::testing::TestIssuer::start().await.unwrap();
+    let (listener, url) = support::listen().await;
+    let config = OAuthConfig::builder()
+        .resource(&url)
+        .authorization_server(dev.issuer())
+        .authorization_server(other.url())
+        .token_exchange("notes-server", "s3cret")
+        .build()
+        .await
+        .unwrap();
+    support::serve(listener, Notes.router(config));
+    let token = other
+        .token()
+        .subject("bob")
+        .audience(&url)
+        .scopes(["notes:read"])
+        .sign();
+    let result = call(&url, &token, "calendar:read").await;
+    assert_eq!(result["isError"], json!(true));
+    let message = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        message.contains("not configured for this caller's issuer"),
+        "{message}"
+    );
+}

@@ -65,9 +65,11 @@ impl fmt::Debug for ExchangedToken {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExchangeError {
-    /// The server was not configured for token exchange.
+    /// The server was not configured for token exchange, or not for the caller's issuer
+    /// (only the first issuer's tokens are exchanged).
     #[error(
-        "token exchange is not configured: give the server's client credentials with \
+        "token exchange is not configured for this caller's issuer: give the server's client \
+         credentials at its first issuer with \
          `OAuthConfigBuilder::token_exchange(client_id, client_secret)`"
     )]
     NotConfigured,

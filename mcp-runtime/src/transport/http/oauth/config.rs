@@ -131,7 +131,7 @@ pub enum ConfigError {
 }
 
 /// Builds an [`OAuthConfig`]; see [`OAuthConfig::builder`].
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OAuthConfigBuilder {
     resource: Option<String>,
     issuers: Vec<String>,
@@ -150,6 +150,32 @@ pub struct OAuthConfigBuilder {
     token_exchange: Option<(String, String)>,
     failed_checks: Option<Budget>,
     failed_checks_total: Option<Budget>,
+}
+
+impl std::fmt::Debug for OAuthConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Client secrets (introspection, token exchange) are left out.
+        f.debug_struct("OAuthConfigBuilder")
+            .field("resource", &self.resource)
+            .field("issuers", &self.issuers)
+            .field("jwks_uri", &self.jwks_uri)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("profile", &self.profile)
+            .field("audiences", &self.audiences)
+            .field(
+                "introspection",
+                &self
+                    .introspection
+                    .as_ref()
+                    .map(|(endpoint, id, _)| (endpoint, id)),
+            )
+            .field(
+                "token_exchange",
+                &self.token_exchange.as_ref().map(|(id, _)| id),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl OAuthConfigBuilder {
@@ -343,9 +369,23 @@ impl OAuthConfigBuilder {
             return Err(ConfigError::Algorithm(*bad));
         }
         let client = self.http_client.unwrap_or_else(|| {
+            // A 307 or 308 resends the body, which for introspection holds the token: not
+            // to another host.
+            let policy = reqwest::redirect::Policy::custom(|attempt| {
+                let elsewhere = attempt
+                    .previous()
+                    .last()
+                    .is_some_and(|from| from.host_str() != attempt.url().host_str());
+                let resends = matches!(attempt.status().as_u16(), 307 | 308);
+                if attempt.previous().len() >= 3 || (elsewhere && resends) {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            });
             reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::limited(3))
+                .redirect(policy)
                 .build()
                 .unwrap_or_default()
         });
@@ -434,12 +474,21 @@ impl OAuthConfigBuilder {
                         "the authorization server does not list the token-exchange grant; exchanges may be refused"
                     );
                 }
-                Some(Arc::new(super::exchange::Exchanger::new(
-                    client.clone(),
-                    endpoint.to_owned(),
-                    id.clone(),
-                    secret.clone(),
-                )))
+                // A redirect would carry the caller's token (in the form) to another host.
+                let posting = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .unwrap_or_default();
+                Some((
+                    issuers[0].clone(),
+                    Arc::new(super::exchange::Exchanger::new(
+                        posting,
+                        endpoint.to_owned(),
+                        id.clone(),
+                        secret.clone(),
+                    )),
+                ))
             }
             _ => None,
         };
@@ -459,8 +508,8 @@ impl OAuthConfigBuilder {
                 self.failed_checks_total.unwrap_or(Budget::TOTAL),
             ),
         );
-        if let Some(exchanger) = exchanger {
-            verifier.exchange_with(exchanger);
+        if let Some((issuer, exchanger)) = exchanger {
+            verifier.exchange_with(issuer, exchanger);
         }
         verifier.prefetch().await?;
         if let Some((issuer, algs)) = verifier.unusable_keys() {

@@ -119,10 +119,17 @@ impl Exchanger {
                 "the token endpoint's answer has no `access_token`".into(),
             ));
         };
+        if text("token_type").is_none_or(|t| !t.eq_ignore_ascii_case("bearer"))
+            || text("issued_token_type").is_some_and(|t| t != ACCESS_TOKEN)
+        {
+            return Err(ExchangeError::Unavailable(
+                "the token endpoint did not issue a bearer access token".into(),
+            ));
+        }
         let expires_at = body
             .get("expires_in")
             .and_then(Value::as_u64)
-            .map(|s| now + s);
+            .map(|s| now.saturating_add(s));
         let granted = text("scope").map_or_else(Vec::new, |s| {
             s.split_whitespace().map(str::to_owned).collect()
         });

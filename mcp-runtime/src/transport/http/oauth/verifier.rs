@@ -43,11 +43,24 @@ const ENTRY_OVERHEAD: usize = 256;
 const INTROSPECTION_TTL: u64 = 60;
 
 /// RFC 7662 settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Introspection {
     pub(crate) endpoint: String,
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for Introspection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Introspection")
+            .field("endpoint", &self.endpoint)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Why a token was refused. Deliberately coarse: the client learns only `invalid_token`.
@@ -86,8 +99,12 @@ impl Backoff {
     }
 
     /// Records a failure: the endpoint rests 1 s, 2 s, 4 s … up to a minute, each between
-    /// half and all of that at random.
+    /// half and all of that at random. Failures of attempts made before the rest began
+    /// (requests that were already under way) do not lengthen it.
     fn failed(&mut self) -> Duration {
+        if let Some(left) = self.resting() {
+            return left;
+        }
         self.failures = self.failures.saturating_add(1);
         let full =
             Duration::from_secs(1 << self.failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
@@ -220,8 +237,9 @@ pub(crate) struct Verifier {
     introspection_outage: Mutex<Backoff>,
     cache: Mutex<TokenCache>,
     failures: Failures,
-    /// Exchanges callers' tokens, when the server was given client credentials for it.
-    exchanger: Option<Arc<dyn crate::auth::Exchange>>,
+    /// Exchanges the tokens of the callers of one issuer (the first), when the server was
+    /// given client credentials for it: another issuer's tokens never go to it.
+    exchanger: Option<(String, Arc<dyn crate::auth::Exchange>)>,
 }
 
 impl Verifier {
@@ -256,9 +274,13 @@ impl Verifier {
         }
     }
 
-    /// Keeps each verified caller's token for `exchanger` to exchange.
-    pub(crate) fn exchange_with(&mut self, exchanger: Arc<dyn crate::auth::Exchange>) {
-        self.exchanger = Some(exchanger);
+    /// Keeps the token of each verified caller of `issuer` for `exchanger` to exchange.
+    pub(crate) fn exchange_with(
+        &mut self,
+        issuer: String,
+        exchanger: Arc<dyn crate::auth::Exchange>,
+    ) {
+        self.exchanger = Some((issuer, exchanger));
     }
 
     /// Fetches every JWKS once, failing when one cannot be had.
@@ -300,7 +322,16 @@ impl Verifier {
     /// fresh (for [`Fetch::Stale`]), or the JWKS endpoint rests after failing.
     async fn refresh(&self, source: usize, reason: Fetch) -> Result<(), FetchFailed> {
         let src = &self.sources[source];
-        let mut fetched = src.fetched.lock().await;
+        // Keys merely past their lifetime are still good: while another request fetches
+        // them, this one goes on with those held rather than wait for it.
+        let mut fetched = if reason == Fetch::Stale {
+            match src.fetched.try_lock() {
+                Ok(fetched) => fetched,
+                Err(_) => return Ok(()),
+            }
+        } else {
+            src.fetched.lock().await
+        };
         if reason != Fetch::Startup {
             if let Some(rest) = fetched.outage.resting() {
                 return Err(FetchFailed {
@@ -432,7 +463,9 @@ impl Verifier {
             Failed::Invalid(invalid) => Rejected::Invalid(invalid),
             Failed::Unavailable(rest) => Rejected::Unavailable(rest),
         })?;
-        if let Some(exchanger) = &self.exchanger {
+        if let Some((issuer, exchanger)) = &self.exchanger
+            && same_issuer(issuer, &principal.issuer)
+        {
             principal.delegation = crate::auth::Delegation::new(token, Arc::clone(exchanger));
         }
         let principal = Arc::new(principal);
@@ -448,7 +481,7 @@ impl Verifier {
         audiences: &[String],
         now: u64,
     ) -> Result<(Principal, u64), Failed> {
-        if token.split('.').count() == 3 {
+        if token.split('.').count() == 3 && !self.sources.is_empty() {
             let p = self.verify_jwt(token, audiences).await?;
             let until = p.expires_at.unwrap_or(now);
             Ok((p, until))
@@ -542,8 +575,21 @@ impl Verifier {
             None => req.query(&[("client_id", &cfg.client_id)]),
         };
         let resp = req.send().await.map_err(|e| outage(&without_url(&e)))?;
-        if !resp.status().is_success() {
-            return Err(outage(&format!("the endpoint answered {}", resp.status())));
+        let status = resp.status();
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(outage(&format!("the endpoint answered {status}")));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            // This server's own credentials, not the token: no token can be checked.
+            tracing::error!(
+                %status,
+                "the introspection endpoint refuses this server's credentials; check the client id and secret"
+            );
+            return Err(outage(&format!("the endpoint answered {status}")));
+        }
+        if !status.is_success() {
+            // Most often the token itself (too large, malformed) made the request fail.
+            return Err(Invalid("introspection refused the token").into());
         }
         let claims: Value = resp
             .json()
@@ -556,7 +602,7 @@ impl Verifier {
         if claims
             .get("exp")
             .and_then(Value::as_u64)
-            .is_some_and(|exp| exp + self.leeway.as_secs() <= now())
+            .is_some_and(|exp| exp.saturating_add(self.leeway.as_secs()) <= now())
         {
             return Err(Invalid("expired").into());
         }
