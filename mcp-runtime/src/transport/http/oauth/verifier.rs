@@ -807,6 +807,8 @@ mod tests {
         assert!(backoff.resting().is_none());
         let mut last = Duration::ZERO;
         for n in 0..10u32 {
+            // The rest before is over.
+            backoff.until = None;
             let rest = backoff.failed();
             let full = Duration::from_secs(1 << n.min(6)).min(MAX_BACKOFF);
             assert!(
@@ -817,6 +819,9 @@ mod tests {
             last = rest;
         }
         assert!(backoff.resting().is_some());
+        let before = backoff.failures;
+        assert!(backoff.failed() <= MAX_BACKOFF);
+        assert_eq!(backoff.failures, before, "a failure while resting does not count");
         backoff.succeeded();
         assert!(backoff.resting().is_none());
         assert!(backoff.failed() <= Duration::from_secs(1));
