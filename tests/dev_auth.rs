@@ -100,6 +100,16 @@ async fn get(url: reqwest::Url) -> reqwest::Response {
     http().get(url).send().await.unwrap()
 }
 
+/// A registered client, its PKCE pair and a code for `scope` from a server that signs its
+/// user in itself.
+async fn code_for(dev: &DevAuthServer, scope: &str) -> (String, Pkce, String) {
+    let client = register(dev).await;
+    let pkce = pkce();
+    let resp = get(authorize_url(dev, &client, scope, &pkce)).await;
+    let code = redirected(&resp)["code"].clone();
+    (client, pkce, code)
+}
+
 /// `url` with query parameter `name` set to `value`, or removed for `None`.
 fn with_param(mut url: reqwest::Url, name: &str, value: Option<&str>) -> reqwest::Url {
     let pairs: Vec<(String, String)> = url
@@ -313,16 +323,7 @@ async fn a_user_gets_only_the_scopes_they_may_have_and_a_denial_issues_nothing()
 #[tokio::test]
 async fn a_replayed_code_is_refused_and_revokes_what_it_gave() {
     let dev = server(Some("alice")).await;
-    let client = register(&dev).await;
-    let pkce = pkce();
-    let resp = get(authorize_url(
-        &dev,
-        &client,
-        "notes:read offline_access",
-        &pkce,
-    ))
-    .await;
-    let code = redirected(&resp)["code"].clone();
+    let (client, pkce, code) = code_for(&dev, "notes:read offline_access").await;
     let (status, first) = redeem(&dev, &client, &code, &pkce.verifier).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(
@@ -518,10 +519,11 @@ async fn token_exchange_gives_a_confidential_client_a_token_for_another_audience
     let (status, body) = exchange("s3cret", forged).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        (StatusCode::BAD_REQUEST, Some("invalid_request")),
+        "RFC 8693, section 2.2.2"
     );
 
-    // A public client may not exchange.
+    // A client that registered itself may not exchange.
     let (status, body) = token(
         &dev,
         &[
@@ -541,7 +543,7 @@ async fn token_exchange_gives_a_confidential_client_a_token_for_another_audience
     .await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (StatusCode::UNAUTHORIZED, Some("invalid_client"))
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
     );
 }
 
@@ -572,21 +574,35 @@ async fn refresh_tokens_rotate() {
     assert_eq!(status, StatusCode::OK, "{second}");
     assert_eq!(second["scope"], "notes:read", "narrowed");
     assert_ne!(second["refresh_token"], first["refresh_token"]);
-    let (status, reused) = refresh(&old, None).await;
-    assert_eq!(
-        (status, reused["error"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
-    );
     let newer = second["refresh_token"].as_str().unwrap().to_owned();
     let (status, wider) = refresh(&newer, Some("notes:read notes:write admin")).await;
     assert_eq!(
         (status, wider["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_scope"))
     );
-    // The refused request kept the token.
-    let (status, kept) = refresh(&newer, None).await;
-    assert_eq!(status, StatusCode::OK, "{kept}");
-    assert_eq!(kept["scope"], "notes:read notes:write", "as first granted");
+    let (status, elsewhere) = refresh(&newer, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refused request kept the token: {elsewhere}"
+    );
+    assert_eq!(
+        elsewhere["scope"], "notes:read notes:write",
+        "as first granted"
+    );
+    let newest = elsewhere["refresh_token"].as_str().unwrap().to_owned();
+    // A replaced token presented again revokes its whole family.
+    let (status, reused) = refresh(&old, None).await;
+    assert_eq!(
+        (status, reused["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, revoked) = refresh(&newest, None).await;
+    assert_eq!(
+        (status, revoked["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "the family is revoked"
+    );
 }
 
 /// Clients in a browser page (the MCP Inspector) read the metadata, register and redeem
@@ -673,7 +689,187 @@ async fn a_registration_flood_keeps_the_configured_clients() {
         .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(
-        body["error"], "invalid_grant",
+        body["error"], "invalid_request",
         "still known and authenticated: {body}"
+    );
+}
+
+/// A refresh token buys tokens for the resource it was granted for only (RFC 8707), and a
+/// code replayed after its refresh token was rotated still revokes the rotated one.
+#[tokio::test]
+async fn refresh_keeps_its_resource_and_a_replay_revokes_rotated_tokens() {
+    let dev = server(Some("alice")).await;
+    let (client, pkce, code) = code_for(&dev, "notes:read offline_access").await;
+    let (_, first) = redeem(&dev, &client, &code, &pkce.verifier).await;
+    let refresh = first["refresh_token"].as_str().unwrap();
+    let (status, body) = token(
+        &dev,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", refresh),
+            ("resource", "http://127.0.0.1:9/other"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_target"))
+    );
+    let (status, rotated) = token(
+        &dev,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_eq!(
+        claims(rotated["access_token"].as_str().unwrap())["aud"],
+        RESOURCE
+    );
+    let (status, _) = redeem(&dev, &client, &code, &pkce.verifier).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "replayed");
+    let (status, body) = token(
+        &dev,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &client),
+            ("refresh_token", rotated["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+        "revoked with its code"
+    );
+}
+
+/// Parameters given twice or too long are refused, and the sign-in form only from the
+/// server's own page, and for five wrong passwords at most.
+#[tokio::test]
+async fn repeated_or_oversized_parameters_and_foreign_forms_are_refused() {
+    let dev = server(None).await;
+    let client = register(&dev).await;
+    let pkce = pkce();
+    let mut twice = authorize_url(&dev, &client, "notes:read", &pkce);
+    twice.query_pairs_mut().append_pair("scope", "notes:write");
+    let resp = get(twice).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("given more than once"));
+    let long = with_param(
+        authorize_url(&dev, &client, "notes:read", &pkce),
+        "state",
+        Some(&"s".repeat(3000)),
+    );
+    let resp = get(long).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.text().await.unwrap().contains("longer than"));
+    let (status, body) = token(
+        &dev,
+        &[
+            ("grant_type", "refresh_token"),
+            ("grant_type", "authorization_code"),
+            ("client_id", &client),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_request"))
+    );
+
+    let page = get(authorize_url(&dev, &client, "notes:read", &pkce))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let request = page
+        .split("name=\"request\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        page.contains("http://127.0.0.1:8978"),
+        "the page names where the answer goes"
+    );
+    let foreign = http()
+        .post(dev.authorization_endpoint())
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("request", request.as_str()),
+            ("username", "alice"),
+            ("password", "wonderland"),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
+    assert!(foreign.headers().get("location").is_none());
+    for attempt in 1..=5 {
+        let resp = http()
+            .post(dev.authorization_endpoint())
+            .form(&[
+                ("request", request.as_str()),
+                ("username", "alice"),
+                ("password", "guess"),
+                ("decision", "allow"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let expected = if attempt < 5 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(resp.status(), expected, "attempt {attempt}");
+    }
+    let late = http()
+        .post(dev.authorization_endpoint())
+        .form(&[
+            ("request", request.as_str()),
+            ("username", "alice"),
+            ("password", "wonderland"),
+            ("decision", "allow"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(late.status(), StatusCode::BAD_REQUEST, "the page is gone");
+}
+
+/// With auto-login, codes go to loopback redirect URIs only.
+#[tokio::test]
+async fn auto_login_sends_codes_to_this_machine_only() {
+    let dev = server(Some("alice")).await;
+    let resp = http()
+        .post(format!("{}/register", dev.issuer()))
+        .json(&json!({"redirect_uris": ["https://evil.example/cb"], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap();
+    let client: Value = resp.json().await.unwrap();
+    let client = client["client_id"].as_str().unwrap();
+    let url = with_param(
+        authorize_url(&dev, client, "notes:read", &pkce()),
+        "redirect_uri",
+        Some("https://evil.example/cb"),
+    );
+    let resp = get(url).await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.headers().get("location").is_none());
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("loopback redirect URIs only")
     );
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -20,7 +20,11 @@ enum Refused {
 }
 
 /// `GET /authorize`.
-pub(super) async fn ask(State(dev): State<Arc<Dev>>, Query(params): Query<Params>) -> Response {
+pub(super) async fn ask(State(dev): State<Arc<Dev>>, RawQuery(query): RawQuery) -> Response {
+    let params = match super::params(query.unwrap_or_default().as_bytes()) {
+        Ok(params) => params,
+        Err(why) => return error_page(&format!("invalid_request: {why}")),
+    };
     let request = match dev.check(&params).await {
         Ok(request) => request,
         Err(Refused::Page(why)) => return error_page(&why),
@@ -29,23 +33,41 @@ pub(super) async fn ask(State(dev): State<Arc<Dev>>, Query(params): Query<Params
     if let Some(username) = dev.auto_login.clone() {
         return see_other(&dev.approve(&request, &username));
     }
-    let client = dev.client(&request.client_id).await.ok();
-    let name = client
-        .and_then(|c| c.name)
-        .unwrap_or_else(|| request.client_id.clone());
+    let name = dev.client_name(&request).await;
     let id = lock(&dev.grants).pend(request.clone());
     sign_in_page(StatusCode::OK, &name, &request, &id, None)
 }
 
-/// `POST /authorize`: the sign-in and consent form.
-pub(super) async fn answer(State(dev): State<Arc<Dev>>, body: axum::body::Bytes) -> Response {
-    let form: Params = url::form_urlencoded::parse(&body).into_owned().collect();
+/// How many wrong passwords one sign-in page takes before it is dropped.
+const ATTEMPTS: u8 = 5;
+
+/// `POST /authorize`: the sign-in and consent form, from this server's own page only.
+pub(super) async fn answer(
+    State(dev): State<Arc<Dev>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    // A form another site's page posts (the browser names that site, or `null`) is
+    // refused; this server's page sends its origin (`Referrer-Policy: same-origin`).
+    if headers
+        .get(header::ORIGIN)
+        .is_some_and(|origin| origin.as_bytes() != dev.issuer.as_bytes())
+    {
+        return html(
+            StatusCode::FORBIDDEN,
+            "<h1>Refused</h1><p class=\"error\">This form is only accepted from this server's own page.</p>",
+        );
+    }
+    let form = super::params(&body).unwrap_or_default();
     let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
-    let Some(request) = lock(&dev.grants).pending(field("request")) else {
+    let id = field("request");
+    let Some(request) = lock(&dev.grants).pending(id) else {
         return error_page("this sign-in is unknown or expired; start again from the application");
     };
     if field("decision") == "deny" {
-        lock(&dev.grants).unpend(field("request"));
+        if lock(&dev.grants).take_pending(id).is_none() {
+            return error_page("this sign-in was answered already");
+        }
         return see_other(&back(
             &dev,
             &request,
@@ -59,25 +81,35 @@ pub(super) async fn answer(State(dev): State<Arc<Dev>>, body: axum::body::Bytes)
         constant_time_eq(user.password.as_bytes(), field("password").as_bytes())
     });
     if !signed_in {
-        let name = dev
-            .client(&request.client_id)
-            .await
-            .ok()
-            .and_then(|c| c.name)
-            .unwrap_or_else(|| request.client_id.clone());
+        if !lock(&dev.grants).failed_attempt(id, ATTEMPTS) {
+            return error_page("too many wrong passwords; start again from the application");
+        }
+        let name = dev.client_name(&request).await;
         return sign_in_page(
             StatusCode::UNAUTHORIZED,
             &name,
             &request,
-            field("request"),
+            id,
             Some("Wrong username or password."),
         );
     }
-    lock(&dev.grants).unpend(field("request"));
+    // Taken once: two answers to one page give one code.
+    if lock(&dev.grants).take_pending(id).is_none() {
+        return error_page("this sign-in was answered already");
+    }
     see_other(&dev.approve(&request, field("username")))
 }
 
 impl Dev {
+    /// The name a client gave itself, or its id.
+    async fn client_name(&self, request: &Request) -> String {
+        self.client(&request.client_id)
+            .await
+            .ok()
+            .and_then(|c| c.name)
+            .unwrap_or_else(|| request.client_id.clone())
+    }
+
     /// Checks an authorization request in the order RFC 6749 (section 4.1.2.1) sets: the
     /// client and its redirect URI first, since errors go back to that URI only once it
     /// is known to be the client's.
@@ -102,6 +134,16 @@ impl Dev {
             return Err(Refused::Page(format!(
                 "invalid_request: `{redirect_uri}` is not a redirect URI of this client"
             )));
+        }
+        // Signing in without a page hands codes to whoever asks: only to this machine.
+        if self.auto_login.is_some()
+            && url::Url::parse(redirect_uri).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https") && !super::clients::is_loopback(&u)
+            })
+        {
+            return Err(Refused::Page(
+                "invalid_request: with auto-login, codes go to loopback redirect URIs only".into(),
+            ));
         }
         let mut request = Request {
             client_id: client_id.to_owned(),
@@ -230,7 +272,7 @@ fn html(status: StatusCode, body: &str) -> Response {
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -258,9 +300,15 @@ fn sign_in_page(
     id: &str,
     error: Option<&str>,
 ) -> Response {
+    let back_to = url::Url::parse(&request.redirect_uri).map_or_else(
+        |_| request.redirect_uri.clone(),
+        |u| u.origin().ascii_serialization(),
+    );
     let mut body = format!(
-        "<h1>Sign in</h1><p><strong>{}</strong> asks for access",
-        escape(client)
+        "<h1>Sign in</h1><p><strong>{}</strong> (which names itself so, and will get the \
+         answer at <code>{}</code>) asks for access",
+        escape(client),
+        escape(&back_to)
     );
     if let Some(resource) = &request.resource {
         let _ = write!(body, " to <code>{}</code>", escape(resource));

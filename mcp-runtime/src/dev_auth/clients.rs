@@ -21,6 +21,8 @@ pub(super) struct Client {
     pub(super) secret: Option<String>,
     pub(super) redirect_uris: Vec<String>,
     pub(super) name: Option<String>,
+    /// Given to the builder, not registered: the only clients that may exchange tokens.
+    pub(super) configured: bool,
 }
 
 impl Client {
@@ -158,6 +160,7 @@ impl Dev {
             id: url.to_owned(),
             secret: None,
             redirect_uris,
+            configured: false,
             name: document
                 .get("client_name")
                 .and_then(Value::as_str)
@@ -199,7 +202,10 @@ fn redirect_uris(metadata: &Value) -> Result<Vec<String>, &'static str> {
         .ok_or("has no `redirect_uris` (an array of one to twenty URLs)")?;
     uris.iter()
         .map(|uri| {
-            let text = uri.as_str().ok_or("has a redirect URI that is not a string")?;
+            let text = uri
+                .as_str()
+                .filter(|t| t.len() <= super::MAX_PARAM)
+                .ok_or("has a redirect URI that is not a string of at most 2048 bytes")?;
             let url = url::Url::parse(text).map_err(|_| "has a redirect URI that is not a URL")?;
             if url.fragment().is_some() {
                 return Err("has a redirect URI with a fragment");
@@ -258,6 +264,7 @@ pub(super) async fn register(
         secret: (method != "none").then(random_token),
         redirect_uris,
         name,
+        configured: false,
     };
     let mut answer = json!({
         "client_id": client.id,

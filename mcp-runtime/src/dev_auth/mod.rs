@@ -219,6 +219,7 @@ impl DevAuthBuilder {
                 secret: Some(secret),
                 redirect_uris: Vec::new(),
                 name: None,
+                configured: true,
             });
         }
         let fetch = reqwest::Client::builder()
@@ -411,5 +412,26 @@ fn scope_list(scope: Option<&str>) -> Vec<String> {
     scopes
 }
 
-/// Form fields, the first of each name.
+/// Query or form fields, each named once.
 type Params = HashMap<String, String>;
+
+/// The longest value of a parameter read.
+const MAX_PARAM: usize = 2048;
+
+/// The fields of a query or form: refused when one is repeated (RFC 6749, section 3.1) or
+/// longer than [`MAX_PARAM`] bytes.
+fn params(encoded: &[u8]) -> Result<Params, String> {
+    let mut params = Params::new();
+    for (name, value) in url::form_urlencoded::parse(encoded) {
+        if value.len() > MAX_PARAM {
+            return Err(format!("`{name}` is longer than {MAX_PARAM} bytes"));
+        }
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
+            return Err(format!("`{name}` is given more than once"));
+        }
+    }
+    Ok(params)
+}

@@ -51,11 +51,13 @@ struct Code {
     username: String,
     at: Instant,
     used: bool,
-    /// The refresh tokens issued from it, revoked if it is used twice.
-    refreshed: Vec<String>,
+    /// The family of the refresh tokens issued from it, revoked if it is used twice.
+    family: String,
 }
 
 struct Refresh {
+    /// The grant it descends from: a code, through every rotation.
+    family: String,
     client_id: String,
     username: String,
     scopes: Vec<String>,
@@ -66,9 +68,13 @@ struct Refresh {
 /// The grants in progress.
 #[derive(Default)]
 pub(super) struct Grants {
-    pending: HashMap<String, (Request, Instant)>,
+    /// Each sign-in page's request, when it was shown, and the wrong passwords it took.
+    pending: HashMap<String, (Request, Instant, u8)>,
     codes: HashMap<String, Code>,
     refresh: HashMap<String, Refresh>,
+    /// Refresh tokens replaced by newer ones, and their family: presented again, they
+    /// revoke it (OAuth 2.1, section 4.3.1).
+    retired: HashMap<String, (String, Instant)>,
 }
 
 /// Makes room in `map` for one more entry: the expired go, then any one if still full.
@@ -87,21 +93,42 @@ fn room<T>(map: &mut HashMap<String, T>, expired: impl Fn(&T) -> bool) {
 impl Grants {
     /// Keeps `request` while its sign-in page is open; the page's id for it.
     pub(super) fn pend(&mut self, request: Request) -> String {
-        room(&mut self.pending, |(_, at)| at.elapsed() > PENDING_FOR);
+        room(&mut self.pending, |(_, at, _)| at.elapsed() > PENDING_FOR);
         let id = random_token();
-        self.pending.insert(id.clone(), (request, Instant::now()));
+        self.pending
+            .insert(id.clone(), (request, Instant::now(), 0));
         id
     }
 
     pub(super) fn pending(&self, id: &str) -> Option<Request> {
         self.pending
             .get(id)
-            .filter(|(_, at)| at.elapsed() <= PENDING_FOR)
-            .map(|(request, _)| request.clone())
+            .filter(|(_, at, _)| at.elapsed() <= PENDING_FOR)
+            .map(|(request, _, _)| request.clone())
     }
 
-    pub(super) fn unpend(&mut self, id: &str) {
-        self.pending.remove(id);
+    /// Removes a sign-in page's request: `None` when another answer took it first.
+    pub(super) fn take_pending(&mut self, id: &str) -> Option<Request> {
+        self.pending.remove(id).map(|(request, _, _)| request)
+    }
+
+    /// Counts a wrong password on a sign-in page: false once it took `most`, and the page
+    /// is gone.
+    pub(super) fn failed_attempt(&mut self, id: &str, most: u8) -> bool {
+        let Some((_, _, attempts)) = self.pending.get_mut(id) else {
+            return false;
+        };
+        *attempts += 1;
+        if *attempts >= most {
+            self.pending.remove(id);
+            return false;
+        }
+        true
+    }
+
+    /// Revokes every refresh token of `family`.
+    fn revoke(&mut self, family: &str) {
+        self.refresh.retain(|_, r| r.family != family);
     }
 
     /// A code for `username`'s consent to `request`.
@@ -115,7 +142,7 @@ impl Grants {
                 username: username.to_owned(),
                 at: Instant::now(),
                 used: false,
-                refreshed: Vec::new(),
+                family: random_token(),
             },
         );
         code
@@ -169,7 +196,10 @@ pub(super) async fn token(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    let form: Params = url::form_urlencoded::parse(&body).into_owned().collect();
+    let form = match super::params(&body) {
+        Ok(form) => form,
+        Err(why) => return refuse("invalid_request", &why),
+    };
     let client = match dev.authenticate(&headers, &form).await {
         Ok(client) => client,
         Err(response) => return response,
@@ -217,7 +247,10 @@ impl Dev {
                 .get("client_id")
                 .cloned()
                 .ok_or_else(|| refuse("invalid_client", "the request names no client"))?;
-            (id, form.get("client_secret").cloned())
+            (
+                id,
+                form.get("client_secret").filter(|s| !s.is_empty()).cloned(),
+            )
         };
         let client = self
             .client(&id)
@@ -243,17 +276,18 @@ impl Dev {
     fn redeem(&self, client: &Client, form: &Params) -> Response {
         let get = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
         let mut grants = lock(&self.grants);
+        if get("code").is_empty() {
+            return refuse("invalid_request", "the request names no `code`");
+        }
         let Some(code) = grants.codes.get_mut(get("code")) else {
             return refuse("invalid_grant", "the code is unknown or expired");
         };
         if code.used {
             // A code used twice was likely stolen: what it gave is revoked (OAuth 2.1,
-            // section 4.1.3).
-            let revoked = std::mem::take(&mut code.refreshed);
+            // section 4.1.3), rotated or not.
+            let family = code.family.clone();
             grants.codes.remove(get("code"));
-            for token in revoked {
-                grants.refresh.remove(&token);
-            }
+            grants.revoke(&family);
             return refuse(
                 "invalid_grant",
                 "the code was used already; the tokens issued for it are revoked",
@@ -298,8 +332,10 @@ impl Dev {
         let username = code.username.clone();
         let scopes = self.grantable(&username, &code.request.scopes);
         let offline = code.request.scopes.iter().any(|s| s == OFFLINE_ACCESS);
+        let family = code.family.clone();
         let refresh = offline.then(|| {
             grants.keep_refresh(Refresh {
+                family,
                 client_id: client.id.clone(),
                 username: username.clone(),
                 scopes: scopes.clone(),
@@ -307,9 +343,6 @@ impl Dev {
                 at: Instant::now(),
             })
         });
-        if let (Some(refresh), Some(code)) = (&refresh, grants.codes.get_mut(get("code"))) {
-            code.refreshed.push(refresh.clone());
-        }
         drop(grants);
         self.tokens(
             &username,
@@ -329,12 +362,17 @@ impl Dev {
             .unwrap_or_default();
         let mut grants = lock(&self.grants);
         let Some(old) = grants.refresh.remove(given) else {
+            if let Some((family, _)) = grants.retired.remove(given) {
+                // A replaced token presented again: one of its holders is not the client.
+                grants.revoke(&family);
+            }
             return refuse("invalid_grant", "the refresh token is unknown or expired");
         };
         if old.client_id != client.id || old.at.elapsed() > REFRESH_FOR {
             return refuse("invalid_grant", "the refresh token is unknown or expired");
         }
-        let asked = scope_list(form.get("scope").map(String::as_str));
+        let mut asked = scope_list(form.get("scope").map(String::as_str));
+        asked.retain(|s| s != OFFLINE_ACCESS);
         if let Some(extra) = asked.iter().find(|s| !old.scopes.contains(s)) {
             grants.refresh.insert(given.to_owned(), old);
             return refuse(
@@ -347,18 +385,23 @@ impl Dev {
         } else {
             asked
         };
-        let resource = match form.get("resource") {
-            Some(r) if !is_resource(r) => {
-                grants.refresh.insert(given.to_owned(), old);
-                return refuse(
-                    "invalid_target",
-                    "`resource` must be an absolute http(s) URL without a fragment",
-                );
-            }
-            Some(r) => Some(r.clone()),
-            None => old.resource.clone(),
-        };
+        // RFC 8707, section 2.2: no other resource than the one granted.
+        if form
+            .get("resource")
+            .is_some_and(|r| old.resource.as_ref() != Some(r))
+        {
+            grants.refresh.insert(given.to_owned(), old);
+            return refuse(
+                "invalid_target",
+                "`resource` differs from the one this refresh token was granted for",
+            );
+        }
+        let resource = old.resource.clone();
         let username = old.username.clone();
+        room(&mut grants.retired, |(_, at)| at.elapsed() > REFRESH_FOR);
+        grants
+            .retired
+            .insert(given.to_owned(), (old.family.clone(), Instant::now()));
         let refresh = grants.keep_refresh(Refresh {
             at: Instant::now(),
             ..old
@@ -378,10 +421,10 @@ impl Dev {
     /// server for one for another audience, on the same user's behalf.
     fn exchange(&self, client: &Client, form: &Params) -> Response {
         let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
-        if client.secret.is_none() {
+        if !client.configured {
             return refuse(
-                "invalid_client",
-                "token exchange is for confidential clients",
+                "unauthorized_client",
+                "token exchange is for the clients this server was configured with",
             );
         }
         let (Some(subject), Some(kind)) = (get("subject_token"), get("subject_token_type")) else {
@@ -403,8 +446,9 @@ impl Dev {
             );
         }
         let Some(claims) = self.key.verify(subject, &self.issuer) else {
+            // RFC 8693, section 2.2.2.
             return refuse(
-                "invalid_grant",
+                "invalid_request",
                 "the subject token is not a live access token of this server",
             );
         };
@@ -432,8 +476,19 @@ impl Dev {
                 &format!("this server has no scope `{unknown}`"),
             );
         }
+        // Without scopes asked for, those of the subject token: never more than the user
+        // granted by default.
+        let asked = if asked.is_empty() {
+            scope_list(claims.get("scope").and_then(Value::as_str))
+        } else {
+            asked
+        };
         let scopes = self.grantable(&username, &asked);
-        let actor = json!({"sub": client.id});
+        // Who acts now, and who acted before (RFC 8693, section 4.1).
+        let mut actor = json!({"sub": client.id});
+        if let Some(before) = claims.get("act") {
+            actor["act"] = before.clone();
+        }
         self.tokens(&username, client, Some(target), &scopes, None, Some(actor))
     }
 

@@ -821,7 +821,10 @@ mod tests {
         assert!(backoff.resting().is_some());
         let before = backoff.failures;
         assert!(backoff.failed() <= MAX_BACKOFF);
-        assert_eq!(backoff.failures, before, "a failure while resting does not count");
+        assert_eq!(
+            backoff.failures, before,
+            "a failure while resting does not count"
+        );
         backoff.succeeded();
         assert!(backoff.resting().is_none());
         assert!(backoff.failed() <= Duration::from_secs(1));
