@@ -174,7 +174,10 @@ async fn ten_thousand_forged_tokens_with_unknown_keys_cost_a_handful_of_jwks_fet
     // One fetch per ten seconds at most, whatever the flood.
     let allowed = 1 + started.elapsed().as_secs() / 10 + 1;
     let made = issuer.jwks_fetches() - fetches;
-    eprintln!("{made} JWKS fetches for 10 000 forged tokens in {:?}", started.elapsed());
+    eprintln!(
+        "{made} JWKS fetches for 10 000 forged tokens in {:?}",
+        started.elapsed()
+    );
     assert!(
         made as u64 <= allowed,
         "{made} JWKS fetches in {:?}",

@@ -15,7 +15,7 @@ use jsonwebtoken::Algorithm;
 use url::Url;
 
 use super::failures::Budget;
-use super::verifier::{Introspection, Verifier};
+use super::verifier::{Introspection, JwksSource, Verifier};
 use crate::transport::http::HttpConfig;
 
 /// The OAuth 2.1 resource-server configuration of a server declared with
@@ -413,7 +413,7 @@ impl OAuthConfigBuilder {
         let mut first_metadata = None;
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for issuer in &self.issuers {
-            let metadata = super::verifier::discover(&client, issuer).await?;
+            let (metadata, max_age) = super::verifier::discover(&client, issuer).await?;
             // The issuer as its metadata spells it (Auth0 ends it with `/`): tokens carry
             // that, and clients compare it with what the resource metadata names.
             let named = metadata
@@ -422,14 +422,25 @@ impl OAuthConfigBuilder {
                 .unwrap_or(issuer)
                 .to_owned();
             if let Some(uri) = metadata.get("jwks_uri").and_then(|v| v.as_str()) {
-                jwks_uris.push((named.clone(), uri.to_owned()));
+                jwks_uris.push(JwksSource {
+                    issuer: named.clone(),
+                    jwks_uri: uri.to_owned(),
+                    metadata_fresh_for: Some(super::verifier::fresh_for(max_age)),
+                });
             }
             issuers.push(named);
             first_metadata.get_or_insert(metadata);
         }
         if let Some(uri) = &self.jwks_uri {
             check_url("the JWKS URL", uri)?;
-            jwks_uris = issuers.iter().map(|i| (i.clone(), uri.clone())).collect();
+            jwks_uris = issuers
+                .iter()
+                .map(|issuer| JwksSource {
+                    issuer: issuer.clone(),
+                    jwks_uri: uri.clone(),
+                    metadata_fresh_for: None,
+                })
+                .collect();
         }
         if jwks_uris.is_empty() && self.introspection.is_none() {
             return Err(ConfigError::Discovery {
@@ -450,7 +461,13 @@ impl OAuthConfigBuilder {
         };
         let mut audiences = vec![resource_str.clone()];
         audiences.extend(self.audiences);
-        let described = (jwks_uris.clone(), algorithms.clone());
+        let described = (
+            jwks_uris
+                .iter()
+                .map(|s| s.jwks_uri.clone())
+                .collect::<Vec<_>>(),
+            algorithms.clone(),
+        );
         let exchanger = match (&self.token_exchange, &first_metadata) {
             (Some((id, secret)), Some(metadata)) => {
                 let Some(endpoint) = metadata.get("token_endpoint").and_then(|v| v.as_str()) else {
@@ -524,7 +541,7 @@ impl OAuthConfigBuilder {
         tracing::info!(
             resource = %resource_str,
             issuers = ?issuers,
-            jwks = ?described.0.iter().map(|(_, uri)| uri).collect::<Vec<_>>(),
+            jwks = ?described.0,
             algorithms = ?described.1,
             audiences = ?audiences,
             profile = profile.name(),

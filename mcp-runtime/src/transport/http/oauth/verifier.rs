@@ -122,7 +122,23 @@ impl Backoff {
 const MAX_BACKOFF: Duration = Duration::from_mins(1);
 /// How long fetched keys are used before they are fetched again, without `Cache-Control`.
 const KEYS_FRESH_FOR: Duration = Duration::from_hours(1);
-/// The bounds put on a JWKS response's `max-age`.
+/// One issuer's keys: where they are, and for a URI its metadata named, how long that
+/// metadata is used before it is read again ([`fresh_for`] its `max-age`).
+pub(crate) struct JwksSource {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) metadata_fresh_for: Option<Duration>,
+}
+
+/// How long a document with `max_age` is used: within [`KEYS_FRESH_BOUNDS`], an hour
+/// without one.
+pub(crate) fn fresh_for(max_age: Option<Duration>) -> Duration {
+    max_age.map_or(KEYS_FRESH_FOR, |age| {
+        age.clamp(KEYS_FRESH_BOUNDS.0, KEYS_FRESH_BOUNDS.1)
+    })
+}
+
+/// The bounds put on a JWKS or metadata response's `max-age`.
 const KEYS_FRESH_BOUNDS: (Duration, Duration) = (Duration::from_mins(1), Duration::from_hours(24));
 
 /// Why a token was not accepted.
@@ -145,13 +161,17 @@ struct Key {
 
 struct Source {
     issuer: String,
-    jwks_uri: String,
+    /// Whether its JWKS URI came from its metadata, which is then read again once stale.
+    discovered: bool,
     fetched: tokio::sync::Mutex<Fetched>,
 }
 
-/// When an issuer's keys were fetched, until when they are fresh, and how fetching fails.
+/// Where an issuer's keys are, when they were fetched, until when they (and the metadata
+/// that named their URI) are fresh, and how fetching fails.
 #[derive(Debug, Default)]
 struct Fetched {
+    jwks_uri: String,
+    metadata_fresh_until: Option<Instant>,
     /// The last fetch that found the keys, other than the one at startup.
     at: Option<Instant>,
     fresh_until: Option<Instant>,
@@ -245,7 +265,7 @@ pub(crate) struct Verifier {
 impl Verifier {
     pub(crate) fn new(
         client: reqwest::Client,
-        jwks_uris: Vec<(String, String)>,
+        jwks_uris: Vec<JwksSource>,
         (profile, algorithms, leeway): (crate::auth::IdpProfile, Vec<Algorithm>, Duration),
         introspection: Option<Introspection>,
         cache_bytes: usize,
@@ -253,10 +273,16 @@ impl Verifier {
     ) -> Self {
         let sources = jwks_uris
             .into_iter()
-            .map(|(issuer, jwks_uri)| Source {
-                issuer,
-                jwks_uri,
-                fetched: tokio::sync::Mutex::default(),
+            .map(|source| Source {
+                issuer: source.issuer,
+                discovered: source.metadata_fresh_for.is_some(),
+                fetched: tokio::sync::Mutex::new(Fetched {
+                    jwks_uri: source.jwks_uri,
+                    metadata_fresh_until: source
+                        .metadata_fresh_for
+                        .map(|fresh_for| Instant::now() + fresh_for),
+                    ..Fetched::default()
+                }),
             })
             .collect();
         Self {
@@ -347,7 +373,15 @@ impl Verifier {
                 return Ok(());
             }
         }
-        match self.fetch_keys(source).await {
+        if reason != Fetch::Startup
+            && src.discovered
+            && fetched
+                .metadata_fresh_until
+                .is_some_and(|t| Instant::now() >= t)
+        {
+            self.rediscover(src, &mut fetched).await;
+        }
+        match self.fetch_keys(source, &fetched.jwks_uri).await {
             Ok((fresh, max_age)) => {
                 let now = Instant::now();
                 // The fetch at startup does not count, so a key rotated just after startup
@@ -355,10 +389,7 @@ impl Verifier {
                 if reason != Fetch::Startup {
                     fetched.at = Some(now);
                 }
-                let fresh_for = max_age.map_or(KEYS_FRESH_FOR, |age| {
-                    age.clamp(KEYS_FRESH_BOUNDS.0, KEYS_FRESH_BOUNDS.1)
-                });
-                fetched.fresh_until = Some(now + fresh_for);
+                fetched.fresh_until = Some(now + fresh_for(max_age));
                 fetched.outage.succeeded();
                 let mut keys = self
                     .keys
@@ -383,10 +414,33 @@ impl Verifier {
         }
     }
 
-    /// The usable keys of one issuer's JWKS, and how long the response says they keep.
-    async fn fetch_keys(&self, source: usize) -> Result<(Vec<Arc<Key>>, Option<Duration>), String> {
-        let src = &self.sources[source];
-        let (value, max_age) = fetch_json_with_age(&self.client, &src.jwks_uri).await?;
+    /// Reads an issuer's metadata again, its lifetime over: the JWKS URI it names now. On
+    /// failure the URI known stays, and the metadata is asked again a minute later.
+    async fn rediscover(&self, src: &Source, fetched: &mut Fetched) {
+        match discover(&self.client, &src.issuer).await {
+            Ok((metadata, max_age)) => {
+                if let Some(uri) = metadata.get("jwks_uri").and_then(Value::as_str)
+                    && uri != fetched.jwks_uri
+                {
+                    tracing::info!(issuer = %src.issuer, jwks = uri, "the issuer's metadata names another JWKS");
+                    uri.clone_into(&mut fetched.jwks_uri);
+                }
+                fetched.metadata_fresh_until = Some(Instant::now() + fresh_for(max_age));
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %src.issuer, error = %e, "cannot read the issuer's metadata again; keeping its JWKS URI");
+                fetched.metadata_fresh_until = Some(Instant::now() + KEYS_FRESH_BOUNDS.0);
+            }
+        }
+    }
+
+    /// The usable keys of the JWKS at `uri`, and how long the response says they keep.
+    async fn fetch_keys(
+        &self,
+        source: usize,
+        uri: &str,
+    ) -> Result<(Vec<Arc<Key>>, Option<Duration>), String> {
+        let (value, max_age) = fetch_json(&self.client, uri).await?;
         let set: JwkSet =
             serde_json::from_value(value).map_err(|e| format!("its JWKS is malformed: {e}"))?;
         let mut fresh = Vec::new();
@@ -407,10 +461,7 @@ impl Verifier {
             }));
         }
         if fresh.is_empty() {
-            return Err(format!(
-                "its JWKS at `{}` has no usable signing key",
-                src.jwks_uri
-            ));
+            return Err(format!("its JWKS at `{uri}` has no usable signing key"));
         }
         Ok((fresh, max_age))
     }
@@ -655,15 +706,9 @@ fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
-async fn fetch_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
-    fetch_json_with_age(client, url)
-        .await
-        .map(|(value, _)| value)
-}
-
 /// A JSON document, and the `max-age` of its `Cache-Control` (none for `no-store` or
 /// `no-cache`, which leave it to the caller's default).
-async fn fetch_json_with_age(
+async fn fetch_json(
     client: &reqwest::Client,
     url: &str,
 ) -> Result<(Value, Option<Duration>), String> {
@@ -715,8 +760,12 @@ fn without_url(e: &reqwest::Error) -> String {
 }
 
 /// RFC 8414 §3 with path insertion, then OpenID Connect discovery (inserted and appended).
-/// The document's `issuer` must be the configured one (RFC 8414 §3.3).
-pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<Value, ConfigError> {
+/// The document's `issuer` must be the configured one (RFC 8414 §3.3). The document, and
+/// the `max-age` of its `Cache-Control`.
+pub(crate) async fn discover(
+    client: &reqwest::Client,
+    issuer: &str,
+) -> Result<(Value, Option<Duration>), ConfigError> {
     let fail = |why: String| ConfigError::Discovery {
         issuer: issuer.to_owned(),
         why,
@@ -732,7 +781,7 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<V
     let mut last_error = String::new();
     for candidate in candidates {
         match fetch_json(client, &candidate).await {
-            Ok(doc) => {
+            Ok((doc, max_age)) => {
                 let named = doc
                     .get("issuer")
                     .and_then(Value::as_str)
@@ -742,7 +791,7 @@ pub(crate) async fn discover(client: &reqwest::Client, issuer: &str) -> Result<V
                         "its metadata at `{candidate}` names issuer `{named}`; the configured issuer must match it exactly"
                     )));
                 }
-                return Ok(doc);
+                return Ok((doc, max_age));
             }
             Err(e) => last_error = e,
         }
@@ -788,6 +837,61 @@ mod tests {
         // Expired entries go first, and are never served.
         cache.insert("old", principal(claims.clone()), now + 1, now);
         assert!(cache.get("old", now + 2).is_none());
+    }
+
+    /// Once the metadata's lifetime is over, the JWKS URI it names now is the one fetched.
+    #[cfg(feature = "testing")]
+    #[tokio::test]
+    async fn stale_metadata_is_read_again_for_its_jwks_uri() {
+        let keys = crate::testing::TestIssuer::start().await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let metadata = json!({"issuer": issuer, "jwks_uri": format!("{}/jwks", keys.url())});
+        let app = axum::Router::new().route(
+            "/.well-known/oauth-authorization-server",
+            axum::routing::get(move || async move { axum::Json(metadata) }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let verifier = Verifier::new(
+            reqwest::Client::new(),
+            vec![JwksSource {
+                issuer: issuer.clone(),
+                // Where the keys were when the metadata was first read.
+                jwks_uri: format!("{issuer}/old-jwks"),
+                metadata_fresh_for: Some(Duration::from_mins(1)),
+            }],
+            (
+                crate::auth::IdpProfile::generic(),
+                vec![Algorithm::RS256],
+                Duration::ZERO,
+            ),
+            None,
+            TOKEN_CACHE_BYTES,
+            (Budget::PER_PEER, Budget::TOTAL),
+        );
+        assert!(
+            verifier.refresh(0, Fetch::UnknownKey).await.is_err(),
+            "the old URI is gone"
+        );
+        verifier.sources[0].fetched.lock().await.outage = Backoff::default();
+        assert!(
+            verifier.refresh(0, Fetch::UnknownKey).await.is_err(),
+            "still fresh"
+        );
+        {
+            let mut fetched = verifier.sources[0].fetched.lock().await;
+            fetched.outage = Backoff::default();
+            fetched.metadata_fresh_until = Some(Instant::now());
+        }
+        assert!(verifier.refresh(0, Fetch::UnknownKey).await.is_ok());
+        assert!(
+            !verifier
+                .find_key(Some(crate::testing::KEY_ID), Algorithm::RS256)
+                .is_empty()
+        );
+        let fetched = verifier.sources[0].fetched.lock().await;
+        assert_eq!(fetched.jwks_uri, format!("{}/jwks", keys.url()));
+        assert!(fetched.metadata_fresh_until.unwrap() > Instant::now() + Duration::from_secs(30));
     }
 
     #[test]
