@@ -14,8 +14,8 @@
 //!   user's claims;
 //! - dynamic client registration (RFC 7591) and client ID metadata documents (an `https`,
 //!   or loopback `http`, URL as `client_id`, read and checked);
-//! - token exchange (RFC 8693) for confidential clients, as a server calling a downstream
-//!   API on its caller's behalf does;
+//! - token exchange (RFC 8693) for the clients it is configured with, as a server calling
+//!   a downstream API on its caller's behalf does;
 //! - a sign-in and consent page (plain HTML, no external assets), or, for tests and CI,
 //!   [`auto_login`](DevAuthBuilder::auto_login): a configured user signed in and consenting
 //!   without a page.
@@ -174,8 +174,9 @@ impl DevAuthBuilder {
         self
     }
 
-    /// A confidential client authenticating with `secret` (HTTP Basic or the form): the
-    /// one a resource server uses for token exchange.
+    /// A confidential client authenticating with `secret` (HTTP Basic or the form): the one
+    /// a resource server exchanges tokens with. Only such clients may exchange tokens, not
+    /// those that registered themselves.
     pub fn client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
         self.clients.push((id.into(), secret.into()));
         self

@@ -417,7 +417,7 @@ impl Dev {
         )
     }
 
-    /// Token exchange (RFC 8693): a confidential client trades an access token of this
+    /// Token exchange (RFC 8693): a configured client trades an access token of this
     /// server for one for another audience, on the same user's behalf.
     fn exchange(&self, client: &Client, form: &Params) -> Response {
         let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
