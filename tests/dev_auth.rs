@@ -175,6 +175,12 @@ fn claims(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// The id of the request a sign-in page answers.
+fn request_of(page: &str) -> String {
+    let rest = page.split("name=\"request\" value=\"").nth(1).unwrap();
+    rest.split('"').next().unwrap().to_owned()
+}
+
 /// A code, signed in through the page as `user` with `password`.
 async fn sign_in(
     dev: &DevAuthServer,
@@ -187,12 +193,7 @@ async fn sign_in(
     let page = get(authorize_url(dev, client, scope, pkce)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    let request = html
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let request = request_of(&html);
     http()
         .post(dev.authorization_endpoint())
         .form(&[
@@ -301,14 +302,7 @@ async fn a_user_gets_only_the_scopes_they_may_have_and_a_denial_issues_nothing()
         .text()
         .await
         .unwrap();
-    let request = page
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let request = request_of(&page);
     let denied = http()
         .post(dev.authorization_endpoint())
         .form(&[("request", request.as_str()), ("decision", "deny")])
@@ -787,14 +781,7 @@ async fn repeated_or_oversized_parameters_and_foreign_forms_are_refused() {
         .text()
         .await
         .unwrap();
-    let request = page
-        .split("name=\"request\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let request = request_of(&page);
     assert!(
         page.contains("http://127.0.0.1:8978"),
         "the page names where the answer goes"
