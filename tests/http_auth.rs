@@ -613,18 +613,10 @@ async fn introspecting(
         mcp_runtime::oauth::OAuthConfigBuilder,
     ) -> mcp_runtime::oauth::OAuthConfigBuilder,
 ) -> (TestIssuer, String) {
-    use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
     let issuer = TestIssuer::start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let resource = format!("http://{}/mcp", listener.local_addr().unwrap());
-    let builder = OAuthConfig::builder()
-        .resource(&resource)
-        .authorization_server(issuer.url())
-        .introspection(
-            issuer.introspection_endpoint(),
-            INTROSPECTION_CLIENT_ID,
-            Some(INTROSPECTION_CLIENT_SECRET.into()),
-        );
+    let builder = support::trusting(&issuer, &resource);
     let config = settings(builder).build().await.unwrap();
     let app = Notes.router(config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -714,3 +714,20 @@ impl SendGet for reqwest::RequestBuilder {
         client.execute(request).await.unwrap()
     }
 }
+
+/// OAuth settings for a server at `resource` trusting the test `issuer`, its JWKS and its
+/// introspection endpoint (with the issuer's introspection client).
+pub(crate) fn trusting(
+    issuer: &mcp_runtime::testing::TestIssuer,
+    resource: &str,
+) -> mcp_runtime::oauth::OAuthConfigBuilder {
+    use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    mcp_runtime::OAuthConfig::builder()
+        .resource(resource)
+        .authorization_server(issuer.url())
+        .introspection(
+            issuer.introspection_endpoint(),
+            INTROSPECTION_CLIENT_ID,
+            Some(INTROSPECTION_CLIENT_SECRET.into()),
+        )
+}

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use mcp_runtime::oauth::OAuthConfigBuilder;
 use mcp_runtime::prelude::*;
-use mcp_runtime::testing::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, TestIssuer};
+use mcp_runtime::testing::TestIssuer;
 use serde_json::json;
 
 use super::support;
@@ -59,14 +59,7 @@ pub(crate) async fn start(
 ) -> Served {
     let issuer = TestIssuer::start().await.unwrap();
     let (listener, url) = support::listen().await;
-    let builder = OAuthConfig::builder()
-        .resource(&url)
-        .authorization_server(issuer.url())
-        .introspection(
-            issuer.introspection_endpoint(),
-            INTROSPECTION_CLIENT_ID,
-            Some(INTROSPECTION_CLIENT_SECRET.into()),
-        );
+    let builder = support::trusting(&issuer, &url);
     let config = settings(builder).build().await.unwrap();
     let app = Vault
         .router(config)
