@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-test-tools.sh
 cargo test --workspace --all-features
+# The runtime's own tests again with the pure-Rust signature backend instead of aws-lc-rs.
+cargo test -p mcp-runtime --no-default-features --features testing,dev-auth,rust-crypto --lib
 RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --all-features --quiet
 bash scripts/conformance.sh
 # The same suite through nginx in front of three replicas (round-robin, no affinity)

@@ -382,6 +382,7 @@ impl TokenBuilder {
         header.kid = self.kid;
         let key =
             EncodingKey::from_rsa_pem(self.key.as_bytes()).expect("the embedded test key is valid");
+        crate::transport::http::oauth::backend::ready();
         jsonwebtoken::encode(&header, &self.claims, &key).expect("signing with the test key works")
     }
 
@@ -405,6 +406,7 @@ impl TokenBuilder {
             ISSUER_N.trim()
         );
         let key = EncodingKey::from_secret(public.as_bytes());
+        crate::transport::http::oauth::backend::ready();
         jsonwebtoken::encode(&header, &self.claims, &key).expect("HMAC signing works")
     }
 }

@@ -545,6 +545,7 @@ impl OAuthConfigBuilder {
             algorithms = ?described.1,
             audiences = ?audiences,
             profile = profile.name(),
+            backend = super::backend::NAME,
             "verifying access tokens"
         );
 

@@ -9,6 +9,7 @@
 //! naming every scope the call needs, before anything runs. The protected resource metadata
 //! (RFC 9728) is served at the well-known routes derived from the resource URL.
 
+pub(crate) mod backend;
 mod challenge;
 mod config;
 mod exchange;

@@ -446,6 +446,7 @@ impl Verifier {
         let mut fresh = Vec::new();
         for jwk in &set.keys {
             // Keys this crate cannot use (for instance an encryption key) are skipped.
+            super::backend::ready();
             let Ok(decoding) = DecodingKey::from_jwk(jwk) else {
                 continue;
             };
@@ -590,6 +591,7 @@ impl Verifier {
             validation.validate_aud = false;
             validation.set_issuer(&[issuer]);
             validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+            super::backend::ready();
             let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.decoding, &validation) else {
                 continue;
             };
