@@ -20,7 +20,7 @@
 //! is read first: a valid token is served from it whatever else happens. Refused tokens and
 //! each peer's failed checks are bounded by [`Failures`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -37,7 +37,8 @@ use crate::auth::Principal;
 const REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 /// The bytes of verified tokens kept by default.
 pub(crate) const TOKEN_CACHE_BYTES: usize = 16 * 1024 * 1024;
-/// What an entry of the cache costs besides its token and claims (map slot, principal).
+/// What an entry of the cache costs besides its token and claims (map slot, place in the
+/// eviction order, principal).
 const ENTRY_OVERHEAD: usize = 256;
 /// How long an introspection answer is reused at most.
 const INTROSPECTION_TTL: u64 = 60;
@@ -193,12 +194,24 @@ struct FetchFailed {
 }
 
 /// Verified tokens: each one's principal, the Unix time until which it may be reused, and
-/// the bytes it takes; bounded by `budget` bytes in all.
+/// the bytes it takes; bounded by `budget` bytes in all. When full, the oldest entries go
+/// first (expired or not), in constant time per insert whatever the cache holds.
 #[derive(Default)]
 struct TokenCache {
-    map: HashMap<Box<str>, (Arc<Principal>, u64, usize)>,
+    map: HashMap<Arc<str>, Cached>,
+    /// Tokens in the order they were inserted, with the `seq` of that insert; one whose entry
+    /// was replaced or dropped since is skipped when it comes up.
+    order: VecDeque<(Arc<str>, u64)>,
+    seq: u64,
     bytes: usize,
     budget: usize,
+}
+
+struct Cached {
+    principal: Arc<Principal>,
+    until: u64,
+    size: usize,
+    seq: u64,
 }
 
 impl TokenCache {
@@ -212,13 +225,13 @@ impl TokenCache {
     fn get(&self, token: &str, now: u64) -> Option<&Arc<Principal>> {
         self.map
             .get(token)
-            .filter(|(_, until, _)| now < *until)
-            .map(|(p, _, _)| p)
+            .filter(|c| now < c.until)
+            .map(|c| &c.principal)
     }
 
-    /// Keeps `principal` for `token` until `until`, making room by dropping expired entries
-    /// first, then others; a token larger than the whole budget is not kept.
-    fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64, now: u64) {
+    /// Keeps `principal` for `token` until `until`, making room by dropping the oldest
+    /// entries; a token larger than the whole budget is not kept.
+    fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64) {
         let size = token.len()
             + principal.delegation.size()
             + principal.claims.to_string().len()
@@ -226,23 +239,39 @@ impl TokenCache {
         if size > self.budget {
             return;
         }
-        if let Some((_, _, old)) = self.map.remove(token) {
-            self.bytes -= old;
-        }
-        if self.bytes + size > self.budget {
-            self.map.retain(|_, (_, until, _)| now < *until);
-            self.bytes = self.map.values().map(|(_, _, b)| b).sum();
+        if let Some(old) = self.map.remove(token) {
+            self.bytes -= old.size;
         }
         while self.bytes + size > self.budget {
-            let Some(victim) = self.map.keys().next().cloned() else {
+            let Some((oldest, seq)) = self.order.pop_front() else {
                 break;
             };
-            if let Some((_, _, b)) = self.map.remove(&victim) {
-                self.bytes -= b;
+            if self.map.get(&oldest).is_some_and(|c| c.seq == seq)
+                && let Some(c) = self.map.remove(&oldest)
+            {
+                self.bytes -= c.size;
             }
         }
+        // Re-inserted tokens leave stale places behind; they never outnumber the live ones
+        // for long.
+        if self.order.len() > 2 * self.map.len() + 16 {
+            let map = &self.map;
+            self.order
+                .retain(|(t, seq)| map.get(t).is_some_and(|c| c.seq == *seq));
+        }
+        self.seq += 1;
+        let token: Arc<str> = token.into();
+        self.order.push_back((Arc::clone(&token), self.seq));
         self.bytes += size;
-        self.map.insert(token.into(), (principal, until, size));
+        self.map.insert(
+            token,
+            Cached {
+                principal,
+                until,
+                size,
+                seq: self.seq,
+            },
+        );
     }
 }
 
@@ -522,7 +551,7 @@ impl Verifier {
         }
         let principal = Arc::new(principal);
         self.cache_lock()
-            .insert(token, Arc::clone(&principal), until, now);
+            .insert(token, Arc::clone(&principal), until);
         Ok(principal)
     }
 
@@ -820,25 +849,52 @@ mod tests {
         let claims = json!({"sub": "alice", "iss": "https://as", "pad": "x".repeat(3000)});
         for i in 0..100 {
             let token = format!("{i:04}{}", "t".repeat(4000));
-            cache.insert(&token, principal(claims.clone()), now + 60, now);
+            cache.insert(&token, principal(claims.clone()), now + 60);
             assert!(cache.bytes <= budget, "{} bytes after {i}", cache.bytes);
             assert!(cache.get(&token, now).is_some(), "the newest token is kept");
         }
-        let counted: usize = cache.map.values().map(|(_, _, b)| b).sum();
+        let counted: usize = cache.map.values().map(|c| c.size).sum();
         assert_eq!(counted, cache.bytes);
         assert!(cache.map.len() < 10, "{} entries", cache.map.len());
 
         let huge = "h".repeat(budget);
-        cache.insert(&huge, principal(claims.clone()), now + 60, now);
+        cache.insert(&huge, principal(claims.clone()), now + 60);
         assert!(
             cache.get(&huge, now).is_none(),
             "larger than the budget: not kept"
         );
         assert!(cache.bytes <= budget);
 
-        // Expired entries go first, and are never served.
-        cache.insert("old", principal(claims.clone()), now + 1, now);
+        // Expired entries are never served.
+        cache.insert("old", principal(claims.clone()), now + 1);
         assert!(cache.get("old", now + 2).is_none());
+    }
+
+    #[test]
+    fn the_oldest_tokens_make_room_and_reinserts_leave_nothing_behind() {
+        let claims = json!({"sub": "alice", "iss": "https://as"});
+        let one = "t".len() + claims.to_string().len() + ENTRY_OVERHEAD;
+        let mut cache = TokenCache::new(3 * one + one / 2);
+        let now = 1000;
+        for t in ["a", "b", "c"] {
+            cache.insert(t, principal(claims.clone()), now + 60);
+        }
+        // `a` again: now the newest, so `b` goes first.
+        cache.insert("a", principal(claims.clone()), now + 60);
+        cache.insert("d", principal(claims.clone()), now + 60);
+        let kept: Vec<bool> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|t| cache.get(t, now).is_some())
+            .collect();
+        assert_eq!(kept, [true, false, true, true]);
+        // The same token verified again and again keeps one place in the order.
+        for _ in 0..10_000 {
+            cache.insert("c", principal(claims.clone()), now + 60);
+        }
+        assert_eq!(cache.map.len(), 3);
+        assert!(cache.order.len() <= 2 * 3 + 17, "{}", cache.order.len());
+        let counted: usize = cache.map.values().map(|c| c.size).sum();
+        assert_eq!(counted, cache.bytes);
     }
 
     /// Once the metadata's lifetime is over, the JWKS URI it names now is the one fetched.
