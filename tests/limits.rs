@@ -692,3 +692,58 @@ async fn a_blocking_tool_does_not_delay_another_call() {
         assert_eq!(body["result"]["content"][0]["text"], "ground", "{body}");
     }
 }
+
+/// What the server logged, kept for the test to read.
+#[derive(Clone, Default)]
+struct Logged(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logged {
+    type Writer = Logged;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// `serve_http` turns Nagle's algorithm off on every connection it accepts: the option, read
+/// back from the accepted socket, is on.
+#[tokio::test]
+async fn serve_http_sets_tcp_nodelay_on_every_connection() {
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let logged = Logged::default();
+    let _guard = tracing_subscriber::fmt()
+        .with_writer(logged.clone())
+        .with_ansi(false)
+        .with_env_filter("mcp_runtime=debug")
+        .finish()
+        .set_default();
+    let (url, _task) = serve_http(HttpConfig::new()).await;
+    for _ in 0..3 {
+        let resp = post(&url)
+            .json(&init_body(1, json!({})))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+    let text = String::from_utf8(logged.0.lock().unwrap().clone()).unwrap();
+    let accepted: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("connection accepted"))
+        .collect();
+    // The probe that waited for the listener, and a connection per client.
+    assert!(accepted.len() >= 4, "{text}");
+    assert!(
+        accepted.iter().all(|l| l.contains("nodelay=true")),
+        "{text}"
+    );
+}

@@ -39,6 +39,22 @@ pub trait Serve: McpServer {
     /// [`HttpConfig::shutdown_on`](crate::HttpConfig::shutdown_on), then drains within
     /// [`HttpConfig::drain_timeout`](crate::HttpConfig::drain_timeout).
     ///
+    /// What it sets up beyond [`router`](Self::router) with `axum::serve`:
+    ///
+    /// - `TCP_NODELAY` on every accepted connection, so that a response or an SSE event
+    ///   leaves when it is written rather than after the client's delayed ACK;
+    /// - HTTP/1.1 and cleartext HTTP/2 on the same port, told apart by the first bytes;
+    /// - at most [`max_connections`](crate::HttpConfig::max_connections) connections (the
+    ///   open-file limit less 64, at most 10 000, by default), the quietest closed to make
+    ///   room at the cap;
+    /// - [`header_timeout`](crate::HttpConfig::header_timeout) (10 s) for a request's
+    ///   headers, which also closes idle keep-alive connections, and
+    ///   [`body_timeout`](crate::HttpConfig::body_timeout) (30 s, then 408) for its body;
+    /// - the peer's address in every request, as axum's `ConnectInfo<SocketAddr>`, for the
+    ///   per-client session limits;
+    /// - the graceful shutdown above, in-flight requests answered and new connections
+    ///   refused with 503 for a second before the listener closes.
+    ///
     /// # Errors
     ///
     /// [`ServeError::Bind`](crate::ServeError::Bind) when the address cannot be bound, and

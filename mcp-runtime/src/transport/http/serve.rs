@@ -155,7 +155,9 @@ pub(crate) async fn serve(
                 () = &mut stop => break,
             }
         };
+        // Responses and SSE events go out when written, not after the peer's delayed ACK.
         let _ = stream.set_nodelay(true);
+        tracing::debug!(%peer, nodelay = stream.nodelay().unwrap_or(false), "connection accepted");
         let registered = slots.open(&life.draining);
         let service = PeerService {
             router: router.clone(),
