@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+pub(crate) mod snapshot;
+
 // ------------------------------------------------------------------ paths, tools
 
 /// The workspace root (the parent of this package's `tests/` directory).
