@@ -182,10 +182,22 @@ fn build_example(name: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// A free loopback port (bind to port 0, read it, release it).
+/// A free loopback port (bind to port 0, read it, release it), never one this process was
+/// given before: the kernel may hand a released port out again at once, and two servers of
+/// one test would then be told the same port.
 pub(crate) fn free_port() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
+    static GIVEN: OnceLock<Mutex<std::collections::HashSet<u16>>> = OnceLock::new();
+    let mut given = GIVEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
+        if given.insert(port) {
+            return port;
+        }
+    }
 }
 
 // ------------------------------------------------------------------ processes
