@@ -268,6 +268,20 @@ enum Presented<'a> {
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the scheme is case-insensitive.
+/// The characters of RFC 6750's `b64token` (RFC 7235's token68) before its trailing `=`s.
+const TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c: u8 = 0;
+    loop {
+        table[c as usize] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        if c == u8::MAX {
+            break table;
+        }
+        c += 1;
+    }
+};
+
 fn presented(headers: &HeaderMap) -> Presented<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -296,10 +310,7 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
         }
         t
     });
-    let valid = !body.is_empty()
-        && body
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b));
+    let valid = !body.is_empty() && body.iter().all(|&b| TOKEN68[usize::from(b)]);
     match std::str::from_utf8(token) {
         Ok(token) if valid => Presented::Token(token),
         _ => Presented::NotAToken,

@@ -110,8 +110,12 @@ impl Failures {
 
     /// Whether `token` was refused within the last [`REMEMBER`].
     pub(crate) fn refused_recently(&self, token: &str) -> bool {
-        let key = self.key(token);
         let mut refused = lock(&self.refused);
+        // Nothing refused lately, as most of the time: no need to hash the token.
+        if refused.is_empty() {
+            return false;
+        }
+        let key = self.key(token);
         match refused.get(&key) {
             Some(until) if Instant::now() < *until => true,
             Some(_) => {

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use super::ConfigError;
@@ -196,9 +196,12 @@ struct FetchFailed {
 /// Verified tokens: each one's principal, the Unix time until which it may be reused, and
 /// the bytes it takes; bounded by `budget` bytes in all. When full, the oldest entries go
 /// first (expired or not), in constant time per insert whatever the cache holds.
+///
+/// Keys hash with foldhash, seeded at random per process: a token is hundreds of bytes,
+/// hashed up to four times per first sight, and only verified tokens are ever inserted.
 #[derive(Default)]
 struct TokenCache {
-    map: HashMap<Arc<str>, Cached>,
+    map: HashMap<Arc<str>, Cached, foldhash::fast::RandomState>,
     /// Tokens in the order they were inserted, with the `seq` of that insert; one whose entry
     /// was replaced or dropped since is skipped when it comes up.
     order: VecDeque<(Arc<str>, u64)>,
@@ -231,11 +234,9 @@ impl TokenCache {
 
     /// Keeps `principal` for `token` until `until`, making room by dropping the oldest
     /// entries; a token larger than the whole budget is not kept.
-    fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64) {
-        let size = token.len()
-            + principal.delegation.size()
-            + principal.claims.to_string().len()
-            + ENTRY_OVERHEAD;
+    /// `claims_bytes`: the size of the claims as they arrived (JSON text).
+    fn insert(&mut self, token: &str, principal: Arc<Principal>, until: u64, claims_bytes: usize) {
+        let size = token.len() + principal.delegation.size() + claims_bytes + ENTRY_OVERHEAD;
         if size > self.budget {
             return;
         }
@@ -540,7 +541,7 @@ impl Verifier {
         } else if let Some((peer, spent)) = &spent {
             self.failures.refund(*peer, spent);
         }
-        let (mut principal, until) = checked.map_err(|failed| match failed {
+        let (mut principal, until, claims_bytes) = checked.map_err(|failed| match failed {
             Failed::Invalid(invalid) => Rejected::Invalid(invalid),
             Failed::Unavailable(rest) => Rejected::Unavailable(rest),
         })?;
@@ -551,7 +552,7 @@ impl Verifier {
         }
         let principal = Arc::new(principal);
         self.cache_lock()
-            .insert(token, Arc::clone(&principal), until);
+            .insert(token, Arc::clone(&principal), until, claims_bytes);
         Ok(principal)
     }
 
@@ -561,17 +562,19 @@ impl Verifier {
         token: &str,
         audiences: &[String],
         now: u64,
-    ) -> Result<(Principal, u64), Failed> {
+    ) -> Result<(Principal, u64, usize), Failed> {
         if token.split('.').count() == 3 && !self.sources.is_empty() {
             let p = self.verify_jwt(token, audiences).await?;
             let until = p.expires_at.unwrap_or(now);
-            Ok((p, until))
+            // The claims are inside the token, base64url-encoded: a third larger.
+            Ok((p, until, token.len() * 3 / 4))
         } else if let Some(introspection) = &self.introspection {
             let p = self.introspect(introspection, token, audiences).await?;
             let until = p
                 .expires_at
                 .map_or(now + INTROSPECTION_TTL, |e| e.min(now + INTROSPECTION_TTL));
-            Ok((p, until))
+            let bytes = p.claims.to_string().len();
+            Ok((p, until, bytes))
         } else {
             Err(Invalid("not a JWT and no introspection endpoint is configured").into())
         }
@@ -583,14 +586,22 @@ impl Verifier {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Verifies a JWT: its header read once, its signature checked over the bytes as sent,
+    /// its claims parsed once and checked here (`exp`, `nbf` with the leeway, `iss`, `sub`,
+    /// `aud`).
     async fn verify_jwt(&self, token: &str, audiences: &[String]) -> Result<Principal, Failed> {
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| Invalid("malformed JWT header"))?;
+        let (signing_input, signature) = token.rsplit_once('.').ok_or(Invalid("malformed JWT"))?;
+        let (header_part, payload_part) = signing_input
+            .split_once('.')
+            .ok_or(Invalid("malformed JWT"))?;
+        let header: JwtHeader = decode_part(header_part).ok_or(Invalid("malformed JWT header"))?;
         if !self.algorithms.contains(&header.alg) {
             return Err(Invalid("algorithm not allowed").into());
         }
         if let Some(typ) = &header.typ
-            && !["at+jwt", "application/at+jwt", "jwt"].contains(&typ.to_ascii_lowercase().as_str())
+            && !["at+jwt", "application/at+jwt", "jwt"]
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(typ))
         {
             return Err(Invalid("not an access token").into());
         }
@@ -612,23 +623,35 @@ impl Verifier {
                 return Err(Failed::Unavailable(rest));
             }
         }
+        let mut claims = None;
         for key in candidates {
-            let issuer = &self.sources[key.issuer].issuer;
-            let mut validation = Validation::new(header.alg);
-            validation.leeway = self.leeway.as_secs();
-            validation.validate_nbf = true;
-            validation.validate_aud = false;
-            validation.set_issuer(&[issuer]);
-            validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-            super::backend::ready();
-            let Ok(data) = jsonwebtoken::decode::<Value>(token, &key.decoding, &validation) else {
+            // An RSA key is never an HMAC secret, nor an EC key an RSA one.
+            if key.decoding.family() != header.alg.family() {
                 continue;
-            };
-            let claims = data.claims;
-            if !audience_matches(claims.get("aud"), audiences) {
-                return Err(Invalid("audience mismatch").into());
             }
-            return Principal::read(claims, &self.profile).ok_or(Invalid("claims unusable").into());
+            super::backend::ready();
+            let signed = jsonwebtoken::crypto::verify(
+                signature,
+                signing_input.as_bytes(),
+                &key.decoding,
+                header.alg,
+            );
+            if !matches!(signed, Ok(true)) {
+                continue;
+            }
+            let read: Value = match &claims {
+                Some(read) => Value::clone(read),
+                None => decode_part(payload_part).ok_or(Invalid("malformed JWT claims"))?,
+            };
+            let issuer = &self.sources[key.issuer].issuer;
+            if claims_valid(&read, issuer, now(), self.leeway) {
+                if !audience_matches(read.get("aud"), audiences) {
+                    return Err(Invalid("audience mismatch").into());
+                }
+                return Principal::read(read, &self.profile)
+                    .ok_or(Invalid("claims unusable").into());
+            }
+            claims = Some(read);
         }
         Err(Invalid("signature or claims invalid").into())
     }
@@ -709,6 +732,16 @@ pub(crate) fn now() -> u64 {
 /// RFC 8707: `aud` (a string or an array) must name one of the accepted audiences. Scheme
 /// and host case and one trailing slash are not significant.
 fn audience_matches(aud: Option<&Value>, audiences: &[String]) -> bool {
+    // Most tokens name the resource exactly as configured.
+    let exact = |v: &Value| v.as_str().is_some_and(|s| audiences.iter().any(|a| a == s));
+    let found = match aud {
+        Some(Value::Array(items)) => items.iter().any(exact),
+        Some(v) => exact(v),
+        None => return false,
+    };
+    if found {
+        return true;
+    }
     let norm = |s: &str| {
         let s = s.strip_suffix('/').unwrap_or(s);
         match s.split_once("://") {
@@ -731,6 +764,45 @@ fn audience_matches(aud: Option<&Value>, audiences: &[String]) -> bool {
         Some(v) => one(v),
         None => false,
     }
+}
+
+/// RFC 9068's time and identity claims at Unix time `now`: `exp` (required), `nbf` (when
+/// present) with `leeway`, `iss` naming the key's issuer, and a `sub`.
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "Unix seconds are far below 2^53"
+)]
+fn claims_valid(claims: &Value, issuer: &str, now: u64, leeway: Duration) -> bool {
+    let (now, leeway) = (now as f64, leeway.as_secs_f64());
+    let number = |name: &str| claims.get(name).map(Value::as_f64);
+    let live = matches!(number("exp"), Some(Some(exp)) if exp >= now - leeway);
+    let started = match number("nbf") {
+        None => true,
+        Some(Some(nbf)) => nbf <= now + leeway,
+        Some(None) => false,
+    };
+    live && started
+        && claims.get("iss").and_then(Value::as_str) == Some(issuer)
+        && claims.get("sub").is_some()
+}
+
+/// The members of a JWT header this verifier reads.
+#[derive(serde::Deserialize)]
+struct JwtHeader {
+    alg: Algorithm,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+/// A base64url part of a JWT, read as JSON.
+fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 fn same_issuer(a: &str, b: &str) -> bool {
@@ -837,8 +909,51 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// The claims' size the cache tests give for their tokens.
+    const CLAIMS: usize = 3100;
+
     fn principal(claims: serde_json::Value) -> Arc<Principal> {
         Arc::new(Principal::from_claims(claims).unwrap())
+    }
+
+    #[test]
+    fn time_and_identity_claims_are_checked_with_the_leeway() {
+        let (now, leeway, iss) = (1_000_000, Duration::from_secs(30), "https://as");
+        let ok = |claims: serde_json::Value| claims_valid(&claims, iss, now, leeway);
+        let base = json!({"iss": iss, "sub": "alice", "exp": now + 60});
+        assert!(ok(base.clone()));
+        let with = |k: &str, v: serde_json::Value| {
+            let mut c = base.clone();
+            c[k] = v;
+            c
+        };
+        assert!(
+            ok(with("exp", json!(now - 30))),
+            "expired within the leeway"
+        );
+        assert!(!ok(with("exp", json!(now - 31))));
+        assert!(
+            ok(with("exp", json!(1_000_059.5))),
+            "NumericDate may be fractional"
+        );
+        assert!(!ok(with("exp", json!("2030-01-01"))));
+        assert!(
+            ok(with("nbf", json!(now + 30))),
+            "not before, within the leeway"
+        );
+        assert!(!ok(with("nbf", json!(now + 31))));
+        assert!(!ok(with("nbf", json!(null))));
+        assert!(
+            !ok(with("iss", json!("https://as/"))),
+            "iss is compared exactly"
+        );
+        assert!(!ok(with("iss", json!(null))));
+        let mut no_sub = base.clone();
+        no_sub.as_object_mut().unwrap().remove("sub");
+        assert!(!ok(no_sub));
+        let mut no_exp = base;
+        no_exp.as_object_mut().unwrap().remove("exp");
+        assert!(!ok(no_exp));
     }
 
     #[test]
@@ -849,7 +964,7 @@ mod tests {
         let claims = json!({"sub": "alice", "iss": "https://as", "pad": "x".repeat(3000)});
         for i in 0..100 {
             let token = format!("{i:04}{}", "t".repeat(4000));
-            cache.insert(&token, principal(claims.clone()), now + 60);
+            cache.insert(&token, principal(claims.clone()), now + 60, CLAIMS);
             assert!(cache.bytes <= budget, "{} bytes after {i}", cache.bytes);
             assert!(cache.get(&token, now).is_some(), "the newest token is kept");
         }
@@ -858,7 +973,7 @@ mod tests {
         assert!(cache.map.len() < 10, "{} entries", cache.map.len());
 
         let huge = "h".repeat(budget);
-        cache.insert(&huge, principal(claims.clone()), now + 60);
+        cache.insert(&huge, principal(claims.clone()), now + 60, CLAIMS);
         assert!(
             cache.get(&huge, now).is_none(),
             "larger than the budget: not kept"
@@ -866,22 +981,22 @@ mod tests {
         assert!(cache.bytes <= budget);
 
         // Expired entries are never served.
-        cache.insert("old", principal(claims.clone()), now + 1);
+        cache.insert("old", principal(claims.clone()), now + 1, CLAIMS);
         assert!(cache.get("old", now + 2).is_none());
     }
 
     #[test]
     fn the_oldest_tokens_make_room_and_reinserts_leave_nothing_behind() {
         let claims = json!({"sub": "alice", "iss": "https://as"});
-        let one = "t".len() + claims.to_string().len() + ENTRY_OVERHEAD;
+        let one = "t".len() + CLAIMS + ENTRY_OVERHEAD;
         let mut cache = TokenCache::new(3 * one + one / 2);
         let now = 1000;
         for t in ["a", "b", "c"] {
-            cache.insert(t, principal(claims.clone()), now + 60);
+            cache.insert(t, principal(claims.clone()), now + 60, CLAIMS);
         }
         // `a` again: now the newest, so `b` goes first.
-        cache.insert("a", principal(claims.clone()), now + 60);
-        cache.insert("d", principal(claims.clone()), now + 60);
+        cache.insert("a", principal(claims.clone()), now + 60, CLAIMS);
+        cache.insert("d", principal(claims.clone()), now + 60, CLAIMS);
         let kept: Vec<bool> = ["a", "b", "c", "d"]
             .iter()
             .map(|t| cache.get(t, now).is_some())
@@ -889,7 +1004,7 @@ mod tests {
         assert_eq!(kept, [true, false, true, true]);
         // The same token verified again and again keeps one place in the order.
         for _ in 0..10_000 {
-            cache.insert("c", principal(claims.clone()), now + 60);
+            cache.insert("c", principal(claims.clone()), now + 60, CLAIMS);
         }
         assert_eq!(cache.map.len(), 3);
         assert!(cache.order.len() <= 2 * 3 + 17, "{}", cache.order.len());
