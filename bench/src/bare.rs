@@ -37,7 +37,8 @@ struct RpcRequest {
     params: Value,
 }
 
-/// The 100 tools of W3, shaped as mcp-runtime and rmcp list them.
+/// The 100 tools of W3, as a person would write the list by hand: the same tools, with no
+/// `$schema` (2020-12 is MCP's default dialect), no formats and no titles.
 fn tools_list() -> Bytes {
     let tools: Vec<Value> = (0..100)
         .map(|i| {
@@ -45,19 +46,13 @@ fn tools_list() -> Bytes {
                 "name": format!("tool_{i:03}"),
                 "description": format!("Tool {i:03} of 100: adds two integers."),
                 "inputSchema": {
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
                     "type": "object",
-                    "properties": {
-                        "a": {"type": "integer", "format": "int64"},
-                        "b": {"type": "integer", "format": "int64"}
-                    },
+                    "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
                     "required": ["a", "b"]
                 },
                 "outputSchema": {
-                    "$schema": "https://json-schema.org/draft/2020-12/schema",
-                    "title": "Sum",
                     "type": "object",
-                    "properties": {"sum": {"type": "integer", "format": "int64"}},
+                    "properties": {"sum": {"type": "integer"}},
                     "required": ["sum"]
                 },
                 "annotations": {"readOnlyHint": true}

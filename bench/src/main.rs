@@ -29,25 +29,36 @@ const RMCP_VERSION: &str = "3.11.0";
 const USAGE: &str = "\
 usage: bench [options]                       run every workload, print the tables
        bench server <kind> --port P [--issuer URL]
-       bench load <W1|W3|W4|W5> --port P [--style 2026|2025] [--duration S] [--concurrency N]
+       bench load <W1|W2u|W3|W4|W5> --port P [--style 2026|2025] [--duration S] [--concurrency N]
+                  [--tokens FILE [--from I]]
+       bench issuer --for-port P --tokens FILE   a test issuer; writes tokens for port P, one a line
 
 options (defaults in brackets):
   --duration S          seconds per timed run [3]
   --runs N              interleaved runs per server and workload [5]
   --warmup S            seconds of load before each timed run [0.3]
   --concurrency N       connections for W1-W5 [32]
-  --workloads LIST      comma-separated from W1,W2,W3,W4,W5,sweep,cold,idle,events [all]
+  --workloads LIST      comma-separated from W1,W2,W2u,W3,W4,W5,sweep,cold,idle,events [all]
   --sweep LIST          W1 concurrencies for the sweep [1,8,32,128,256]
   --sweep-duration S    seconds per sweep point [2]
   --sessions N          idle sessions opened for the memory figure [10000]
   --cold-starts N       spawns per kind for the cold-start median [10]
   --server-core N       core the servers are pinned to [0]
   --client-core N       core the load generator is pinned to [1]
-  --quick               2 runs of 1 s, 1 s sweep points, 2000 sessions, 5 cold starts
+  --quick               3 runs of 3 s, 1 s sweep points, 2000 sessions, 5 cold starts
 
-server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-list, ours-redis (O);
+server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-oauth-small-cache,
+              ours-list, ours-redis (O);
               ours-serve, ours-oauth-serve (O under `serve_http`, as in production);
               rmcp, rmcp-stateless, rmcp-list (R)
+
+W2 sends one token again and again (O verifies it once, then answers from its cache); W2u
+sends a different token on each request, from a pool of 4 096 that a cache of 1 MiB (about
+800 tokens) cannot hold, so that O verifies every request as B-jwt does.
+
+A timed run is repeated (twice at most) when other processes used more than 10% of a core
+or the hypervisor took more than 3% of the server's or the client's core (steal time in
+/proc/stat); runs still disturbed are counted and the workload's table says so.
 
 W4, W5 and idle also run `ours-redis` (O redis): the same server with its sessions in a
 Redis (a `redis-server` of the run's own, pinned to the servers' core, so O redis shares
@@ -62,6 +73,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("server") => server_main(&args[1..]),
+        Some("issuer") => runtime().block_on(issuer_main(&args[1..])),
         Some("load") => {
             let opts = Opts::parse(&args[2..]);
             pin_self(opts.client_core);
@@ -101,6 +113,9 @@ struct Opts {
     client_core: usize,
     port: u16,
     style: Style,
+    /// `bench load W2u`: the file of tokens to send in turn, from the `from`th.
+    tokens: Option<String>,
+    from: usize,
 }
 
 impl Opts {
@@ -111,7 +126,7 @@ impl Opts {
             warmup: 0.3,
             concurrency: 32,
             workloads: [
-                "W1", "W2", "W3", "W4", "W5", "sweep", "cold", "idle", "events",
+                "W1", "W2", "W2u", "W3", "W4", "W5", "sweep", "cold", "idle", "events",
             ]
             .map(String::from)
             .to_vec(),
@@ -123,6 +138,8 @@ impl Opts {
             client_core: 1,
             port: 0,
             style: Style::Modern,
+            tokens: None,
+            from: 0,
         };
         let mut it = args.iter();
         while let Some(flag) = it.next() {
@@ -155,6 +172,8 @@ impl Opts {
                 "--server-core" => o.server_core = num(value()) as usize,
                 "--client-core" => o.client_core = num(value()) as usize,
                 "--port" => o.port = num(value()) as u16,
+                "--tokens" => o.tokens = Some(value()),
+                "--from" => o.from = num(value()) as usize,
                 "--style" => {
                     o.style = match value().as_str() {
                         "2026" | "modern" => Style::Modern,
@@ -163,8 +182,8 @@ impl Opts {
                     }
                 }
                 "--quick" => {
-                    o.runs = 2;
-                    o.duration = 1.0;
+                    o.runs = 3;
+                    o.duration = 3.0;
                     o.sweep_duration = 1.0;
                     o.sessions = 2000;
                     o.cold_starts = 5;
@@ -223,9 +242,12 @@ fn server_main(args: &[String]) {
         let issuer = issuer.as_deref();
         let router = match kind.as_str() {
             "bare" | "bare-jwt" => bare::router(&kind, port, issuer).await,
-            "ours" | "ours-stateless" | "ours-oauth" | "ours-list" | "ours-redis" => {
-                ours::router(&kind, port, issuer).await
-            }
+            "ours"
+            | "ours-stateless"
+            | "ours-oauth"
+            | "ours-oauth-small-cache"
+            | "ours-list"
+            | "ours-redis" => ours::router(&kind, port, issuer).await,
             "rmcp" | "rmcp-stateless" | "rmcp-list" => rmcp_srv::router(&kind),
             _ => die(&format!("unknown server kind `{kind}`\n\n{USAGE}")),
         };
@@ -268,6 +290,8 @@ struct Running {
     pid: u32,
     /// The Redis it keeps its sessions in, if any.
     store_pid: Option<u32>,
+    /// The core it is pinned to, and the load generator's.
+    cores: (usize, usize),
     child: tokio::process::Child,
 }
 
@@ -368,6 +392,7 @@ async fn start_with(kind: &'static str, ctx: &Ctx, nofile: Option<u64>) -> Runni
             .as_ref()
             .filter(|_| kind.ends_with("-redis"))
             .map(RedisServer::pid),
+        cores: (ctx.opts.server_core, ctx.opts.client_core),
         child,
     }
 }
@@ -686,8 +711,8 @@ async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
             .map_err(|e| e.to_string())?;
         let port = server.port;
         match v.workload {
-            "W1" | "W2" => {
-                let token = (v.workload == "W2").then(|| ctx.token(port));
+            "W1" | "W2" | "W2u" => {
+                let token = (v.workload != "W1").then(|| ctx.token(port));
                 if token.is_some() {
                     // Without a token: refused.
                     let req = call_request(port, v.style, None);
@@ -765,6 +790,9 @@ async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
 enum Op {
     /// The same request again and again, answered 200.
     Repeat(Arc<Vec<u8>>),
+    /// W2u: the requests in turn, connection `k` of `n` sending those at `k`, `k + n`, …
+    /// so that no request repeats before all were sent.
+    Rotate(Arc<Vec<Vec<u8>>>),
     /// W4: initialize, notifications/initialized, tools/call, DELETE.
     Session,
     /// W5: tools/call in a session each connection opens before timing.
@@ -773,6 +801,8 @@ enum Op {
 
 struct RunStats {
     ops: u64,
+    /// The larger share of the server's and the client's core the hypervisor took.
+    steal: f64,
     secs: f64,
     lats: Vec<u64>,
     server_cpu: f64,
@@ -788,13 +818,16 @@ struct RunStats {
 async fn worker(
     addr: SocketAddr,
     op: Op,
+    (k, n): (usize, usize),
     measure_from: Instant,
     end: Instant,
 ) -> io::Result<(u64, Vec<u64>)> {
     let mut conn = Conn::connect(addr).await?;
     let port = addr.port();
+    let mut next = k;
     let req = match &op {
         Op::Repeat(req) => Arc::clone(req),
+        Op::Rotate(_) => Arc::new(Vec::new()),
         Op::InSession => {
             let sid = open_session(&mut conn, port).await?;
             Arc::new(session_call_request(port, &sid))
@@ -815,6 +848,13 @@ async fn worker(
                     return Err(status_error("request", status, &conn));
                 }
             }
+            Op::Rotate(reqs) => {
+                let status = conn.request(&reqs[next]).await?;
+                if status != 200 {
+                    return Err(status_error("request", status, &conn));
+                }
+                next = (next + n) % reqs.len();
+            }
             Op::Session => session_cycle(&mut conn, port).await?,
         }
         if t0 >= measure_from {
@@ -834,12 +874,21 @@ async fn run_load(
     what: &str,
 ) -> RunStats {
     let others0 = others_ticks();
+    let steal0 = cpu_ticks();
     let (srv0, cli0, t0) = (proc_cpu(server.pid), self_cpu(), Instant::now());
     let store0 = server.store_pid.map_or(0.0, proc_cpu);
     let measure_from = t0 + Duration::from_secs_f64(warmup);
     let end = measure_from + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = (0..concurrency)
-        .map(|_| tokio::spawn(worker(server.addr(), op.clone(), measure_from, end)))
+        .map(|k| {
+            tokio::spawn(worker(
+                server.addr(),
+                op.clone(),
+                (k, concurrency),
+                measure_from,
+                end,
+            ))
+        })
         .collect();
     let mut ops = 0;
     let mut lats = Vec::new();
@@ -854,8 +903,10 @@ async fn run_load(
     }
     let wall = t0.elapsed().as_secs_f64();
     let (others, busiest) = others_cores(&others0, wall);
+    let steal = steal_share(&steal0, &cpu_ticks(), server.cores.0, server.cores.1);
     RunStats {
         ops,
+        steal,
         secs,
         lats,
         server_cpu: (proc_cpu(server.pid) - srv0) / wall,
@@ -869,6 +920,45 @@ async fn run_load(
 /// Other processes may use at most this many cores during a timed run; a run that saw more
 /// is repeated (see [`measured`]).
 const QUIET: f64 = 0.10;
+/// The most of the server's or the client's core the hypervisor may take (steal time)
+/// during a timed run; a run that lost more is repeated.
+const STEAL_MAX: f64 = 0.03;
+
+/// Per CPU (`cpuN` of /proc/stat): ticks stolen by the hypervisor, and all ticks.
+fn cpu_ticks() -> Vec<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    stat.lines()
+        .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+        .map(|l| {
+            let f: Vec<u64> = l
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal (guest time is inside user).
+            let total = f.iter().take(8).sum();
+            (f.get(7).copied().unwrap_or(0), total)
+        })
+        .collect()
+}
+
+/// The larger share of ticks stolen from core `a` or `b` between two [`cpu_ticks`].
+fn steal_share(before: &[(u64, u64)], after: &[(u64, u64)], a: usize, b: usize) -> f64 {
+    [a, b]
+        .iter()
+        .filter_map(|&c| {
+            let (s0, t0) = before.get(c)?;
+            let (s1, t1) = after.get(c)?;
+            let total = t1.saturating_sub(*t0);
+            (total > 0).then(|| s1.saturating_sub(*s0) as f64 / total as f64)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// Whether a run was disturbed: by other processes, or by the hypervisor.
+fn disturbed(others: f64, steal: f64) -> bool {
+    others > QUIET || steal > STEAL_MAX
+}
 /// Repeats of disturbed runs allowed in one benchmark, so that a busy machine still ends.
 const MAX_REPEATS: usize = 40;
 
@@ -885,15 +975,17 @@ async fn measured(
     let mut attempt = 0;
     loop {
         let stats = run_load(server, op, concurrency, warmup, secs, what).await;
-        if stats.others <= QUIET || attempt == 2 || repeats.get() >= MAX_REPEATS {
+        if !disturbed(stats.others, stats.steal) || attempt == 2 || repeats.get() >= MAX_REPEATS {
             return stats;
         }
         attempt += 1;
         repeats.set(repeats.get() + 1);
         eprintln!(
-            "  {what}: other processes used {:.0}% of a core (busiest: {}); repeating the run",
+            "  {what}: other processes used {:.0}% of a core (busiest: {}), steal {:.1}%; \
+             repeating the run",
             stats.others * 100.0,
-            stats.busiest
+            stats.busiest,
+            stats.steal * 100.0
         );
     }
 }
@@ -908,7 +1000,12 @@ struct Ctx {
     redis: Option<RedisServer>,
     /// Runs repeated because other processes disturbed them.
     repeats: std::cell::Cell<usize>,
+    /// W2u's requests, per server port, signed once.
+    pools: std::cell::RefCell<std::collections::HashMap<u16, Arc<Vec<Vec<u8>>>>>,
 }
+
+/// The distinct tokens W2u sends in turn: more than its O server's cache holds.
+const TOKEN_POOL: usize = 4096;
 
 impl Ctx {
     fn token(&self, port: u16) -> String {
@@ -918,6 +1015,23 @@ impl Ctx {
             .audience(&format!("http://127.0.0.1:{port}/mcp"))
             .scopes(["mcp:tools"])
             .sign()
+    }
+
+    /// [`TOKEN_POOL`] requests, each with a token of its own (another subject and `jti`).
+    fn distinct_token_requests(&self, port: u16, style: Style) -> Vec<Vec<u8>> {
+        (0..TOKEN_POOL)
+            .map(|i| {
+                let token = self
+                    .issuer
+                    .token()
+                    .subject(&format!("bench-{i}"))
+                    .claim("jti", Value::from(format!("w2u-{port}-{i}")))
+                    .audience(&format!("http://127.0.0.1:{port}/mcp"))
+                    .scopes(["mcp:tools"])
+                    .sign();
+                call_request(port, style, Some(&token))
+            })
+            .collect()
     }
 }
 
@@ -940,6 +1054,12 @@ impl Variant {
                 self.style,
                 Some(&ctx.token(port)),
             ))),
+            "W2u" => Op::Rotate(Arc::clone(
+                ctx.pools
+                    .borrow_mut()
+                    .entry(port)
+                    .or_insert_with(|| Arc::new(ctx.distinct_token_requests(port, self.style))),
+            )),
             "W3" => Op::Repeat(Arc::new(list_request(port, self.style))),
             "W4" => Op::Session,
             "W5" => Op::InSession,
@@ -967,24 +1087,35 @@ fn v(
 fn variants(workload: &str) -> Vec<Variant> {
     use Style::{Legacy, Modern};
     match workload {
+        // Each O right after its baseline (and right before it in the reversed runs).
         "W1" => vec![
             v("W1", "B 2026", "bare", Modern, "B 2026"),
-            v("W1", "B 2025", "bare", Legacy, "B 2025"),
             v("W1", "O 2026", "ours", Modern, "B 2026"),
-            v("W1", "O 2025 stateless", "ours-stateless", Legacy, "B 2025"),
             v("W1", "R 2026", "rmcp", Modern, "B 2026"),
+            v("W1", "B 2025", "bare", Legacy, "B 2025"),
+            v("W1", "O 2025 stateless", "ours-stateless", Legacy, "B 2025"),
             v("W1", "R 2025 stateless", "rmcp-stateless", Legacy, "B 2025"),
         ],
         "W2" => vec![
             v("W2", "B-jwt 2026", "bare-jwt", Modern, "B-jwt 2026"),
             v("W2", "O-oauth 2026", "ours-oauth", Modern, "B-jwt 2026"),
         ],
+        "W2u" => vec![
+            v("W2u", "B-jwt 2026", "bare-jwt", Modern, "B-jwt 2026"),
+            v(
+                "W2u",
+                "O-oauth 2026",
+                "ours-oauth-small-cache",
+                Modern,
+                "B-jwt 2026",
+            ),
+        ],
         "W3" => vec![
             v("W3", "B 2026", "bare", Modern, "B 2026"),
-            v("W3", "B 2025", "bare", Legacy, "B 2025"),
             v("W3", "O 2026", "ours-list", Modern, "B 2026"),
-            v("W3", "O 2025 stateless", "ours-list", Legacy, "B 2025"),
             v("W3", "R 2026", "rmcp-list", Modern, "B 2026"),
+            v("W3", "B 2025", "bare", Legacy, "B 2025"),
+            v("W3", "O 2025 stateless", "ours-list", Legacy, "B 2025"),
             v("W3", "R 2025 stateless", "rmcp-list", Legacy, "B 2025"),
         ],
         "W4" | "W5" => {
@@ -1000,9 +1131,13 @@ fn variants(workload: &str) -> Vec<Variant> {
     }
 }
 
-const TITLES: [(&str, &str); 5] = [
+const TITLES: [(&str, &str); 6] = [
     ("W1", "tools/call add, stateless, no auth (req/s)"),
-    ("W2", "tools/call add + Bearer RS256 JWT (req/s)"),
+    ("W2", "tools/call add + Bearer RS256 JWT, one token (req/s)"),
+    (
+        "W2u",
+        "tools/call add + Bearer RS256 JWT, a different token each request (req/s)",
+    ),
     ("W3", "tools/list, 100 tools (req/s)"),
     (
         "W4",
@@ -1025,6 +1160,8 @@ struct Outcome {
     /// Per run: CPU seconds the server's Redis used per operation.
     store_cpu_per_op: Vec<f64>,
     others: Vec<f64>,
+    /// Per run: the share of the server's or client's core stolen by the hypervisor.
+    steal: Vec<f64>,
     peak_rss_kib: u64,
     body_bytes: usize,
 }
@@ -1032,6 +1169,15 @@ struct Outcome {
 impl Outcome {
     fn median(&self) -> f64 {
         median(&self.throughput)
+    }
+
+    /// Timed runs kept although other processes or the hypervisor disturbed them.
+    fn disturbed_runs(&self) -> usize {
+        self.others
+            .iter()
+            .zip(&self.steal)
+            .filter(|(o, s)| disturbed(**o, **s))
+            .count()
     }
 }
 
@@ -1089,6 +1235,7 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
             client_cpu: Vec::new(),
             store_cpu_per_op: Vec::new(),
             others: Vec::new(),
+            steal: Vec::new(),
             peak_rss_kib: 0,
             body_bytes,
         });
@@ -1123,10 +1270,16 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
             .await;
             let out = &mut outcomes[i];
             eprintln!(
-                "  {what}: {:.0} ops/s (server CPU {:.0}%, others {:.0}%)",
+                "  {what}: {:.0} ops/s (server CPU {:.0}%, others {:.0}%, steal {:.1}%){}",
                 stats.ops as f64 / stats.secs,
                 stats.server_cpu * 100.0,
-                stats.others * 100.0
+                stats.others * 100.0,
+                stats.steal * 100.0,
+                if disturbed(stats.others, stats.steal) {
+                    " DISTURBED"
+                } else {
+                    ""
+                }
             );
             out.throughput.push(stats.ops as f64 / stats.secs);
             out.lats.extend(stats.lats);
@@ -1135,6 +1288,7 @@ async fn workload(name: &'static str, ctx: &Ctx) -> Vec<Outcome> {
             out.store_cpu_per_op
                 .push(stats.store_cpu * stats.secs / stats.ops.max(1) as f64);
             out.others.push(stats.others);
+            out.steal.push(stats.steal);
         }
         eprintln!("[{name}] run {}/{} done", run + 1, o.runs);
     }
@@ -1364,6 +1518,28 @@ async fn store_events(ctx: &Ctx) -> StoreEvents {
     }
 }
 
+/// The median over runs of `out`'s throughput divided by its baseline's in the same run:
+/// each pair was measured minutes apart at most, so a machine that changes speed between
+/// runs moves both.
+fn paired(out: &Outcome, base: &Outcome) -> f64 {
+    let ratios: Vec<f64> = out
+        .throughput
+        .iter()
+        .zip(&base.throughput)
+        .filter(|(_, b)| **b > 0.0)
+        .map(|(o, b)| o / b)
+        .collect();
+    median(&ratios)
+}
+
+fn times(r: f64) -> String {
+    if r.is_finite() {
+        format!("{r:.2}×")
+    } else {
+        "–".into()
+    }
+}
+
 fn ratio(x: f64, base: f64) -> String {
     if base > 0.0 && x.is_finite() && base.is_finite() {
         format!("{:.2}×", x / base)
@@ -1379,15 +1555,17 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
     println!(
         "concurrency {}, {} interleaved runs of {} s after 1 s of untimed load per server; \
          ops/s median, spread = (max − min) / median; latency over all timed requests; \
-         × = ratio to the baseline row named in `vs`; CPU in % of one core: server and load \
-         generator (medians), other processes (worst run)",
+         × = ratio to the baseline row named in `vs` (for ops/s, the median of the runs' ratios, \
+         each run's pair measured one after the other); CPU in % of one core: server and load \
+         generator (medians), other processes (worst run); steal: the most of the server's or \
+         client's core the hypervisor took in a run; disturbed: runs kept although disturbed",
         o.concurrency, o.runs, o.duration
     );
     println!();
     println!(
-        "| server | vs | ops/s | spread | × | p50 µs | × | p99 µs | × | peak RSS MiB | × | CPU server / client / other | body B |"
+        "| server | vs | ops/s | spread | × | p50 µs | × | p99 µs | × | peak RSS MiB | × | CPU server / client / other | steal | disturbed | body B |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for out in outs {
         let base = outs.iter().find(|b| b.label == out.baseline).unwrap_or(out);
         let (p50, p99) = (
@@ -1404,7 +1582,7 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
         let rss = out.peak_rss_kib as f64 / 1024.0;
         let base_rss = base.peak_rss_kib as f64 / 1024.0;
         println!(
-            "| {} `{}` | {} | {:.0} | {:.1}% | {} | {:.0} | {} | {:.0} | {} | {:.1} | {} | {:.0}% / {:.0}% / {:.0}% | {} |",
+            "| {} `{}` | {} | {:.0} | {:.1}% | {} | {:.0} | {} | {:.0} | {} | {:.1} | {} | {:.0}% / {:.0}% / {:.0}% | {:.1}% | {} | {} |",
             out.label,
             out.kind,
             if out.label == out.baseline {
@@ -1414,7 +1592,7 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
             },
             med,
             (max - min) / med * 100.0,
-            ratio(med, base.median()),
+            times(paired(out, base)),
             p50,
             ratio(p50, bp50),
             p99,
@@ -1424,6 +1602,8 @@ fn print_workload(name: &str, outs: &[Outcome], ctx: &Ctx) {
             median(&out.server_cpu) * 100.0,
             median(&out.client_cpu) * 100.0,
             out.others.iter().copied().fold(0.0, f64::max) * 100.0,
+            out.steal.iter().copied().fold(0.0, f64::max) * 100.0,
+            out.disturbed_runs(),
             out.body_bytes,
         );
     }
@@ -1589,6 +1769,31 @@ async fn sweep(ctx: &Ctx) -> (Vec<(&'static str, &'static str, Vec<f64>)>, f64) 
     (table, worst)
 }
 
+/// The commit the benchmark was built from, and whether the tree had changes.
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "--short=7", "HEAD"]) {
+        Some(head) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("`{head}` with uncommitted changes")
+            } else {
+                format!("`{head}`")
+            }
+        }
+        None => "unknown (not a git checkout)".into(),
+    }
+}
+
 fn environment() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -1634,6 +1839,7 @@ async fn orchestrate(opts: Opts) {
         issuer,
         redis,
         repeats: std::cell::Cell::new(0),
+        pools: std::cell::RefCell::default(),
     };
     let o = &ctx.opts;
 
@@ -1685,6 +1891,7 @@ async fn orchestrate(opts: Opts) {
 
     // ---- Report ----
     println!("## mcp-runtime benchmark\n");
+    println!("Commit {}.\n", commit());
     println!(
         "B = bare axum + serde_json handler (baseline), O = mcp-runtime (this repository), \
          R = rmcp {RMCP_VERSION}. Servers pinned to core {}, load generator to core {} \
@@ -1706,12 +1913,21 @@ async fn orchestrate(opts: Opts) {
                 "\nR: not measured. rmcp {RMCP_VERSION} has no resource-server token verification (its `auth` feature is \
                  the OAuth client side), so an rmcp row would measure whatever middleware the benchmark added. \
                  B-jwt verifies the RS256 signature, iss, aud, exp and sub on every request; O verifies the token once \
-                 and then answers from its cache of verified tokens, as it does in production."
+                 and then answers from its cache of verified tokens, as it does in production. Both verify with \
+                 aws-lc-rs (jsonwebtoken's `aws_lc_rs` backend, mcp-runtime's default)."
+            ),
+            "W2u" => println!(
+                "\nEach connection sends its share of {TOKEN_POOL} distinct tokens in turn, so no token comes back \
+                 before the other {} were sent. O's cache is limited to 1 MiB (`token_cache_bytes`, about 800 tokens): \
+                 every request is a first sight, verified and then cached, evicting the oldest entry, as under a \
+                 stream of new users. B-jwt does what it does in W2.",
+                TOKEN_POOL - 1
             ),
             "W3" => println!(
                 "\nEach server lists 100 tools `tool_NNN(a: i64, b: i64) -> {{sum}}` with description, inputSchema, \
-                 outputSchema and readOnlyHint; B answers with a precomputed byte string (body sizes differ a little: \
-                 `body B`)."
+                 outputSchema and readOnlyHint. B answers with a precomputed byte string: the list as a person \
+                 would write it by hand (`type: integer` properties, no `$schema`, no formats); O and R generate \
+                 theirs from the Rust types (`body B` gives each answer's size)."
             ),
             "W4" | "W5" => println!(
                 "\nB keeps sessions in a `Mutex<HashSet<String>>`. R answers requests inside 2025-11-25 sessions with SSE \
@@ -1805,7 +2021,7 @@ async fn orchestrate(opts: Opts) {
     // ---- Summary: one line per figure ----
     println!("\n### Summary\n");
     println!(
-        "Medians; × = ratio to B measured in the same run (throughput: higher is better; latency, memory, start: lower is better).\n"
+        "Medians; × = ratio to B measured in the same run (throughput: the median of the runs' ratios; higher is better; latency, memory, start: lower is better).\n"
     );
     println!("| figure | B | O (mcp-runtime) | O × B | R (rmcp) | R × B |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -1830,7 +2046,6 @@ async fn orchestrate(opts: Opts) {
             rt(r)
         );
     };
-    let tput = |w: &str, l: &str| get(w, l).map(Outcome::median);
     let p99 = |w: &str, l: &str| get(w, l).map(|x| percentile(&x.lats, 0.99) / 1e3);
     let rss = |w: &str, l: &str| get(w, l).map(|x| x.peak_rss_kib as f64 / 1024.0);
     for (w, what, b, o_, r) in [
@@ -1856,6 +2071,13 @@ async fn orchestrate(opts: Opts) {
             "-",
         ),
         (
+            "W2u",
+            "W2u tools/call + RS256 JWT, a new token each request (req/s)",
+            "B-jwt 2026",
+            "O-oauth 2026",
+            "-",
+        ),
+        (
             "W3",
             "W3 tools/list 100 tools, 2026-07-28 (req/s)",
             "B 2026",
@@ -1872,8 +2094,17 @@ async fn orchestrate(opts: Opts) {
         ("W4", "W4 whole sessions (sessions/s)", "B", "O", "R"),
         ("W5", "W5 tools/call in a session (req/s)", "B", "O", "R"),
     ] {
-        if get(w, b).is_some() {
-            row(what, tput(w, b), tput(w, o_), tput(w, r), 0);
+        if let Some(base) = get(w, b) {
+            let cells = |label: &str| {
+                get(w, label).map_or(("n/a".to_owned(), "–".to_owned()), |x| {
+                    (format!("{:.0}", x.median()), times(paired(x, base)))
+                })
+            };
+            let ((o_v, o_x), (r_v, r_x)) = (cells(o_), cells(r));
+            println!(
+                "| {what} | {:.0} | {o_v} | {o_x} | {r_v} | {r_x} |",
+                base.median()
+            );
         }
     }
     if get("W1", "B 2026").is_some() {
@@ -1989,17 +2220,18 @@ async fn orchestrate(opts: Opts) {
             .and_then(|(_, outs)| outs.iter().find(|x| x.label == label))
     };
     for (w, label, target) in [
-        ("W1", "O 2026", 0.85),
-        ("W1", "O 2025 stateless", 0.85),
+        ("W1", "O 2026", 0.95),
+        ("W1", "O 2025 stateless", 0.95),
         ("W2", "O-oauth 2026", 1.0),
-        ("W3", "O 2026", 0.8),
-        ("W3", "O 2025 stateless", 0.8),
-        ("W4", "O", 0.5),
-        ("W5", "O", 0.8),
+        ("W2u", "O-oauth 2026", 0.95),
+        ("W3", "O 2026", 1.0),
+        ("W3", "O 2025 stateless", 1.0),
+        ("W4", "O", 0.9),
+        ("W5", "O", 0.95),
     ] {
         if let Some(out) = find(w, label) {
             let base = find(w, out.baseline).expect("baseline");
-            let r = out.median() / base.median();
+            let r = paired(out, base);
             println!(
                 "| {w} {label} throughput | {:.0} | {:.0} | {r:.2}× | ≥ {target:.2}× | {} |",
                 out.median(),
@@ -2011,7 +2243,7 @@ async fn orchestrate(opts: Opts) {
     // With a shared store, against the same server keeping its sessions in memory.
     for (w, target) in [("W4", 0.3), ("W5", 0.6)] {
         if let (Some(out), Some(base)) = (find(w, "O redis"), find(w, "O")) {
-            let r = out.median() / base.median();
+            let r = paired(out, base);
             println!(
                 "| {w} O redis throughput (vs O) | {:.0} | {:.0} | {r:.2}× | ≥ {target:.2}× | {} |",
                 out.median(),
@@ -2035,9 +2267,9 @@ async fn orchestrate(opts: Opts) {
     ) {
         let (o_kib, b_kib) = (o_.2.2 / 1024.0, b_.2.2 / 1024.0);
         println!(
-            "| idle session (KiB) | {o_kib:.2} | {b_kib:.2} | {} | ≤ 8 KiB | {} |",
+            "| idle session (KiB) | {o_kib:.2} | {b_kib:.2} | {} | ≤ 2 KiB | {} |",
             ratio(o_kib, b_kib),
-            if o_kib <= 8.0 { "yes" } else { "**no**" }
+            if o_kib <= 2.0 { "yes" } else { "**no**" }
         );
     }
     if let Some(cold) = &cold {
@@ -2056,13 +2288,14 @@ async fn orchestrate(opts: Opts) {
     let disturbed = results
         .iter()
         .flat_map(|(_, outs)| outs.iter())
-        .flat_map(|out| out.others.iter())
-        .chain(sweep_table.iter().map(|(_, w)| w))
-        .filter(|x| **x > QUIET)
-        .count();
+        .map(Outcome::disturbed_runs)
+        .sum::<usize>()
+        + sweep_table.iter().filter(|(_, w)| *w > QUIET).count();
     println!(
-        "\nRuns repeated because other processes used more than {:.0}% of a core: {}; kept runs still disturbed: {}.",
+        "\nRuns repeated because other processes used more than {:.0}% of a core or the hypervisor \
+         took more than {:.0}% of the server's or client's core: {}; kept runs still disturbed: {}.",
         QUIET * 100.0,
+        STEAL_MAX * 100.0,
         ctx.repeats.get(),
         disturbed
     );
@@ -2083,6 +2316,41 @@ async fn orchestrate(opts: Opts) {
     );
 }
 
+/// `bench issuer`: a test issuer for a server started by hand (`bench server ours-oauth
+/// --issuer URL`): prints its URL, writes 4 × [`TOKEN_POOL`] distinct tokens for the server on
+/// `--for-port` to `--tokens`, then serves until killed.
+async fn issuer_main(args: &[String]) {
+    let (mut port, mut out) = (0u16, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--for-port" => port = it.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+            "--tokens" => out = it.next().cloned(),
+            _ => die(&format!("unknown issuer option `{flag}`")),
+        }
+    }
+    let (Some(out), true) = (out, port != 0) else {
+        die("bench issuer needs --for-port P and --tokens FILE");
+    };
+    let issuer = mcp_runtime::testing::TestIssuer::start()
+        .await
+        .unwrap_or_else(|e| fail("the test issuer", e));
+    let tokens: Vec<String> = (0..4 * TOKEN_POOL)
+        .map(|i| {
+            issuer
+                .token()
+                .subject(&format!("bench-{i}"))
+                .audience(&format!("http://127.0.0.1:{port}/mcp"))
+                .scopes(["mcp:tools"])
+                .sign()
+        })
+        .collect();
+    std::fs::write(&out, tokens.join("\n"))
+        .unwrap_or_else(|e| die(&format!("cannot write {out}: {e}")));
+    println!("{}", issuer.url());
+    std::future::pending::<()>().await;
+}
+
 /// `bench load`: drives one already running server, for profiling it.
 async fn load_main(args: &[String], opts: &Opts) {
     let workload = args.first().map(String::as_str).unwrap_or("W1");
@@ -2094,19 +2362,39 @@ async fn load_main(args: &[String], opts: &Opts) {
             Op::Repeat(Arc::new(call_request(opts.port, opts.style, None))),
             opts.style.label(),
         ),
+        "W2u" => {
+            let file = opts
+                .tokens
+                .as_deref()
+                .unwrap_or_else(|| die("bench load W2u needs --tokens FILE (from `bench issuer`)"));
+            let text = std::fs::read_to_string(file)
+                .unwrap_or_else(|e| die(&format!("cannot read {file}: {e}")));
+            // Those before `--from` last: a warm-up that sent them leaves none in a cache.
+            let lines: Vec<&str> = text.lines().collect();
+            let from = opts.from % lines.len().max(1);
+            let reqs = lines[from..]
+                .iter()
+                .chain(&lines[..from])
+                .map(|t| call_request(opts.port, opts.style, Some(t)))
+                .collect();
+            (Op::Rotate(Arc::new(reqs)), "a different token each request")
+        }
         "W3" => (
             Op::Repeat(Arc::new(list_request(opts.port, opts.style))),
             opts.style.label(),
         ),
         "W4" => (Op::Session, "2025-11-25 sessions"),
         "W5" => (Op::InSession, "2025-11-25 sessions"),
-        w => die(&format!("bench load: `{w}` is not one of W1, W3, W4, W5")),
+        w => die(&format!(
+            "bench load: `{w}` is not one of W1, W2u, W3, W4, W5"
+        )),
     };
     let server = Running {
         kind: "external",
         port: opts.port,
         pid: 0,
         store_pid: None,
+        cores: (opts.server_core, opts.client_core),
         child: tokio::process::Command::new("true").spawn().expect("true"),
     };
     let stats = run_load(

@@ -75,12 +75,15 @@ include!(concat!(env!("OUT_DIR"), "/many_ours.rs"));
 /// The OAuth configuration of a `kind` served on `port`, trusting `issuer`.
 async fn oauth(kind: &str, port: u16, issuer: Option<&str>) -> OAuthConfig {
     let issuer = issuer.unwrap_or_else(|| panic!("{kind} needs --issuer"));
-    OAuthConfig::builder()
+    let builder = OAuthConfig::builder()
         .resource(format!("http://127.0.0.1:{port}/mcp"))
-        .authorization_server(issuer)
-        .build()
-        .await
-        .expect("OAuth configuration")
+        .authorization_server(issuer);
+    let builder = if kind == "ours-oauth-small-cache" {
+        builder.token_cache_bytes(1024 * 1024)
+    } else {
+        builder
+    };
+    builder.build().await.expect("OAuth configuration")
 }
 
 pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router {
@@ -90,6 +93,8 @@ pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router
         "ours-stateless" => CalcStateless.router(HttpConfig::new()),
         "ours-list" => Many.router(HttpConfig::new()),
         "ours-oauth" => CalcAuth.router(oauth(kind, port, issuer).await),
+        // W2u: a cache too small for its pool of distinct tokens.
+        "ours-oauth-small-cache" => CalcAuth.router(oauth(kind, port, issuer).await),
         _ => unreachable!("{kind}"),
     }
 }
