@@ -29,7 +29,8 @@ fn wav() -> Vec<u8> {
 }
 
 /// Arguments of `json_schema_2020_12_tool`, described by a hand-written 2020-12 schema that
-/// uses `$defs`, `$anchor`, composition and conditionals.
+/// names its dialect and uses `$defs`, `$anchor`, composition and conditionals; the server
+/// lists it as written.
 #[derive(Deserialize)]
 #[allow(dead_code)] // The suite lists the tool; it never calls it.
 struct Contact {
@@ -48,6 +49,7 @@ impl JsonSchema for Contact {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
             "type": "object",
             "$defs": {"address": {"$anchor": "addressDef", "type": "object", "properties": {
                 "street": {"type": "string"}, "city": {"type": "string"}}}},

@@ -3,8 +3,9 @@
 //! MCP requires `inputSchema` to be an object schema; 2025-11-25 also requires an object
 //! root for `outputSchema`, so a tool returning, say, a list gets `{"result": [...]}`.
 //!
-//! 2020-12 is the dialect a schema without `$schema` has since MCP 2025-11-25, so no tool
-//! schema names it: in a list of a hundred tools that is 13 KB less per `tools/list`. Nor do
+//! 2020-12 is the dialect a schema without `$schema` has since MCP 2025-11-25, so generated
+//! schemas do not name it: in a list of a hundred tools that is 13 KB less per
+//! `tools/list`. A `$schema` that a type's own `JsonSchema` writes is kept as written. Nor do
 //! `f64` and `i64` carry schemars' `format: "double"` and `format: "int64"`: they name the
 //! default width, which no validator checks beyond the `type` (`ajv-formats` accepts any
 //! number and any integer for them). Formats that bound a value (`int32`, `uint8`, …) stay.
@@ -401,6 +402,33 @@ mod tests {
             output["properties"]["value"],
             json!({"type": "number"}),
             "{output}"
+        );
+    }
+
+    /// A type that names its dialect itself.
+    #[derive(serde::Deserialize)]
+    struct Declared;
+
+    impl JsonSchema for Declared {
+        fn schema_name() -> std::borrow::Cow<'static, str> {
+            "Declared".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            schemars::json_schema!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object",
+                "properties": {"x": {"type": "number", "format": "double"}}
+            })
+        }
+    }
+
+    #[test]
+    fn a_dialect_a_schema_names_itself_is_kept() {
+        let schema = args_schema::<Declared>("t", Declared::root_schema());
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
         );
     }
 
