@@ -143,8 +143,12 @@ impl Options {
     ) -> syn::Result<()> {
         let name = key(&meta.path);
         let Some(&Key(key, takes)) = keys.iter().find(|k| k.0 == name) else {
+            let names: Vec<&str> = keys.iter().map(|k| k.0).collect();
+            let near = crate::message::nearest(&name, &names)
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
             return Err(meta.error(format!(
-                "unknown {} option {}; expected {}",
+                "unknown {} option {}{near}; expected {}",
                 place.shown(),
                 shown(&meta.path),
                 expected(keys)
