@@ -164,6 +164,17 @@ impl Tool {
             );
         }
         let description = description(tool_args.description.as_ref(), &method.attrs);
+        if description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            let message = format!(
+                "tool `{name}` has no description; models choose tools by what their \
+                 descriptions say: write a doc comment (`/// What it does.`) above the method, \
+                 or `#[tool(description = \"…\")]`"
+            );
+            match &tool_args.description {
+                Some(lit) => cx.error_at(lit, message),
+                None => cx.error_at(&method.sig.ident, message),
+            }
+        }
         let owner = Owner {
             kind: Kind::Tool,
             name: &name,
