@@ -46,3 +46,26 @@ fn a_snapshot_diff_shows_the_changed_lines_with_context() {
         "{diff}"
     );
 }
+
+/// The README's "Testing a protected server" is `tests/readme_protected.rs`, which runs, from
+/// its first `use` on.
+#[test]
+fn the_readme_shows_the_protected_server_test_that_runs() {
+    let root = support::repo_root();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let test = std::fs::read_to_string(root.join("tests/readme_protected.rs")).unwrap();
+    let code = &test[test.find("use mcp_runtime::prelude::*;").unwrap()..];
+    let section = &readme[readme
+        .find("### Testing a protected server")
+        .expect("the README's section")..];
+    let block = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a rust code block in the section");
+    assert!(
+        block.trim_end() == code.trim_end(),
+        "README.md's test differs from tests/readme_protected.rs:\n{}",
+        support::snapshot::line_diff(code, block)
+    );
+}
