@@ -47,7 +47,7 @@ options (defaults in brackets):
   --client-core N       core the load generator is pinned to [1]
   --quick               3 runs of 3 s, 1 s sweep points, 2000 sessions, 5 cold starts
 
-server kinds: bare, bare-jwt (B); ours, ours-stateless, ours-oauth, ours-oauth-small-cache,
+server kinds: bare, bare-jwt (B); ours, ours-subscribed, ours-traced, ours-stateless, ours-oauth, ours-oauth-small-cache,
               ours-list, ours-redis (O);
               ours-serve, ours-oauth-serve (O under `serve_http`, as in production);
               rmcp, rmcp-stateless, rmcp-list (R)
@@ -243,6 +243,8 @@ fn server_main(args: &[String]) {
         let router = match kind.as_str() {
             "bare" | "bare-jwt" => bare::router(&kind, port, issuer).await,
             "ours"
+            | "ours-subscribed"
+            | "ours-traced"
             | "ours-stateless"
             | "ours-oauth"
             | "ours-oauth-small-cache"
@@ -1091,6 +1093,8 @@ fn variants(workload: &str) -> Vec<Variant> {
         "W1" => vec![
             v("W1", "B 2026", "bare", Modern, "B 2026"),
             v("W1", "O 2026", "ours", Modern, "B 2026"),
+            v("W1", "O 2026 subscribed", "ours-subscribed", Modern, "B 2026"),
+            v("W1", "O 2026 traced", "ours-traced", Modern, "B 2026"),
             v("W1", "R 2026", "rmcp", Modern, "B 2026"),
             v("W1", "B 2025", "bare", Legacy, "B 2025"),
             v("W1", "O 2025 stateless", "ours-stateless", Legacy, "B 2025"),
@@ -2237,6 +2241,28 @@ async fn orchestrate(opts: Opts) {
                 out.median(),
                 base.median(),
                 if r >= target { "yes" } else { "**no**" }
+            );
+        }
+    }
+    // What the request spans and the log line cost: under a subscriber that records none
+    // of them (the target), and under one that takes them all and keeps nothing (a figure).
+    for (kind, target) in [("O 2026 subscribed", Some(0.03)), ("O 2026 traced", None)] {
+        if let (Some(traced), Some(plain), Some(base)) =
+            (find("W1", kind), find("W1", "O 2026"), find("W1", "B 2026"))
+        {
+            let cost = paired(plain, base) - paired(traced, base);
+            let (target, met) = match target {
+                Some(t) => (
+                    format!("≤ {t:.3}"),
+                    if cost <= t { "yes" } else { "**no**" }.to_owned(),
+                ),
+                None => ("–".to_owned(), "–".to_owned()),
+            };
+            println!(
+                "| W1 telemetry cost, {} (O − {kind}, × of B) | {:.0} | {:.0} | {cost:.3} | {target} | {met} |",
+                if kind.ends_with("subscribed") { "nothing enabled" } else { "every span enabled" },
+                traced.median(),
+                plain.median(),
             );
         }
     }

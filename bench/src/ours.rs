@@ -89,6 +89,22 @@ async fn oauth(kind: &str, port: u16, issuer: Option<&str>) -> OAuthConfig {
 pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router {
     match kind {
         "ours" => Calc.router(HttpConfig::new()),
+        // W1 under a subscriber that records nothing of ours (an application logging its
+        // own warnings): what the telemetry costs when no one asks for it.
+        "ours-subscribed" => {
+            use tracing_subscriber::layer::SubscriberExt as _;
+            let subscriber =
+                tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::WARN);
+            tracing::subscriber::set_global_default(subscriber).expect("no subscriber yet");
+            Calc.router(HttpConfig::new())
+        }
+        // W1 under a subscriber that takes every span and event and keeps nothing: the cost
+        // of building each request's span and log line, without exporting them.
+        "ours-traced" => {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry())
+                .expect("no subscriber yet");
+            Calc.router(HttpConfig::new())
+        }
         "ours-redis" => Calc.router(with_redis().await),
         "ours-stateless" => CalcStateless.router(HttpConfig::new()),
         "ours-list" => Many.router(HttpConfig::new()),

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod protocol;
 #[cfg(feature = "redis")]
 pub mod store;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;

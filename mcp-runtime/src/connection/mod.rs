@@ -89,6 +89,8 @@ pub(crate) enum Step {
     Opened {
         body: Vec<u8>,
         session: Option<Arc<Session>>,
+        /// The protocol version negotiated.
+        version: &'static str,
     },
     /// 2026-07-28 `subscriptions/listen`: the stream of notifications it asked for.
     Listen(tokio::sync::mpsc::Receiver<Vec<u8>>),
@@ -158,6 +160,18 @@ pub(crate) enum NoSession {
     StoreDown,
 }
 
+impl NoSession {
+    /// The reason, as telemetry's `error.type`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "session_missing",
+            Self::Unknown => "session_not_found",
+            Self::StoreDown => "store_unavailable",
+        }
+    }
+}
+
 impl<S: McpServer> Core<S> {
     /// The core of `server`, its 2025-11-25 sessions in `sessions`, its 2026-07-28 request
     /// states sealed with `keys`.
@@ -208,10 +222,11 @@ impl<S: McpServer> Core<S> {
         peer: Option<IpAddr>,
     ) -> Step {
         if self.stateless() {
-            let (_, result) = self.engine.initialize(params);
+            let (version, result) = self.engine.initialize(params);
             return Step::Opened {
                 body: protocol::response_json(id, &result),
                 session: None,
+                version,
             };
         }
         let info = params.get("clientInfo");
@@ -237,6 +252,7 @@ impl<S: McpServer> Core<S> {
             Ok(session) => Step::Opened {
                 body: protocol::response_json(id, &result),
                 session: Some(session),
+                version,
             },
             Err(Refused::Full { retry_after }) => {
                 tracing::warn!(

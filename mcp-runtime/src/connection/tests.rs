@@ -92,7 +92,7 @@ impl Memory {
     async fn send(&mut self, message: Value) -> Value {
         let bytes = match self.step(message).await {
             Step::Result(body) => body,
-            Step::Opened { body, session } => {
+            Step::Opened { body, session, .. } => {
                 self.session = session;
                 body
             }

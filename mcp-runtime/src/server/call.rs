@@ -37,6 +37,8 @@ impl Era {
 pub(crate) enum Reply {
     Value(Value),
     Raw(Bytes),
+    /// A `tools/call` result with `isError`, serialized.
+    ToolError(Bytes),
 }
 
 impl Reply {
@@ -44,8 +46,13 @@ impl Reply {
     pub(crate) fn into_response(self, id: &RequestId) -> Vec<u8> {
         match self {
             Self::Value(v) => protocol::response_json(id, &v),
-            Self::Raw(raw) => protocol::response_raw(id, &raw),
+            Self::Raw(raw) | Self::ToolError(raw) => protocol::response_raw(id, &raw),
         }
+    }
+
+    /// Whether this is a tool's failure.
+    pub(crate) fn is_tool_error(&self) -> bool {
+        matches!(self, Self::ToolError(_))
     }
 }
 

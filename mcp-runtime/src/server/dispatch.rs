@@ -189,7 +189,10 @@ impl<S: McpServer> Engine<S> {
             ("tools/list", _) if !desc.tools.is_empty() => page(params, modern, &self.tools),
             ("tools/call", _) if !desc.tools.is_empty() => {
                 let result = self.call_tool(params, call).await?;
-                self.reply(&result, era, b"")
+                match self.reply(&result, era, b"")? {
+                    Reply::Raw(raw) if result.is_error => Ok(Reply::ToolError(raw)),
+                    reply => Ok(reply),
+                }
             }
             ("resources/list", _) if has_resources => page(params, modern, &self.resources),
             ("resources/templates/list", _) if has_resources => {

@@ -22,6 +22,8 @@ use crate::server::McpServer;
 use crate::server::call::ClientDeclaration;
 use crate::server::dispatch::Era;
 use crate::server::input::StateKeys;
+use crate::telemetry::{AuthOutcome, Operation, Outcome, Recorder, Telemetry, Via};
+use tracing::Instrument as _;
 
 /// The largest line read from stdin; a longer one is answered with -32600 and skipped
 /// without being kept.
@@ -51,6 +53,7 @@ where
         StateKeys::process_default(),
         required,
     ));
+    let recorder = Recorder::new(&Telemetry::new(), None);
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
     let writer = tokio::spawn(async move {
         let mut output = output;
@@ -104,11 +107,17 @@ where
             }
         };
         let session = Arc::clone(&lock(&client));
+        let mut operation = Operation::start(&recorder, &message, Via::STDIO);
+        if let Some(caller) = &caller {
+            operation.caller(caller);
+        }
+        let span = operation.span();
         let step = match classify(&message, false, None) {
             Revision::Modern => match message {
                 Message::Request { .. } => match ModernMeta::read(&message) {
-                    Ok(meta) => core.modern(message, &meta, caller.clone()),
+                    Ok(meta) => span.in_scope(|| core.modern(message, &meta, caller.clone())),
                     Err(e) => {
+                        operation.finish(Outcome::Failed(&e));
                         let id = message.request_id();
                         let _ = tx.send(protocol::error_json(id, &e)).await;
                         continue;
@@ -117,15 +126,21 @@ where
                 other => modern_other(other),
             },
             Revision::Legacy => {
+                operation.session(&session.id);
                 core.legacy_in(message, Some(&session.id), None, caller.clone(), None)
+                    .instrument(span)
                     .await
             }
         };
         match step {
-            Step::Accepted => {}
+            Step::Accepted => operation.finish(Outcome::Ok),
             // The process's session lives as long as stdin is open.
-            Step::NoSession(why) => tracing::warn!(?why, "a message found no session"),
+            Step::NoSession(why) => {
+                tracing::warn!(?why, "a message found no session");
+                operation.finish(Outcome::Refused(why.as_str(), "no session"));
+            }
             Step::Result(body) => {
+                operation.finish(Outcome::Ok);
                 let _ = tx.send(body).await;
             }
             Step::Error {
@@ -134,11 +149,16 @@ where
                 error,
                 malformed,
             } => {
+                if let Some(era) = era {
+                    operation.version(era.version());
+                }
+                operation.finish(Outcome::Failed(&error));
                 tracing::debug!(code = ?error.code, era = era.map(Era::version), malformed, "request refused");
                 let _ = tx.send(protocol::error_json(id.as_ref(), &error)).await;
             }
             Step::Limited(limited) => {
                 let error = &limited.error;
+                operation.finish(Outcome::Failed(error));
                 tracing::info!(
                     retry_after = ?limited.retry_after,
                     server_wide = limited.server_wide,
@@ -149,21 +169,35 @@ where
                     .await;
             }
             Step::Forbidden(id, forbidden) => {
+                recorder.auth(AuthOutcome::InsufficientScope);
+                operation.forbidden(caller.as_deref(), &forbidden.needed);
+                operation.finish(Outcome::Failed(&forbidden.error));
                 tracing::info!(needed = ?forbidden.needed, "the local caller lacks scopes");
                 let _ = tx
                     .send(protocol::error_json(Some(&id), &forbidden.error))
                     .await;
             }
-            Step::Opened { body, session } => {
+            Step::Opened {
+                body,
+                session,
+                version,
+            } => {
+                operation.version(version);
                 if let Some(renewed) = session {
+                    operation.session(&renewed.id);
                     let old = std::mem::replace(&mut *lock(&client), Arc::clone(&renewed));
                     core.sessions.local().remove(&old.id);
                     forward(renewed.open_stream(&core.hub), tx.clone());
                 }
+                operation.finish(Outcome::Ok);
                 let _ = tx.send(body).await;
             }
-            Step::Listen(rx) => forward(rx, tx.clone()),
+            Step::Listen(rx) => {
+                operation.finish(Outcome::Ok);
+                forward(rx, tx.clone());
+            }
             Step::Run(mut prepared) => {
+                operation.version(prepared.call.era.version());
                 let id = prepared.call.id.clone();
                 if prepared.guard.is_none()
                     // A 2026-07-28 request is still the process's: cancellable the same way
@@ -180,17 +214,29 @@ where
                     prepared.call.notifier = Some(tx.clone());
                 }
                 let (core, tx) = (Arc::clone(&core), tx.clone());
+                let span = operation.span();
                 tokio::spawn(async move {
                     let guard = prepared.guard;
+                    let run = core.run(&prepared.method, prepared.params, prepared.call);
                     let outcome = tokio::select! {
                         biased;
                         () = cancellation.cancelled() => return,
-                        outcome = core.run(&prepared.method, prepared.params, prepared.call) => outcome,
+                        outcome = run.instrument(span) => outcome,
                     };
                     drop(guard);
                     let body = match outcome {
-                        Ok(reply) => reply.into_response(&id),
-                        Err(e) => protocol::error_json(Some(&id), &e),
+                        Ok(reply) => {
+                            operation.finish(if reply.is_tool_error() {
+                                Outcome::ToolError
+                            } else {
+                                Outcome::Ok
+                            });
+                            reply.into_response(&id)
+                        }
+                        Err(e) => {
+                            operation.finish(Outcome::Failed(&e));
+                            protocol::error_json(Some(&id), &e)
+                        }
                     };
                     let _ = tx.send(body).await;
                 });

@@ -36,6 +36,7 @@ use super::oauth::verifier::Rejected;
 use super::oauth::{AuthSettings, Challenge, challenge_header};
 use crate::auth::Principal;
 use crate::protocol::{ErrorCode, Message, RequestId, RpcError};
+use crate::telemetry::{AuthOutcome, Operation, Outcome, Recorder, Via};
 
 /// The verified caller of a request, put in its extensions by [`BearerLayer`].
 #[derive(Clone)]
@@ -77,13 +78,15 @@ pub(crate) const ID_PREFIX: usize = 8 * 1024;
 pub(crate) struct BearerLayer {
     auth: Arc<AuthSettings>,
     body_timeout: Duration,
+    recorder: Arc<Recorder>,
 }
 
 impl BearerLayer {
-    pub(crate) fn new(auth: AuthSettings, body_timeout: Duration) -> Self {
+    pub(crate) fn new(auth: AuthSettings, body_timeout: Duration, recorder: Arc<Recorder>) -> Self {
         Self {
             auth: Arc::new(auth),
             body_timeout,
+            recorder,
         }
     }
 }
@@ -128,12 +131,14 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let peer = req
+            let address = req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
+                .map(|c| c.0);
+            let peer = address.map(|a| a.ip());
             match authenticate(&layer.auth, req.headers(), peer).await {
                 Ok(principal) => {
+                    layer.recorder.auth(AuthOutcome::Ok);
                     req.extensions_mut().insert(Caller {
                         principal,
                         auth: layer.auth,
@@ -141,28 +146,47 @@ where
                     inner.call(req).await
                 }
                 Err(denied) => {
+                    layer.recorder.auth(denied.outcome);
                     // The challenge keeps the request id when the body can be read.
-                    let id = if req.method() == Method::POST {
-                        request_id(req, layer.body_timeout).await
+                    let (traceparent, tracestate) = super::trace_headers(req.headers());
+                    let (traceparent, tracestate) = (
+                        traceparent.map(str::to_owned),
+                        tracestate.map(str::to_owned),
+                    );
+                    let message = if req.method() == Method::POST {
+                        read_message(req, layer.body_timeout).await
                     } else {
                         None
                     };
+                    let mut operation = message.as_ref().map_or(Operation::NONE, |m| {
+                        let via = Via {
+                            http: true,
+                            peer: address,
+                            trace_headers: (traceparent.as_deref(), tracestate.as_deref()),
+                        };
+                        Operation::start(&layer.recorder, m, via)
+                    });
+                    if denied.outcome == AuthOutcome::InsufficientScope {
+                        operation.forbidden(denied.principal.as_deref(), layer.auth.required);
+                    }
+                    operation.finish(Outcome::Denied(denied.outcome, &denied.error));
+                    let id = message.as_ref().and_then(Message::request_id);
                     // Only a client's own failures are held; an outage is not its fault.
                     if let Some(wait) = denied.wait
                         && denied.status == StatusCode::TOO_MANY_REQUESTS
                     {
                         tokio::time::sleep(wait.clamp(HOLD.0, HOLD.1)).await;
                     }
-                    Ok(denied.into_response(id.as_ref()))
+                    Ok(denied.into_response(id))
                 }
             }
         })
     }
 }
 
-/// The id of the JSON-RPC request of `req`, if its whole body fits in [`ID_PREFIX`] bytes
-/// and arrives within `timeout`.
-async fn request_id(req: Request<Body>, timeout: Duration) -> Option<RequestId> {
+/// The JSON-RPC message of `req`, if its whole body fits in [`ID_PREFIX`] bytes and
+/// arrives within `timeout`.
+async fn read_message(req: Request<Body>, timeout: Duration) -> Option<Message> {
     use http_body_util::BodyExt as _;
     let declared = req
         .headers()
@@ -178,11 +202,14 @@ async fn request_id(req: Request<Body>, timeout: Duration) -> Option<RequestId> 
         .ok()?
         .ok()?
         .to_bytes();
-    Message::parse(&bytes).ok()?.request_id().cloned()
+    Message::parse(&bytes).ok()
 }
 
 /// A refused request: status, challenge (or `Retry-After` seconds) and JSON-RPC error.
 pub(crate) struct Denied {
+    outcome: AuthOutcome,
+    /// The caller, when its token was valid but lacks a required scope.
+    principal: Option<Arc<Principal>>,
     status: StatusCode,
     challenge: String,
     /// How long the peer must wait, for a 429.
@@ -193,12 +220,15 @@ pub(crate) struct Denied {
 impl Denied {
     #[cold]
     fn new(auth: &AuthSettings, kind: Challenge, scopes: &[&str], error: RpcError) -> Self {
-        let status = match kind {
-            Challenge::Missing | Challenge::InvalidToken => StatusCode::UNAUTHORIZED,
-            Challenge::InvalidRequest => StatusCode::BAD_REQUEST,
-            Challenge::InsufficientScope => StatusCode::FORBIDDEN,
+        let (status, outcome) = match kind {
+            Challenge::Missing => (StatusCode::UNAUTHORIZED, AuthOutcome::Missing),
+            Challenge::InvalidToken => (StatusCode::UNAUTHORIZED, AuthOutcome::Invalid),
+            Challenge::InvalidRequest => (StatusCode::BAD_REQUEST, AuthOutcome::Malformed),
+            Challenge::InsufficientScope => (StatusCode::FORBIDDEN, AuthOutcome::InsufficientScope),
         };
         Self {
+            outcome,
+            principal: None,
             status,
             challenge: challenge_header(kind, &auth.config.metadata_url, scopes),
             wait: None,
@@ -210,6 +240,8 @@ impl Denied {
     #[cold]
     fn throttled(wait: Duration) -> Self {
         Self {
+            outcome: AuthOutcome::Throttled,
+            principal: None,
             status: StatusCode::TOO_MANY_REQUESTS,
             challenge: String::new(),
             wait: Some(wait),
@@ -225,6 +257,8 @@ impl Denied {
     #[cold]
     fn unavailable(wait: Duration) -> Self {
         Self {
+            outcome: AuthOutcome::IdpUnavailable,
+            principal: None,
             status: StatusCode::SERVICE_UNAVAILABLE,
             challenge: String::new(),
             wait: Some(wait.max(Duration::from_secs(1))),
@@ -360,12 +394,9 @@ async fn authenticate(
     if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
         tracing::debug!(scope = %missing, "token lacks a required scope");
         let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");
-        return Err(Denied::new(
-            auth,
-            Challenge::InsufficientScope,
-            auth.required,
-            e,
-        ));
+        let mut denied = Denied::new(auth, Challenge::InsufficientScope, auth.required, e);
+        denied.principal = Some(principal);
+        return Err(denied);
     }
     Ok(principal)
 }

@@ -35,10 +35,12 @@ impl Answer {
     /// The success response to request `id`.
     pub(super) fn reply(id: &RequestId, reply: Reply) -> Self {
         match reply {
-            Reply::Raw(result) if result.len() >= SHARE_FROM => Self::Shared {
-                head: response_head(id),
-                result,
-            },
+            Reply::Raw(result) | Reply::ToolError(result) if result.len() >= SHARE_FROM => {
+                Self::Shared {
+                    head: response_head(id),
+                    result,
+                }
+            }
             reply => Self::Whole(reply.into_response(id)),
         }
     }

@@ -8,6 +8,7 @@ use super::lifecycle::{Lifecycle, Stats};
 use crate::connection::events::ReplayLimits;
 use crate::connection::session::SessionLimits;
 use crate::server::input::StateKeys;
+use crate::telemetry::Telemetry;
 
 /// Settings of the Streamable HTTP endpoint of a server declared without `oauth`.
 ///
@@ -48,6 +49,7 @@ pub struct HttpConfig {
     #[cfg(feature = "redis")]
     pub(crate) store: Option<crate::store::RedisStore>,
     pub(crate) life: Arc<Lifecycle>,
+    pub(crate) telemetry: Telemetry,
 }
 
 impl Default for HttpConfig {
@@ -79,6 +81,7 @@ impl Default for HttpConfig {
             #[cfg(feature = "redis")]
             store: None,
             life: Arc::default(),
+            telemetry: Telemetry::new(),
         }
     }
 }
@@ -328,6 +331,23 @@ impl HttpConfig {
     #[must_use]
     pub fn shutdown_on(self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
         self.life.set_signal(Box::pin(signal));
+        self
+    }
+
+    /// What the endpoint records about its requests: spans, metrics, the log line of each
+    /// (see [`telemetry`](crate::telemetry)).
+    ///
+    /// ```
+    /// use mcp_runtime::HttpConfig;
+    /// use mcp_runtime::telemetry::Telemetry;
+    ///
+    /// // No log line per request.
+    /// let config = HttpConfig::new().telemetry(Telemetry::new().request_log(false));
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
         self
     }
 

@@ -21,13 +21,13 @@ use tower_service::Service;
 use super::Http;
 use super::bearer::Caller;
 use super::error::{Refusal, json_response, rpc_error};
-use super::header_str;
 use super::lifecycle::Held;
 use super::respond::{
     error_status, frames_of, read_frames, received, respond, resumable, sse_response,
 };
 use super::revision::{MCP_SESSION_ID, STORE_DOWN, no_session, route};
 use super::sse::Frame;
+use super::{header_str, trace_headers};
 use crate::auth::Principal;
 use tokio_util::sync::CancellationToken;
 
@@ -37,6 +37,8 @@ use crate::connection::{Limited, Step};
 use crate::protocol::Message;
 use crate::server::McpServer;
 use crate::server::input::Hub;
+use crate::telemetry::{AuthOutcome, Operation, Outcome, Via};
+use tracing::Instrument as _;
 
 /// The MCP endpoint as a service: `POST`, `GET` and `DELETE`, 405 for any other method.
 pub(super) struct Endpoint<S> {
@@ -122,12 +124,31 @@ async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
         Err((id, e)) => return rpc_error(StatusCode::BAD_REQUEST, id.as_ref(), &e),
     };
     let principal = caller.map(|c| Arc::clone(&c.principal));
-    let peer = parts
+    let address = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let step = route(&http.core, &parts.headers, message, principal, peer).await;
-    write(http, caller, step).await
+        .map(|c| c.0);
+    let via = Via {
+        http: true,
+        peer: address,
+        trace_headers: trace_headers(&parts.headers),
+    };
+    let mut operation = Operation::start(&http.recorder, &message, via);
+    if let Some(principal) = &principal {
+        operation.caller(principal);
+    }
+    if let Some(session) = header_str(&parts.headers, &MCP_SESSION_ID) {
+        operation.session(session);
+    }
+    let route = route(
+        &http.core,
+        &parts.headers,
+        message,
+        principal,
+        address.map(|a| a.ip()),
+    );
+    let step = route.instrument(operation.span()).await;
+    write(http, caller, step, operation).await
 }
 
 /// 408 for a body that arrives slower than [`HttpConfig::body_timeout`](super::HttpConfig::body_timeout).
@@ -164,18 +185,36 @@ fn limited(limited: &Limited) -> Response {
     response
 }
 
-/// Writes what the core decided.
-async fn write<S: McpServer>(http: Arc<Http<S>>, caller: Option<&Caller>, step: Step) -> Response {
+/// Writes what the core decided, and records how the request ended.
+async fn write<S: McpServer>(
+    http: Arc<Http<S>>,
+    caller: Option<&Caller>,
+    step: Step,
+    mut operation: Operation,
+) -> Response {
     match step {
-        Step::Run(prepared) => respond(http, prepared).await,
-        Step::Result(body) => json_response(StatusCode::OK, body),
-        Step::Accepted => StatusCode::ACCEPTED.into_response(),
+        Step::Run(prepared) => {
+            operation.version(prepared.call.era.version());
+            respond(http, prepared, operation).await
+        }
+        Step::Result(body) => {
+            operation.finish(Outcome::Ok);
+            json_response(StatusCode::OK, body)
+        }
+        Step::Accepted => {
+            operation.finish(Outcome::Ok);
+            StatusCode::ACCEPTED.into_response()
+        }
         Step::Error {
             id,
             era,
             error,
             malformed,
         } => {
+            if let Some(era) = era {
+                operation.version(era.version());
+            }
+            operation.finish(Outcome::Failed(&error));
             let status = match era {
                 _ if malformed => StatusCode::BAD_REQUEST,
                 Some(era) => error_status(era, &error),
@@ -183,22 +222,46 @@ async fn write<S: McpServer>(http: Arc<Http<S>>, caller: Option<&Caller>, step: 
             };
             rpc_error(status, id.as_ref(), &error)
         }
-        Step::Limited(l) => limited(&l),
-        Step::Forbidden(id, forbidden) => match caller {
-            Some(caller) => {
-                caller.insufficient_scope(Some(&id), &forbidden.needed, &forbidden.error)
+        Step::Limited(l) => {
+            operation.finish(Outcome::Failed(&l.error));
+            limited(&l)
+        }
+        Step::Forbidden(id, forbidden) => {
+            http.recorder.auth(AuthOutcome::InsufficientScope);
+            operation.forbidden(caller.map(|c| &*c.principal), &forbidden.needed);
+            operation.finish(Outcome::Failed(&forbidden.error));
+            match caller {
+                Some(caller) => {
+                    caller.insufficient_scope(Some(&id), &forbidden.needed, &forbidden.error)
+                }
+                None => rpc_error(StatusCode::FORBIDDEN, Some(&id), &forbidden.error),
             }
-            None => rpc_error(StatusCode::FORBIDDEN, Some(&id), &forbidden.error),
-        },
-        Step::Opened { body, session } => {
+        }
+        Step::Opened {
+            body,
+            session,
+            version,
+        } => {
+            operation.version(version);
+            if let Some(session) = &session {
+                operation.session(&session.id);
+            }
+            operation.finish(Outcome::Ok);
             let mut response = json_response(StatusCode::OK, body);
             if let Some(value) = session.and_then(|s| HeaderValue::from_str(&s.id).ok()) {
                 response.headers_mut().insert(MCP_SESSION_ID, value);
             }
             response
         }
-        Step::Listen(rx) => notification_stream(&http, rx),
-        Step::NoSession(why) => no_session(why).into_response(),
+        Step::Listen(rx) => {
+            operation.finish(Outcome::Ok);
+            notification_stream(&http, rx)
+        }
+        Step::NoSession(why) => {
+            let refusal = no_session(why);
+            operation.finish(Outcome::Refused(why.as_str(), refusal.message));
+            refusal.into_response()
+        }
     }
 }
 

@@ -64,8 +64,10 @@ use crate::connection::Core;
 use crate::connection::sessions::Sessions;
 use crate::server::input::StateKeys;
 use crate::server::{McpServer, Protected, Unprotected};
+use crate::telemetry::{Gauges, Recorder};
 use bearer::BearerLayer;
 use oauth::AuthSettings;
+use std::sync::Arc;
 use tower_layer::Layer as _;
 
 mod sealed {
@@ -95,7 +97,8 @@ impl<S: Unprotected> ServeConfig<S> for HttpConfig {
     }
 
     fn into_router(self, server: S) -> axum::Router {
-        let endpoint = endpoint(server, &self, &[]);
+        let recorder = recorder(&self);
+        let endpoint = endpoint(server, &self, &[], recorder);
         let stateless = endpoint.stateless();
         let service =
             HostOriginLayer::new(&self).layer(RefuseLayer::new(&self, stateless).layer(endpoint));
@@ -118,9 +121,10 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
             scopes: S::SCOPES,
         };
         let metadata = oauth::metadata_routes(&auth);
-        let endpoint = endpoint(server, &http, S::REQUIRED_SCOPES);
+        let recorder = recorder(&http);
+        let endpoint = endpoint(server, &http, S::REQUIRED_SCOPES, Arc::clone(&recorder));
         let stateless = endpoint.stateless();
-        let bearer = BearerLayer::new(auth, http.body_timeout).layer(endpoint);
+        let bearer = BearerLayer::new(auth, http.body_timeout, recorder).layer(endpoint);
         let service =
             HostOriginLayer::new(&http).layer(RefuseLayer::new(&http, stateless).layer(bearer));
         axum::Router::new()
@@ -134,6 +138,17 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
 pub(crate) struct Http<S> {
     pub(crate) core: Core<S>,
     pub(crate) config: HttpConfig,
+    pub(crate) recorder: Arc<Recorder>,
+}
+
+/// The telemetry of an endpoint, its gauges read from its [`Stats`].
+fn recorder(config: &HttpConfig) -> Arc<Recorder> {
+    let (sessions, streams) = (config.stats(), config.stats());
+    let gauges = Gauges {
+        sessions: Box::new(move || sessions.sessions() as u64),
+        streams: Box::new(move || streams.streams() as u64),
+    };
+    Recorder::new(&config.telemetry, Some(gauges))
 }
 
 /// The endpoint serving `server`.
@@ -141,6 +156,7 @@ fn endpoint<S: McpServer>(
     server: S,
     config: &HttpConfig,
     required: &'static [&'static str],
+    recorder: Arc<Recorder>,
 ) -> endpoint::Endpoint<S> {
     let sessions = sessions(config);
     config.life.add_store(sessions.local());
@@ -156,6 +172,7 @@ fn endpoint<S: McpServer>(
             required,
         ),
         config: config.clone(),
+        recorder,
     })
 }
 
@@ -175,6 +192,17 @@ fn sessions(config: &HttpConfig) -> Sessions {
     }
     Sessions::memory(config.sessions)
 }
+
+/// The `traceparent` and `tracestate` headers of a request, when they are text.
+pub(crate) fn trace_headers(headers: &HeaderMap) -> (Option<&str>, Option<&str>) {
+    (
+        header_str(headers, &TRACEPARENT),
+        header_str(headers, &TRACESTATE),
+    )
+}
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
 /// A header's value as trimmed text, when it is text.
 pub(crate) fn header_str<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<&'h str> {

@@ -27,6 +27,8 @@ use crate::protocol::{self, ErrorCode, RpcError};
 use crate::server::McpServer;
 use crate::server::context::CLOSE_STREAM;
 use crate::server::dispatch::{Call, Era, Reply};
+use crate::telemetry::{Operation, Outcome};
+use tracing::Instrument as _;
 
 /// How a request ended: with the handler's outcome, or cut short by the drain deadline.
 enum Finished {
@@ -35,7 +37,11 @@ enum Finished {
 }
 
 /// Runs one request; see [`stream`](super::stream) for how JSON or SSE is chosen.
-pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared) -> Response {
+pub(super) async fn respond<S: McpServer>(
+    http: Arc<Http<S>>,
+    request: Prepared,
+    operation: Operation,
+) -> Response {
     let Prepared {
         method,
         params,
@@ -44,26 +50,42 @@ pub(super) async fn respond<S: McpServer>(http: Arc<Http<S>>, request: Prepared)
     } = request;
     let id = call.id.clone();
     let era = call.era;
+    let span = operation.span();
     let answer = move |finished: Finished| match finished {
-        Finished::Ran(Ok(reply)) => (StatusCode::OK, Answer::reply(&id, reply)),
-        Finished::Ran(Err(e)) => (
-            error_status(era, &e),
-            Answer::Whole(protocol::error_json(Some(&id), &e)),
-        ),
-        Finished::ShuttingDown => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Answer::Whole(protocol::error_json(Some(&id), &shutting_down())),
-        ),
+        Finished::Ran(Ok(reply)) => {
+            operation.finish(if reply.is_tool_error() {
+                Outcome::ToolError
+            } else {
+                Outcome::Ok
+            });
+            (StatusCode::OK, Answer::reply(&id, reply))
+        }
+        Finished::Ran(Err(e)) => {
+            operation.finish(Outcome::Failed(&e));
+            (
+                error_status(era, &e),
+                Answer::Whole(protocol::error_json(Some(&id), &e)),
+            )
+        }
+        Finished::ShuttingDown => {
+            let e = shutting_down();
+            operation.finish(Outcome::Failed(&e));
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Answer::Whole(protocol::error_json(Some(&id), &e)),
+            )
+        }
     };
     if call.may_stream(&params) {
         // Boxed: this path's state stays out of every other request's future.
-        return Box::pin(respond_streaming(http, method, params, call, guard, answer)).await;
+        let streaming = respond_streaming(http, method, params, call, guard, answer, span);
+        return Box::pin(streaming).await;
     }
     // Only the result can come: no stream to prepare for. Nothing can cancel a request
     // outside a session but the client going away.
     let watch = call.cancellation.clone();
     let deadline = &http.config.life.deadline;
-    let mut request = std::pin::pin!(http.core.run(&method, params, call));
+    let mut request = std::pin::pin!(http.core.run(&method, params, call).instrument(span));
     // A cancelled request gets no answer, even when its handler returned.
     if watch.as_ref().is_some_and(CancellationToken::is_cancelled) {
         return StatusCode::NO_CONTENT.into_response();
@@ -118,6 +140,7 @@ async fn respond_streaming<S: McpServer>(
     mut call: Call,
     guard: Option<InflightGuard>,
     answer: impl FnOnce(Finished) -> (StatusCode, Answer) + Send + 'static,
+    span: tracing::Span,
 ) -> Response {
     let cancellation = call
         .cancellation
@@ -127,17 +150,20 @@ async fn respond_streaming<S: McpServer>(
     call.notifier = Some(tx);
     let session = guard.as_ref().map(|g| Arc::clone(g.session()));
     let keep_alive = http.config.sse_keep_alive;
-    let work: super::stream::Work = Box::pin(async move {
-        let _guard = guard;
-        let deadline = http.config.life.deadline.clone();
-        // Dropping the run at the deadline cancels the handler; the client gets the error.
-        let finished = tokio::select! {
-            biased;
-            outcome = http.core.run(&method, params, call) => Finished::Ran(outcome),
-            () = deadline.cancelled() => Finished::ShuttingDown,
-        };
-        answer(finished)
-    });
+    let work: super::stream::Work = Box::pin(
+        async move {
+            let _guard = guard;
+            let deadline = http.config.life.deadline.clone();
+            // Dropping the run at the deadline cancels the handler; the client gets the error.
+            let finished = tokio::select! {
+                biased;
+                outcome = http.core.run(&method, params, call) => Finished::Ran(outcome),
+                () = deadline.cancelled() => Finished::ShuttingDown,
+            };
+            answer(finished)
+        }
+        .instrument(span),
+    );
     match super::stream::first(work, rx, cancellation).await {
         super::stream::First::Done(status, answer) => json_body(status, answer.into_body()),
         super::stream::First::Streaming(rest) => match session {
