@@ -2,7 +2,9 @@
 //! tool, resource and prompt the suite's scenarios call, for both protocol revisions.
 //!
 //! `cargo run --example everything` listens on `127.0.0.1:3001/mcp` (or `MCP_BIND`);
-//! `bash scripts/conformance.sh` runs the suite against it.
+//! `bash scripts/conformance.sh` runs the suite against it. `--contract` prints what it
+//! exposes as sorted JSON and exits. Warnings and one line per request are logged unless
+//! `RUST_LOG` says otherwise.
 
 use std::time::Duration;
 
@@ -591,10 +593,16 @@ impl Everything {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--contract") {
+        print!("{}", Everything::contract(&HttpConfig::new()));
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,mcp_runtime::request=info".into()),
         )
         .init();
     let bind = std::env::var("MCP_BIND").unwrap_or_else(|_| "127.0.0.1:3001".into());

@@ -10,6 +10,9 @@
 //! cargo run --example oauth
 //! ```
 //!
+//! `cargo run --example oauth -- --contract` prints what the server exposes (tools, scopes,
+//! protected resource metadata) as sorted JSON and exits, without an authorization server.
+//!
 //! With your identity provider instead:
 //!
 //! ```sh
@@ -48,6 +51,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_runtime::auth::IdpProfile;
 use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
+use mcp_runtime::oauth::OAuthConfigBuilder;
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -180,6 +184,7 @@ impl Notes {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -193,6 +198,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let bind = var("MCP_BIND").unwrap_or_else(|| "127.0.0.1:3002".into());
+    if std::env::args().any(|a| a == "--contract") {
+        // What the server exposes, without an authorization server: the issuer as
+        // configured, or the one the development server would have.
+        let issuer = var("MCP_ISSUER").unwrap_or_else(|| {
+            let dev = var("MCP_DEV_AUTH_BIND").unwrap_or_else(|| "127.0.0.1:3003".into());
+            format!("http://{dev}")
+        });
+        print!("{}", Notes::contract(&settings(&var, &bind, &issuer)?));
+        return Ok(());
+    }
     // The development server, if any, lives until the MCP server stops.
     let mut exchange = var("MCP_CLIENT_ID").zip(var("MCP_CLIENT_SECRET"));
     let (issuer, _dev) = if let Some(issuer) = var("MCP_ISSUER") {
@@ -203,6 +218,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         exchange = Some(("notes-server".into(), secret));
         (dev.issuer().to_owned(), Some(dev))
     };
+    let mut builder = settings(&var, &bind, &issuer)?;
+    if let Some((id, secret)) = exchange {
+        builder = builder.token_exchange(id, secret);
+    }
+    let config = builder.build().await?;
+    let resource = config.resource();
+    eprintln!("notes MCP server on http://{bind}, resource {resource}, issuer {issuer}");
+    eprintln!("  protected resource metadata: {}", config.metadata_url());
+    let notes = Notes {
+        downstream: var("MCP_DOWNSTREAM")
+            .unwrap_or_else(|| "https://calendar.example.com/api".into()),
+        ..Notes::default()
+    };
+    notes.serve_http(bind, config).await?;
+    Ok(())
+}
+
+/// The OAuth settings the environment gives, trusting `issuer`.
+fn settings(
+    var: &impl Fn(&str) -> Option<String>,
+    bind: &str,
+    issuer: &str,
+) -> Result<OAuthConfigBuilder, Box<dyn std::error::Error>> {
     let resource = var("MCP_RESOURCE_URL").unwrap_or_else(|| format!("http://{bind}/mcp"));
     let mut http = HttpConfig::new();
     for origin in var("MCP_ALLOWED_ORIGINS").iter().flat_map(|o| o.split(',')) {
@@ -210,7 +248,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut builder = OAuthConfig::builder()
         .resource(&resource)
-        .authorization_server(&issuer)
+        .authorization_server(issuer)
         .resource_name("Notes")
         .http(http);
     if let Some(audience) = var("MCP_AUDIENCE") {
@@ -218,9 +256,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(jwks) = var("MCP_JWKS_URI") {
         builder = builder.jwks_uri(jwks);
-    }
-    if let Some((id, secret)) = exchange {
-        builder = builder.token_exchange(id, secret);
     }
     if let Some(name) = var("MCP_IDP") {
         builder = builder.profile(profile(&name, var("MCP_ROLES_CLAIM"))?);
@@ -231,16 +266,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("MCP_LEEWAY must be a number of seconds, not `{leeway}`"))?;
         builder = builder.leeway(std::time::Duration::from_secs(seconds));
     }
-    let config = builder.build().await?;
-    eprintln!("notes MCP server on http://{bind}, resource {resource}, issuer {issuer}");
-    eprintln!("  protected resource metadata: {}", config.metadata_url());
-    let notes = Notes {
-        downstream: var("MCP_DOWNSTREAM")
-            .unwrap_or_else(|| "https://calendar.example.com/api".into()),
-        ..Notes::default()
-    };
-    notes.serve_http(bind, config).await?;
-    Ok(())
+    Ok(builder)
 }
 
 /// The identity-provider profile `MCP_IDP` names.

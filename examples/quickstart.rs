@@ -2,7 +2,8 @@
 //!
 //! Run it with `cargo run --example quickstart`; it listens on `127.0.0.1:3000/mcp`, or on
 //! the address in `MCP_BIND`. Set `MCP_STDIO=1` to serve stdin/stdout instead, for clients
-//! that start the server as a subprocess.
+//! that start the server as a subprocess. `--contract` prints what it exposes as sorted JSON
+//! and exits. Each request is logged at `info` (`RUST_LOG` chooses).
 
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
@@ -144,8 +145,13 @@ impl Quickstart {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--contract") {
+        print!("{}", Quickstart::contract(&HttpConfig::new()));
+        return Ok(());
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

@@ -35,18 +35,6 @@ async fn the_quickstart_tools_list_is_pinned_to_the_byte() {
     support::snapshot::assert_snapshot("quickstart.tools-list.json", &body);
 }
 
-/// The diff a changed snapshot prints names the changed lines and little else.
-#[test]
-fn a_snapshot_diff_shows_the_changed_lines_with_context() {
-    let old = "a\nb\nc\nd\ne\nf\ng\nh\n";
-    let new = "a\nb\nc\nd\nE\nf\ng\nh\ni\n";
-    let diff = support::snapshot::line_diff(old, new);
-    assert_eq!(
-        diff, "   …\n   c\n   d\n-  e\n+  E\n   f\n   g\n   h\n+  i\n",
-        "{diff}"
-    );
-}
-
 /// The README's "Testing a protected server" is `tests/readme_protected.rs`, which runs, from
 /// its first `use` on.
 #[test]
@@ -66,6 +54,269 @@ fn the_readme_shows_the_protected_server_test_that_runs() {
     assert!(
         block.trim_end() == code.trim_end(),
         "README.md's test differs from tests/readme_protected.rs:\n{}",
-        support::snapshot::line_diff(code, block)
+        mcp_runtime::contract::diff(code, block)
     );
+}
+
+/// `cargo run --example <name> -- --contract` for each example, compared with the contract
+/// checked in under `tests/snapshots/`: a changed schema, description, annotation, scope or
+/// metadata field fails here with a diff.
+#[test]
+fn each_example_prints_the_contract_that_is_checked_in() {
+    for example in ["quickstart", "oauth", "everything"] {
+        let output = std::process::Command::new(support::example_binary(example))
+            .arg("--contract")
+            // The oauth example names the issuer it would trust; pin the defaults.
+            .env_remove("MCP_ISSUER")
+            .env_remove("MCP_DEV_AUTH_BIND")
+            .env_remove("MCP_BIND")
+            .env_remove("MCP_RESOURCE_URL")
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{example} --contract: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let contract: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert!(contract["tools"].as_array().is_some_and(|t| !t.is_empty()));
+        support::snapshot::assert_snapshot(&format!("{example}.contract.json"), &output.stdout);
+    }
+}
+
+/// The quickstart and the conformance fixture print one line per answered request without
+/// any `RUST_LOG`, naming the method, the tool, the outcome and the duration.
+#[tokio::test]
+async fn the_examples_log_each_request_by_default() {
+    for example in ["quickstart", "everything"] {
+        let port = support::free_port();
+        let log = support::log_dir("contract").join(format!("{example}-requests.log"));
+        let mut server = support::ChildGuard::spawn_logged(
+            std::process::Command::new(support::example_binary(example))
+                .env("MCP_BIND", format!("127.0.0.1:{port}"))
+                .env_remove("RUST_LOG")
+                .env_remove("MCP_REDIS_URL"),
+            example,
+            log,
+        );
+        server.wait_for_port(port, Duration::from_mins(1));
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let tool = if example == "quickstart" {
+            "add"
+        } else {
+            "test_simple_text"
+        };
+        let args = if example == "quickstart" {
+            json!({"a": 2, "b": 3})
+        } else {
+            json!({})
+        };
+        let resp = support::modern(
+            &url,
+            "tools/call",
+            Some(tool),
+            json!({"name": tool, "arguments": args}),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let missing = support::modern(
+            &url,
+            "tools/call",
+            Some("nope"),
+            json!({"name": "nope", "arguments": {}}),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(missing.status(), StatusCode::OK);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let text = loop {
+            let text = server.log_text();
+            if text.matches("answered").count() >= 2 || std::time::Instant::now() > deadline {
+                break text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let line = |name: &str| {
+            text.lines()
+                .find(|l| l.contains("answered") && l.contains(&format!("name=\"{name}\"")))
+                .unwrap_or_else(|| panic!("{example}: no request line for `{name}` in:\n{text}"))
+                .to_owned()
+        };
+        let ok = line(tool);
+        assert!(ok.contains("INFO"), "{ok}");
+        assert!(ok.contains("method=\"tools/call\""), "{ok}");
+        assert!(ok.contains("outcome=\"ok\""), "{ok}");
+        assert!(ok.contains(" ms="), "{ok}");
+        let failed = line("nope");
+        assert!(failed.contains("outcome=\"-32602\""), "{failed}");
+    }
+}
+
+mod declared {
+    use mcp_runtime::prelude::*;
+
+    /// A protected server with a per-tool scope, a resource and a prompt.
+    pub(super) struct Files;
+
+    #[mcp_server(oauth(scopes = ["files:read", "files:write"], required = ["files:read"]))]
+    impl Files {
+        /// Writes a file.
+        #[tool(scopes = ["files:write"], destructive)]
+        async fn write(&self, path: String, text: String) -> String {
+            format!("{path}: {} bytes", text.len())
+        }
+
+        /// Reads a file.
+        #[tool(read_only)]
+        async fn read(&self, path: String) -> String {
+            path
+        }
+
+        /// The index of every file.
+        #[resource(uri = "files://index", mime_type = "text/plain")]
+        async fn index(&self) -> String {
+            String::new()
+        }
+
+        /// Asks for a summary of a file.
+        #[prompt]
+        async fn summarise(&self, path: String) -> String {
+            format!("Summarise {path}")
+        }
+    }
+
+    /// The same server without `oauth`.
+    pub(super) struct Open;
+
+    #[mcp_server]
+    impl Open {
+        /// Reads a file.
+        #[tool]
+        async fn read(&self, path: String) -> String {
+            path
+        }
+    }
+}
+
+/// Each operation lists the scopes it needs (the server's required ones and its own), and
+/// the metadata is what the configuration serves at its well-known URL, whether taken from
+/// the builder (no authorization server reached) or from the built configuration.
+#[tokio::test]
+async fn a_protected_contract_names_each_operations_scopes_and_the_metadata_served() {
+    use mcp_runtime::prelude::*;
+    let issuer = mcp_runtime::testing::TestIssuer::start().await.unwrap();
+    let builder = || {
+        OAuthConfig::builder()
+            .resource("https://files.example.com/mcp")
+            .authorization_server(issuer.url())
+            .resource_name("Files")
+    };
+    let contract = declared::Files::contract(&builder());
+    let json = contract.as_json();
+    let tools = json["tools"].as_array().unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["read", "write"], "sorted by name");
+    assert_eq!(tools[0]["scopes"], serde_json::json!(["files:read"]));
+    assert_eq!(
+        tools[1]["scopes"],
+        serde_json::json!(["files:read", "files:write"])
+    );
+    assert_eq!(tools[1]["annotations"]["destructiveHint"], true);
+    assert_eq!(json["resources"][0]["uri"], "files://index");
+    assert_eq!(
+        json["resources"][0]["scopes"],
+        serde_json::json!(["files:read"])
+    );
+    assert_eq!(json["prompts"][0]["name"], "summarise");
+    assert_eq!(
+        json["oauth"]["requiredScopes"],
+        serde_json::json!(["files:read"])
+    );
+    assert_eq!(
+        json["oauth"]["scopes"],
+        serde_json::json!(["files:read", "files:write"])
+    );
+    let metadata = &json["oauth"]["protectedResourceMetadata"];
+    assert_eq!(metadata["resource"], "https://files.example.com/mcp");
+    assert_eq!(metadata["resource_name"], "Files");
+    assert_eq!(
+        metadata["authorization_servers"],
+        serde_json::json!([issuer.url()])
+    );
+
+    // The built configuration gives the same contract, and serves that metadata.
+    let config = builder().build().await.unwrap();
+    assert_eq!(declared::Files::contract(&config), contract);
+    let url = support::spawn(declared::Files.router(config)).await;
+    let origin = url.trim_end_matches("/mcp");
+    let resp = reqwest::get(format!("{origin}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(&support::json_of(resp).await, metadata);
+
+    // Keys are sorted at every depth, so the text is stable.
+    let text = contract.to_string();
+    let server = text.find("\"server\"").unwrap();
+    assert!(text.find("\"oauth\"").unwrap() < server, "{text}");
+    assert!(text.ends_with("}\n"));
+}
+
+/// A server without `oauth` has no scopes and no metadata in its contract.
+#[test]
+fn an_open_contract_has_no_oauth_part() {
+    use mcp_runtime::prelude::*;
+    let contract = declared::Open::contract(&HttpConfig::new());
+    assert!(contract.as_json().get("oauth").is_none());
+    assert!(contract.as_json()["tools"][0].get("scopes").is_none());
+    assert_eq!(contract.as_json()["server"]["stateless"], false);
+}
+
+/// `assert_unchanged` passes on the file it would write, and fails with a diff that names
+/// the change, or with the whole contract when the file is missing.
+#[test]
+fn assert_unchanged_fails_with_a_diff() {
+    use mcp_runtime::prelude::*;
+    let dir = support::log_dir("contract-assert");
+    let path = dir.join("open.contract.json");
+    let contract = declared::Open::contract(&HttpConfig::new());
+    std::fs::write(&path, contract.to_string()).unwrap();
+    contract.assert_unchanged(&path);
+
+    let changed = contract
+        .to_string()
+        .replace("Reads a file.", "Reads a file!");
+    std::fs::write(&path, changed).unwrap();
+    let message = panic_message(|| contract.assert_unchanged(&path));
+    assert!(message.contains("MCP_UPDATE_SNAPSHOTS=1"), "{message}");
+    assert!(
+        message.contains("-        \"description\": \"Reads a file!\","),
+        "{message}"
+    );
+    assert!(
+        message.contains("+        \"description\": \"Reads a file.\","),
+        "{message}"
+    );
+    assert!(
+        !message.contains("\"name\": \"open\""),
+        "only context near the change: {message}"
+    );
+
+    std::fs::remove_file(&path).unwrap();
+    let message = panic_message(|| contract.assert_unchanged(&path));
+    assert!(message.contains("cannot be read"), "{message}");
+    assert!(message.contains(&contract.to_string()), "{message}");
+}
+
+fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let payload = std::panic::catch_unwind(f).expect_err("the assertion fails");
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default()
 }

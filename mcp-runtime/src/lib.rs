@@ -7,6 +7,8 @@ extern crate self as mcp_runtime;
 
 pub mod auth;
 mod connection;
+#[cfg(feature = "http")]
+pub mod contract;
 #[cfg(feature = "dev-auth")]
 pub mod dev_auth;
 pub mod headers;

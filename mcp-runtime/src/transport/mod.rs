@@ -25,6 +25,33 @@ pub type Serving<'a> =
 /// `oauth` with an [`OAuthConfig`](crate::OAuthConfig) or, over stdio, as a
 /// [`LocalCaller`](crate::auth::LocalCaller). Anything else does not compile.
 pub trait Serve: McpServer {
+    /// The server's [`Contract`](crate::contract::Contract) under `config`: its tools,
+    /// resources, prompts and completions, the scopes of each and, with OAuth, the
+    /// protected resource metadata, without serving it or needing a server value.
+    ///
+    /// ```
+    /// use mcp_runtime::prelude::*;
+    ///
+    /// struct Echo;
+    ///
+    /// #[mcp_server]
+    /// impl Echo {
+    ///     /// Says `text` back.
+    ///     #[tool(read_only)]
+    ///     async fn echo(&self, text: String) -> String {
+    ///         text
+    ///     }
+    /// }
+    ///
+    /// let contract = Echo::contract(&HttpConfig::new());
+    /// assert_eq!(contract.as_json()["tools"][0]["annotations"]["readOnlyHint"], true);
+    /// print!("{contract}");
+    /// ```
+    #[cfg(feature = "http")]
+    fn contract<C: crate::contract::ContractConfig<Self>>(config: &C) -> crate::contract::Contract {
+        crate::contract::Contract::of::<Self, C>(config)
+    }
+
     /// Builds the Streamable HTTP endpoint as an [`axum::Router`] serving `/mcp` (or the
     /// configured path).
     ///

@@ -341,6 +341,16 @@ impl OAuthConfigBuilder {
         self
     }
 
+    /// The resource, issuers, name and documentation URL as written, for a contract.
+    pub(crate) fn metadata_parts(&self) -> (&str, &[String], Option<&str>, Option<&str>) {
+        (
+            self.resource.as_deref().unwrap_or_default(),
+            &self.issuers,
+            self.resource_name.as_deref(),
+            self.documentation.as_deref(),
+        )
+    }
+
     /// Checks the settings and discovers each issuer's metadata and keys.
     ///
     /// # Errors

@@ -3,12 +3,16 @@
 
 use serde_json::{Value, json};
 
-use super::config::Inner;
-
-pub(crate) fn protected_resource_metadata(config: &Inner, scopes: &[&str]) -> Value {
+pub(crate) fn protected_resource_metadata(
+    resource: &str,
+    issuers: &[String],
+    resource_name: Option<&str>,
+    documentation: Option<&str>,
+    scopes: &[&str],
+) -> Value {
     let mut doc = json!({
-        "resource": config.resource,
-        "authorization_servers": config.issuers,
+        "resource": resource,
+        "authorization_servers": issuers,
         "bearer_methods_supported": ["header"],
     });
     // SEP-2207: `offline_access` is a client concern, not a resource's scope.
@@ -20,10 +24,10 @@ pub(crate) fn protected_resource_metadata(config: &Inner, scopes: &[&str]) -> Va
     if !scopes.is_empty() {
         doc["scopes_supported"] = json!(scopes);
     }
-    if let Some(name) = &config.resource_name {
+    if let Some(name) = resource_name {
         doc["resource_name"] = json!(name);
     }
-    if let Some(url) = &config.documentation {
+    if let Some(url) = documentation {
         doc["resource_documentation"] = json!(url);
     }
     doc

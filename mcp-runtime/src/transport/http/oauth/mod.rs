@@ -38,7 +38,14 @@ const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 /// path-suffixed form and the root form), and the authorization server's metadata for
 /// 2025-03-26-era clients when enabled.
 pub(super) fn metadata_routes(auth: &AuthSettings) -> axum::Router {
-    let document = json_bytes(&protected_resource_metadata(&auth.config, auth.scopes));
+    let config = &auth.config;
+    let document = json_bytes(&protected_resource_metadata(
+        &config.resource,
+        &config.issuers,
+        config.resource_name.as_deref(),
+        config.documentation.as_deref(),
+        auth.scopes,
+    ));
     let mut router = axum::Router::new().route(&auth.config.metadata_path, serve(document.clone()));
     if auth.config.metadata_path != ROOT_METADATA_PATH {
         router = router.route(ROOT_METADATA_PATH, serve(document));
