@@ -156,6 +156,78 @@ async fn the_examples_log_each_request_by_default() {
     }
 }
 
+/// Every tool schema of the examples compiles without an error or a warning in the
+/// validators clients run: the official TypeScript SDK's (which compiles each
+/// `outputSchema` on `tools/list`), Ajv 2020-12 as the MCP Inspector 2.x sets it up, and
+/// strict Ajv as the Inspector 1.x does. Integer widths are bounds, not formats, and
+/// optional values are `type: [T, "null"]`, which all of them accept.
+#[test]
+fn every_schema_compiles_cleanly_in_the_validators_clients_run() {
+    support::install_tools();
+    let run = |files: &[std::path::PathBuf]| -> serde_json::Value {
+        let output = std::process::Command::new(support::node())
+            .arg(support::e2e_script("schema_validators.mjs"))
+            .args(files)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "schema_validators.mjs: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let snapshots = support::repo_root().join("tests/snapshots");
+    let contracts: Vec<_> = ["quickstart", "oauth", "everything"]
+        .iter()
+        .map(|name| snapshots.join(format!("{name}.contract.json")))
+        .collect();
+    let report = run(&contracts);
+    assert!(report["checked"].as_u64().unwrap() >= 40, "{report}");
+    let problems: Vec<&serde_json::Value> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        // The conformance suite's tool that names the 2020-12 dialect on purpose: a draft-07
+        // validator cannot know it.
+        .filter(|p| !(p["tool"] == "json_schema_2020_12_tool" && p["validator"] == "ajv-strict"))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    // What the check catches: schemars' own `format: "uint32"`, in the SDK and in Ajv 2020,
+    // while `type: ["string", "null"]` beside it passes everywhere.
+    let dir = support::log_dir("contract-validators");
+    let probe = dir.join("probe.contract.json");
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "count": {"type": "integer", "format": "uint32", "minimum": 0},
+            "note": {"type": ["string", "null"]}
+        }
+    });
+    let contract =
+        json!({"tools": [{"name": "probe", "inputSchema": schema, "outputSchema": schema}]});
+    std::fs::write(&probe, contract.to_string()).unwrap();
+    let report = run(&[probe]);
+    let problems = report["problems"].as_array().unwrap();
+    for validator in ["sdk", "ajv2020"] {
+        assert!(
+            problems.iter().any(|p| p["validator"] == validator
+                && p["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("unknown format \"uint32\"")),
+            "{validator}: {report}"
+        );
+    }
+    assert!(
+        problems
+            .iter()
+            .all(|p| p["message"].as_str().unwrap().contains("uint32")),
+        "{report}"
+    );
+}
+
 mod declared {
     use mcp_runtime::prelude::*;
 

@@ -5,10 +5,16 @@
 //!
 //! 2020-12 is the dialect a schema without `$schema` has since MCP 2025-11-25, so generated
 //! schemas do not name it: in a list of a hundred tools that is 13 KB less per
-//! `tools/list`. A `$schema` that a type's own `JsonSchema` writes is kept as written. Nor do
-//! `f64` and `i64` carry schemars' `format: "double"` and `format: "int64"`: they name the
-//! default width, which no validator checks beyond the `type` (`ajv-formats` accepts any
-//! number and any integer for them). Formats that bound a value (`int32`, `uint8`, …) stay.
+//! `tools/list`. A `$schema` that a type's own `JsonSchema` writes is kept as written.
+//!
+//! Integer widths are written as bounds, not formats: schemars' `format: "uint32"`,
+//! `"uint8"`, `"int16"`, `"uint"` and the like are known to no validator that clients use
+//! (`ajv-formats`, which the official TypeScript SDK and the MCP Inspector load, warns on
+//! each and checks nothing), so each becomes the `minimum` and `maximum` it stands for, which
+//! every validator enforces. `int32` goes the same way (a validator without `ajv-formats`
+//! refuses any format), and `format: "double"` and `"int64"`, the default widths, are
+//! dropped: they say nothing beyond the `type`. Optional values stay `type: [T, "null"]`,
+//! which both accept.
 
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::transform::{RecursiveTransform, Transform as _};
@@ -19,21 +25,37 @@ use serde_json::{Map, Value, json};
 
 use crate::protocol::{CallToolResult, RpcError};
 
-/// The settings of every tool schema: 2020-12, without `$schema` and the formats of the
-/// default widths.
+/// The settings of every tool schema: 2020-12, without `$schema`, integer widths as bounds.
 fn settings() -> SchemaSettings {
     SchemaSettings::draft2020_12()
         .with(|s| s.meta_schema = None)
-        .with_transform(RecursiveTransform(drop_default_width))
+        .with_transform(RecursiveTransform(widths_as_bounds))
 }
 
-/// Drops `format: "double"` and `format: "int64"` from one schema.
-fn drop_default_width(schema: &mut Schema) {
-    if matches!(
-        schema.get("format").and_then(Value::as_str),
-        Some("double" | "int64")
-    ) {
-        schema.remove("format");
+/// Replaces an integer width's `format` by the bounds it stands for (kept where the schema
+/// already bounds it more tightly), and drops `format: "double"`.
+fn widths_as_bounds(schema: &mut Schema) {
+    let Some(format) = schema.get("format").and_then(Value::as_str) else {
+        return;
+    };
+    let (low, high): (Option<i64>, Option<i64>) = match format {
+        "double" | "int64" | "int" => (None, None),
+        "int8" => (Some(i8::MIN.into()), Some(i8::MAX.into())),
+        "int16" => (Some(i16::MIN.into()), Some(i16::MAX.into())),
+        "int32" => (Some(i32::MIN.into()), Some(i32::MAX.into())),
+        "uint8" => (Some(0), Some(u8::MAX.into())),
+        "uint16" => (Some(0), Some(u16::MAX.into())),
+        "uint32" => (Some(0), Some(u32::MAX.into())),
+        "uint64" | "uint" => (Some(0), None),
+        _ => return,
+    };
+    schema.remove("format");
+    for (key, bound) in [("minimum", low), ("maximum", high)] {
+        if let Some(bound) = bound
+            && schema.get(key).is_none()
+        {
+            schema.insert(key.into(), bound.into());
+        }
     }
 }
 
@@ -213,7 +235,7 @@ pub fn params_schema(params: &[ParamSpec]) -> Value {
     for p in params {
         // An inline subschema has not been through the generator's transforms.
         let mut schema = (p.schema)(&mut generator);
-        RecursiveTransform(drop_default_width).transform(&mut schema);
+        RecursiveTransform(widths_as_bounds).transform(&mut schema);
         let mut schema = schema.to_value();
         if let (Some(description), Some(obj)) = (p.description, schema.as_object_mut()) {
             obj.insert("description".into(), description.into());
@@ -390,8 +412,8 @@ mod tests {
                 !text.contains("double") && !text.contains("int64"),
                 "{text}"
             );
-            // A format that bounds the value stays.
-            assert!(text.contains(r#""format":"int32""#), "{text}");
+            // No integer format is left: the widths are bounds.
+            assert!(!text.contains("format"), "{text}");
         }
         assert_eq!(input["properties"]["scale"], json!({"type": "number"}));
         assert_eq!(
@@ -403,6 +425,45 @@ mod tests {
             json!({"type": "number"}),
             "{output}"
         );
+    }
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct Widths {
+        a: u8,
+        b: u16,
+        c: u32,
+        d: u64,
+        e: usize,
+        f: i8,
+        g: i16,
+        h: i32,
+        #[schemars(range(min = 1, max = 10))]
+        tight: u32,
+        maybe: Option<u32>,
+    }
+
+    #[test]
+    fn integer_widths_are_bounds_not_formats() {
+        let schema = args_schema::<Widths>("t", Widths::root_schema());
+        let p = &schema["properties"];
+        assert!(!schema.to_string().contains("format"), "{schema}");
+        let bounds = |key: &str| (p[key]["minimum"].clone(), p[key]["maximum"].clone());
+        assert_eq!(bounds("a"), (json!(0), json!(255)));
+        assert_eq!(bounds("b"), (json!(0), json!(65_535)));
+        assert_eq!(bounds("c"), (json!(0), json!(4_294_967_295_u32)));
+        assert_eq!(bounds("d"), (json!(0), Value::Null));
+        assert_eq!(bounds("e"), (json!(0), Value::Null));
+        assert_eq!(bounds("f"), (json!(-128), json!(127)));
+        assert_eq!(bounds("g"), (json!(-32_768), json!(32_767)));
+        assert_eq!(
+            bounds("h"),
+            (json!(-2_147_483_648_i64), json!(2_147_483_647))
+        );
+        // Bounds the type declares itself are kept.
+        assert_eq!(bounds("tight"), (json!(1), json!(10)));
+        assert_eq!(p["maybe"]["type"], json!(["integer", "null"]));
+        assert_eq!(bounds("maybe"), (json!(0), json!(4_294_967_295_u32)));
     }
 
     /// A type that names its dialect itself.
