@@ -392,3 +392,42 @@ fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
         .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default()
 }
+
+/// docs.rs documents every feature, each item marked with the features it needs, and the
+/// crate page is the guide in `mcp-runtime/README.md`, whose examples run as doc tests.
+#[test]
+fn docs_rs_builds_every_feature_with_its_badges() {
+    let root = support::repo_root();
+    let manifest = std::fs::read_to_string(root.join("mcp-runtime/Cargo.toml")).unwrap();
+    let section = manifest
+        .split("[package.metadata.docs.rs]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [package.metadata.docs.rs] section");
+    let lines: Vec<&str> = section.lines().map(str::trim).collect();
+    assert!(lines.contains(&"all-features = true"), "{section}");
+    assert!(
+        lines.contains(&r#"rustdoc-args = ["--cfg", "docsrs"]"#),
+        "{section}"
+    );
+    let lib = std::fs::read_to_string(root.join("mcp-runtime/src/lib.rs")).unwrap();
+    assert!(lib.contains("#![cfg_attr(docsrs, feature(doc_cfg))]"));
+    assert!(lib.contains(r#"#![doc = include_str!("../README.md")]"#));
+    let guide = std::fs::read_to_string(root.join("mcp-runtime/README.md")).unwrap();
+    for section in [
+        "## `#[tool]` options",
+        "## Protecting a server with OAuth 2.1",
+        "## Stateless servers",
+        "## Serving in production",
+        "## Telemetry",
+        "## What a server exposes, checked in",
+        "## Features",
+    ] {
+        assert!(guide.contains(section), "the crate guide lacks {section}");
+    }
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("https://docs.rs/mcp-runtime"),
+        "the README links the guide"
+    );
+}

@@ -546,9 +546,11 @@ impl Lines {
 #[tokio::test]
 async fn each_answered_request_logs_one_line_and_one_setting_turns_it_off() {
     let lines = Lines::default();
-    let subscriber = tracing_subscriber::registry().with(lines.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
     let capture = Capture::new();
+    let subscriber = tracing_subscriber::registry()
+        .with(lines.clone())
+        .with(tracing_opentelemetry::layer().with_tracer(capture.tracer.tracer("test")));
+    let _guard = tracing::subscriber::set_default(subscriber);
     let (url, issuer) = desk(&capture, Telemetry::new().record_subject(true)).await;
     let reader = token(&issuer, &url, &["desk:read"]);
 
@@ -573,6 +575,9 @@ async fn each_answered_request_logs_one_line_and_one_setting_turns_it_off() {
     assert!((0.0..10_000.0).contains(&ms), "{ms}");
     assert_eq!(logged[1]["name"], "purge");
     assert_eq!(logged[1]["outcome"], "-32600");
+    // The span names the subject too, only when allowed.
+    let span = capture.span("tools/call add");
+    assert_eq!(attrs(&span)["enduser.id"], "alice");
 
     // Off with `request_log(false)`; the subject is left out without `record_subject`.
     let (quiet, issuer) = desk(&capture, Telemetry::new().request_log(false)).await;

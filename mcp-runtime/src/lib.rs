@@ -40,6 +40,34 @@ pub use transport::http::oauth;
 pub use transport::http::{HttpConfig, OAuthConfig, ServeConfig, Stats};
 
 /// Everything a server definition needs: `use mcp_runtime::prelude::*;`.
+///
+/// The attribute macros, [`Auth`] and [`LocalCaller`](crate::auth::LocalCaller),
+/// [`RequestContext`], [`ToolError`] and the other error types, the content types a tool,
+/// resource or prompt returns, [`HttpConfig`] and [`OAuthConfig`], and the
+/// [`Serve`] methods (`serve_http`, `router`, `serve_stdio`, `contract`):
+///
+/// ```no_run
+/// use mcp_runtime::prelude::*;
+///
+/// struct Clock;
+///
+/// #[mcp_server]
+/// impl Clock {
+///     /// The time in a city, or a tool error the model can read.
+///     #[tool(read_only)]
+///     fn time_in(&self, city: String) -> Result<String, ToolError> {
+///         match city.as_str() {
+///             "Paris" => Ok("12:00".into()),
+///             other => Err(ToolError::new(format!("no clock in {other}"))),
+///         }
+///     }
+/// }
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), mcp_runtime::ServeError> {
+///     Clock.serve_http("127.0.0.1:3000", HttpConfig::new()).await
+/// }
+/// ```
 pub mod prelude {
     pub use crate::auth::{Auth, LocalCaller};
     pub use crate::protocol::{

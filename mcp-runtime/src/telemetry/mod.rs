@@ -470,7 +470,9 @@ impl Active {
             transport: self.transport,
         });
         if self.recorder.log {
-            let ms = elapsed.as_secs_f64() * 1000.0;
+            // Milliseconds to the microsecond.
+            let micros = u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX);
+            let ms = f64::from(micros) / 1000.0;
             let outcome = error_type.unwrap_or("ok");
             tracing::info!(
                 target: TARGET,

@@ -2,26 +2,111 @@
 //! RS256 access tokens, so a protected server can be exercised without an identity
 //! provider. Enabled by the `testing` feature; meant for tests only (its key is public).
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use mcp_runtime::OAuthConfig;
-//! use mcp_runtime::testing::TestIssuer;
+//! In a crate's `Cargo.toml`:
 //!
+//! ```toml
+//! [dev-dependencies]
+//! mcp-runtime = { version = "0.1", features = ["testing"] }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! axum = "0.8"
+//! reqwest = { version = "0.12", features = ["json"] }
+//! serde_json = "1"
+//! ```
+//!
+//! A test that starts the issuer and the server on free ports, calls a tool as 2026-07-28
+//! clients do, and checks what a reader, a caller without a token and a forged token get:
+//!
+//! ```no_run
+//! use mcp_runtime::prelude::*;
+//! use mcp_runtime::testing::TestIssuer;
+//! use serde_json::{Value, json};
+//!
+//! struct Notes;
+//!
+//! #[mcp_server(oauth(scopes = ["notes:read", "notes:write"], required = ["notes:read"]))]
+//! impl Notes {
+//!     /// Adds a note.
+//!     #[tool(scopes = ["notes:write"])]
+//!     fn add_note(&self, caller: Auth, title: String) -> String {
+//!         format!("{} added {title}", caller.subject())
+//!     }
+//! }
+//!
+//! /// A 2026-07-28 `tools/call`, with the MCP headers and `token` when given.
+//! fn call(url: &str, tool: &str, args: &Value, token: Option<&str>) -> reqwest::RequestBuilder {
+//!     let meta = json!({
+//!         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+//!         "io.modelcontextprotocol/clientCapabilities": {}
+//!     });
+//!     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+//!         "params": {"name": tool, "arguments": args, "_meta": meta}});
+//!     let request = reqwest::Client::new()
+//!         .post(url)
+//!         .header("accept", "application/json, text/event-stream")
+//!         .header("mcp-protocol-version", "2026-07-28")
+//!         .header("mcp-method", "tools/call")
+//!         .header("mcp-name", tool)
+//!         .json(&body);
+//!     match token {
+//!         Some(token) => request.bearer_auth(token),
+//!         None => request,
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // (in a `#[tokio::test] async fn`)
 //! let issuer = TestIssuer::start().await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("http://{}/mcp", listener.local_addr()?);
 //! let config = OAuthConfig::builder()
-//!     .resource("http://127.0.0.1:3000/mcp")
+//!     .resource(&url)
 //!     .authorization_server(issuer.url())
 //!     .build()
 //!     .await?;
-//! let token = issuer
+//! let app = Notes.router(config);
+//! tokio::spawn(async move { axum::serve(listener, app).await });
+//!
+//! let writer = issuer
 //!     .token()
 //!     .subject("alice")
+//!     .audience(&url)
 //!     .scopes(["notes:read", "notes:write"])
-//!     .audience("http://127.0.0.1:3000/mcp")
-//!     .claim("roles", serde_json::json!(["editor"]))
 //!     .sign();
-//! # let _ = (config, token); Ok(()) }
+//! let args = json!({"title": "groceries"});
+//! let resp = call(&url, "add_note", &args, Some(&writer)).send().await?;
+//! assert_eq!(resp.status(), 200);
+//! let body: Value = resp.json().await?;
+//! assert_eq!(body["result"]["content"][0]["text"], "alice added groceries");
+//!
+//! // No token: 401 with the challenge that leads a client to the authorization server.
+//! let resp = call(&url, "add_note", &args, None).send().await?;
+//! assert_eq!(resp.status(), 401);
+//! assert!(resp.headers()["www-authenticate"].to_str()?.contains("resource_metadata="));
+//!
+//! // A reader's token: 403 naming the missing scope, and the tool does not run.
+//! let reader = issuer.token().subject("bob").audience(&url).scopes(["notes:read"]).sign();
+//! let resp = call(&url, "add_note", &args, Some(&reader)).send().await?;
+//! assert_eq!(resp.status(), 403);
+//! assert!(resp.headers()["www-authenticate"].to_str()?.contains("notes:write"));
+//!
+//! // Forged tokens: 401 `invalid_token`.
+//! for forged in [
+//!     issuer.token().subject("alice").audience(&url).signed_by_attacker().sign(),
+//!     issuer.token().subject("alice").audience(&url).expires_in(-3600).sign(),
+//!     issuer.token().subject("alice").audience(&url).unsigned(),
+//!     issuer.token().subject("alice").audience(&url).hs256_with_public_key(),
+//! ] {
+//!     let resp = call(&url, "add_note", &args, Some(&forged)).send().await?;
+//!     assert_eq!(resp.status(), 401);
+//!     assert!(resp.headers()["www-authenticate"].to_str()?.contains("invalid_token"));
+//! }
+//! # Ok(()) }
 //! ```
+//!
+//! The token builder also forges `.kid("…")`, `.issuer("…")`, `.not_before_in(3600)` and
+//! `.without("claim")`; [`TestIssuer::rotate_keys`], [`TestIssuer::stop`] and
+//! [`TestIssuer::restart`] test key rotation and an identity provider that is down, and
+//! `.opaque()` with [`TestIssuer::introspection_endpoint`] an introspected token.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

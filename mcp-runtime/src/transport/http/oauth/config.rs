@@ -131,6 +131,41 @@ pub enum ConfigError {
 }
 
 /// Builds an [`OAuthConfig`]; see [`OAuthConfig::builder`].
+///
+/// The resource URL and one authorization server are required; everything else has a
+/// default meant for production. [`build`](Self::build) checks the settings and discovers
+/// each issuer's metadata and keys, so a wrong issuer or resource fails at startup, saying
+/// what to change, not at the first request.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use mcp_runtime::auth::IdpProfile;
+/// use mcp_runtime::{HttpConfig, OAuthConfig};
+///
+/// # async fn run() -> Result<(), mcp_runtime::oauth::ConfigError> {
+/// let config = OAuthConfig::builder()
+///     // This server's URL as clients know it: the audience its tokens must name.
+///     .resource("https://notes.example.com/mcp")
+///     .authorization_server("https://keycloak.example.com/realms/mcp")
+///     // Where this identity provider writes scopes and roles.
+///     .profile(IdpProfile::keycloak())
+///     .resource_name("Notes")
+///     .leeway(Duration::from_secs(10))
+///     // The endpoint's own settings: a browser client's origin, the public host name.
+///     .http(
+///         HttpConfig::new()
+///             .allow_origin("https://app.example.com")
+///             .allow_host("notes.example.com"),
+///     )
+///     .build()
+///     .await?;
+/// assert_eq!(
+///     config.metadata_url(),
+///     "https://notes.example.com/.well-known/oauth-protected-resource/mcp"
+/// );
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct OAuthConfigBuilder {
     resource: Option<String>,
