@@ -47,6 +47,23 @@ impl Desk {
     }
 }
 
+struct Shelf;
+
+#[mcp_server]
+impl Shelf {
+    /// The shelf's index.
+    #[resource(uri = "shelf://index", mime_type = "text/plain")]
+    fn index(&self) -> String {
+        "one book".into()
+    }
+
+    /// Asks for a review of a book.
+    #[prompt]
+    fn review(&self, title: String) -> String {
+        format!("Review {title}")
+    }
+}
+
 /// A metric's data point: its attributes, and its value (the count, for a histogram).
 type Point = (HashMap<String, String>, u64);
 
@@ -724,5 +741,61 @@ async fn spans_and_metrics_are_exported_over_otlp_http() {
     assert!(
         names.iter().any(|n| n == "mcp.server.auth.checks"),
         "{names:?}"
+    );
+}
+
+/// A resource read names its URI (in the attributes, not the span name), a prompt its name,
+/// and a method the conventions do not list yet is named and described the same way.
+#[tokio::test]
+async fn resources_prompts_and_newer_methods_follow_the_same_pattern() {
+    let capture = Capture::new();
+    let _guard = tracing::subscriber::set_default(capture.subscriber());
+    let (listener, url) = support::listen().await;
+    let config = HttpConfig::new().telemetry(capture.telemetry());
+    support::serve(listener, Shelf.router(config));
+    let meta = support::modern_meta();
+    for (id, method, name, params) in [
+        (
+            1,
+            "resources/read",
+            Some("shelf://index"),
+            json!({"uri": "shelf://index", "_meta": meta}),
+        ),
+        (
+            2,
+            "prompts/get",
+            Some("review"),
+            json!({"name": "review", "arguments": {"title": "Dune"}, "_meta": meta}),
+        ),
+        (3, "server/discover", None, json!({"_meta": meta})),
+    ] {
+        let resp = support::modern_request(&url, id, method, name, &params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{method}");
+    }
+    let a = attrs(&capture.span("resources/read"));
+    assert_eq!(a["mcp.method.name"], "resources/read");
+    assert_eq!(a["mcp.resource.uri"], "shelf://index");
+    assert_eq!(a["jsonrpc.request.id"], "1");
+    assert!(!a.contains_key("error.type"), "{a:?}");
+    let a = attrs(&capture.span("prompts/get review"));
+    assert_eq!(a["gen_ai.prompt.name"], "review");
+    assert!(!a.contains_key("gen_ai.tool.name"), "{a:?}");
+    let a = attrs(&capture.span("server/discover"));
+    assert_eq!(a["mcp.method.name"], "server/discover");
+    assert_eq!(a["jsonrpc.request.id"], "3");
+    let metrics = capture.metrics();
+    let durations = &metrics["mcp.server.operation.duration"];
+    assert!(
+        durations.iter().any(|(attrs, count)| *count == 1
+            && attrs.get("gen_ai.prompt.name").map(String::as_str) == Some("review")),
+        "{durations:?}"
+    );
+    assert!(
+        durations.iter().any(|(attrs, count)| *count == 1
+            && attrs.get("mcp.method.name").map(String::as_str) == Some("server/discover")),
+        "{durations:?}"
     );
 }

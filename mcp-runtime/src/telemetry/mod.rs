@@ -189,6 +189,11 @@ impl Recorder {
 
     /// Whether metrics are recorded.
     const METRICS: bool = cfg!(feature = "otel");
+
+    /// Whether a request's trace context (`traceparent`, `tracestate`) can be used: with
+    /// `otel` only, so that without it the transport does not look for the headers.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) const PROPAGATES: bool = cfg!(feature = "otel");
 }
 
 /// How a request's authentication or authorization ended.
@@ -308,6 +313,12 @@ impl Operation {
             Message::Notification { method, params } => (None, method, params),
             Message::Response { .. } => return Self::NONE,
         };
+        // No subscriber takes `INFO` and no metric is kept: nothing to build.
+        if !Recorder::METRICS
+            && tracing::level_filters::LevelFilter::current() < tracing::Level::INFO
+        {
+            return Self::NONE;
+        }
         let (kind, name) = named(method, params);
         let named_as = |k: Kind| (kind == k).then_some(name).flatten();
         // Every value known now is given at creation: recording it afterwards would look

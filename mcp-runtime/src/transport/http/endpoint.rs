@@ -37,7 +37,7 @@ use crate::connection::{Limited, Step};
 use crate::protocol::Message;
 use crate::server::McpServer;
 use crate::server::input::Hub;
-use crate::telemetry::{AuthOutcome, Operation, Outcome, Via};
+use crate::telemetry::{AuthOutcome, Operation, Outcome, Recorder, Via};
 use tracing::Instrument as _;
 
 /// The MCP endpoint as a service: `POST`, `GET` and `DELETE`, 405 for any other method.
@@ -131,7 +131,11 @@ async fn post<S: McpServer>(http: Arc<Http<S>>, req: Request) -> Response {
     let via = Via {
         http: true,
         peer: address,
-        trace_headers: trace_headers(&parts.headers),
+        trace_headers: if Recorder::PROPAGATES {
+            trace_headers(&parts.headers)
+        } else {
+            (None, None)
+        },
     };
     let mut operation = Operation::start(&http.recorder, &message, via);
     if let Some(principal) = &principal {
