@@ -283,7 +283,8 @@ async fn a_protected_contract_names_each_operations_scopes_and_the_metadata_serv
     let issuer = mcp_runtime::testing::TestIssuer::start().await.unwrap();
     let builder = || {
         OAuthConfig::builder()
-            .resource("https://files.example.com/mcp")
+            // Written as `build()` would serve it: scheme and host lowercased.
+            .resource("HTTPS://Files.Example.COM/mcp")
             .authorization_server(issuer.url())
             .resource_name("Files")
     };

@@ -367,7 +367,8 @@ async fn each_request_is_a_server_span_with_the_conventions_attributes_and_a_dur
         "the subject needs consent: {a:?}"
     );
 
-    // A protocol error: an unknown tool is -32602.
+    // A protocol error: an unknown tool is -32602. A name the server does not declare stays
+    // out of the span's name (and the metrics), not out of its attributes.
     let args = json!({"name": "nope", "arguments": {}});
     let resp = modern(&url, 12, "tools/call", args, Some(&reader))
         .send()
@@ -375,11 +376,26 @@ async fn each_request_is_a_server_span_with_the_conventions_attributes_and_a_dur
         .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], -32602, "{body}");
-    let span = capture.span("tools/call nope");
+    assert!(capture.spans("tools/call nope").is_empty());
+    let span = capture
+        .spans("tools/call")
+        .into_iter()
+        .find(|s| attrs(s).get("gen_ai.tool.name").map(String::as_str) == Some("nope"))
+        .expect("the span of the unknown tool");
     let a = attrs(&span);
     assert_eq!(a["error.type"], "-32602");
     assert_eq!(a["rpc.response.status_code"], "-32602");
     assert_eq!(span.status, Status::error("unknown tool `nope`"));
+
+    // A method neither revision has: `_OTHER` in the span's name and the metrics.
+    let resp = modern(&url, 13, "tools/destroy", json!({}), Some(&reader))
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], -32601, "{body}");
+    let span = capture.span("_OTHER");
+    assert_eq!(attrs(&span)["mcp.method.name"], "tools/destroy");
 
     // A 2025-11-25 session: `initialize` opens it, and its requests name it.
     let resp = support::post(&url)
@@ -439,6 +455,15 @@ async fn each_request_is_a_server_span_with_the_conventions_attributes_and_a_dur
     assert_eq!(ok_point.1, 1);
     assert_eq!(count(&[("error.type", "tool_error")]), 1);
     assert_eq!(count(&[("error.type", "-32602")]), 1);
+    assert!(
+        durations.iter().all(
+            |(a, _)| a.get("gen_ai.tool.name").is_none_or(|t| t != "nope")
+                && a.get("mcp.method.name")
+                    .is_none_or(|m| m != "tools/destroy")
+        ),
+        "no series for names a client made up: {durations:?}"
+    );
+    assert_eq!(count(&[("mcp.method.name", "_OTHER")]), 1);
     assert_eq!(
         count(&[("error.type", "-32600")]),
         3,
@@ -456,7 +481,7 @@ async fn each_request_is_a_server_span_with_the_conventions_attributes_and_a_dur
     assert_eq!(checked("missing"), 1);
     assert_eq!(checked("invalid"), 1);
     assert_eq!(checked("insufficient_scope"), 1);
-    assert_eq!(checked("ok"), 6, "every request with a valid token");
+    assert_eq!(checked("ok"), 7, "every request with a valid token");
     let sessions = &metrics["mcp.server.active_sessions"];
     assert_eq!(sessions.iter().map(|(_, n)| n).sum::<u64>(), 1);
     assert!(metrics.contains_key("mcp.server.active_streams"));
@@ -547,7 +572,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Lines {
             return;
         }
         assert_eq!(*event.metadata().level(), tracing::Level::INFO);
-        assert!(event.parent().is_none(), "outside the span");
+        assert!(event.is_root(), "outside the span");
         let mut fields = HashMap::new();
         event.record(&mut Fields(&mut fields));
         self.0.lock().unwrap().push(fields);

@@ -28,7 +28,10 @@
 //!
 //! A server declared with `oauth` takes its [`OAuthConfig`], or the
 //! [`OAuthConfigBuilder`] before `build()`, which reaches no authorization server: a CI job
-//! can print the contract without network access.
+//! can print the contract without network access. From the builder, the resource is
+//! written as `build()` would serve it, and the issuers as given (`build()` then serves each
+//! as its metadata spells it, which differs only where a provider writes its issuer
+//! differently, such as Auth0's trailing `/`).
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
@@ -98,7 +101,7 @@ impl<S: Protected> ContractConfig<S> for OAuthConfigBuilder {
             required: S::REQUIRED_SCOPES,
             scopes: S::SCOPES,
             metadata: protected_resource_metadata(
-                resource,
+                &resource,
                 issuers,
                 name,
                 documentation,

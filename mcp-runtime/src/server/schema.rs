@@ -32,8 +32,8 @@ fn settings() -> SchemaSettings {
         .with_transform(RecursiveTransform(widths_as_bounds))
 }
 
-/// Replaces an integer width's `format` by the bounds it stands for (kept where the schema
-/// already bounds it more tightly), and drops `format: "double"`.
+/// Replaces an integer width's `format` by the bounds it stands for (the type's own where
+/// they are tighter), and drops `format: "double"`.
 fn widths_as_bounds(schema: &mut Schema) {
     let Some(format) = schema.get("format").and_then(Value::as_str) else {
         return;
@@ -50,10 +50,28 @@ fn widths_as_bounds(schema: &mut Schema) {
         _ => return,
     };
     schema.remove("format");
-    for (key, bound) in [("minimum", low), ("maximum", high)] {
-        if let Some(bound) = bound
-            && schema.get(key).is_none()
-        {
+    for (key, bound, is_low) in [("minimum", low, true), ("maximum", high, false)] {
+        let Some(bound) = bound else { continue };
+        // A bound the type declares is kept when it is at least as tight.
+        let looser = match schema.get(key) {
+            None => true,
+            Some(v) => match (v.as_i64(), v.as_f64()) {
+                (Some(own), _) => {
+                    if is_low {
+                        own < bound
+                    } else {
+                        own > bound
+                    }
+                }
+                (None, Some(own)) => {
+                    #[allow(clippy::cast_precision_loss)] // widths up to 32 bits: exact
+                    let bound = bound as f64;
+                    if is_low { own < bound } else { own > bound }
+                }
+                (None, None) => false,
+            },
+        };
+        if looser {
             schema.insert(key.into(), bound.into());
         }
     }
@@ -440,6 +458,8 @@ mod tests {
         h: i32,
         #[schemars(range(min = 1, max = 10))]
         tight: u32,
+        #[schemars(range(max = 1_000_000_000_000_u64))]
+        loose: u32,
         maybe: Option<u32>,
     }
 
@@ -462,6 +482,8 @@ mod tests {
         );
         // Bounds the type declares itself are kept.
         assert_eq!(bounds("tight"), (json!(1), json!(10)));
+        // A looser one gives way to the width's.
+        assert_eq!(bounds("loose"), (json!(0), json!(4_294_967_295_u32)));
         assert_eq!(p["maybe"]["type"], json!(["integer", "null"]));
         assert_eq!(bounds("maybe"), (json!(0), json!(4_294_967_295_u32)));
     }

@@ -7,7 +7,10 @@
 //! `mcp_runtime::request`, that lasts until its answer is written. It works with any
 //! subscriber; with the `otel` feature and a [`tracing-opentelemetry`] layer it becomes an
 //! OpenTelemetry server span named `{mcp.method.name} {target}` (the tool or prompt; only
-//! the method for the others), with these attributes:
+//! the method for the others), with these attributes. A tool or prompt the server does not
+//! declare, and a method neither revision has (named `_OTHER`), stay out of span names and
+//! metric attributes, so that what a client makes up cannot grow the number of series; the
+//! span's attributes and the log line still say what was asked.
 //!
 //! | attribute | value |
 //! |---|---|
@@ -18,7 +21,7 @@
 //! | `gen_ai.tool.name`, `gen_ai.operation.name` | `tools/call`: the tool, and `execute_tool` |
 //! | `gen_ai.prompt.name` | `prompts/get` |
 //! | `mcp.resource.uri` | `resources/read`, `resources/subscribe`, `resources/unsubscribe` |
-//! | `error.type`, `rpc.response.status_code` | the JSON-RPC error code (`-32602`); `error.type` is `tool_error` for a result with `isError` and `cancelled` for a request that got no answer |
+//! | `error.type`, `rpc.response.status_code` | the JSON-RPC error code (`-32602`); `error.type` is `tool_error` for a result with `isError` and `cancelled` for a request that got no answer; a request refused for its session (`-32600`) has the reason (`session_not_found`, `session_missing`, `store_unavailable`) first in the status description |
 //! | `network.transport`, `network.protocol.name` | `tcp` and `http`, or `pipe` for stdio |
 //! | `client.address`, `client.port` | the peer of the connection |
 //! | `enduser.id` | the caller's subject, only with [`Telemetry::record_subject`] |
@@ -45,6 +48,10 @@
 //! | `mcp.server.auth.checks` | counter | `mcp.auth.outcome`: each token check, and each call refused for a tool's own scopes |
 //! | `mcp.server.active_sessions` | up-down counter | 2025-11-25 sessions held (Streamable HTTP) |
 //! | `mcp.server.active_streams` | up-down counter | notification streams open (Streamable HTTP) |
+//!
+//! The histogram is the conventions'; the other three are this runtime's own. Each
+//! endpoint (each `router()`) registers its own callbacks for the two gauges, which report
+//! that endpoint's counts: with several endpoints in one process they are not summed.
 //!
 //! # The request log line
 //!
@@ -156,10 +163,76 @@ pub(crate) struct Gauges {
     pub(crate) streams: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
+/// The tools and prompts a server declares, sorted: only these names go into span names
+/// and metric attributes, so that a client cannot make a series per name it invents.
+#[derive(Debug, Default)]
+pub(crate) struct Declared {
+    tools: Vec<&'static str>,
+    prompts: Vec<&'static str>,
+}
+
+impl Declared {
+    pub(crate) fn new(
+        tools: impl IntoIterator<Item = &'static str>,
+        prompts: impl IntoIterator<Item = &'static str>,
+    ) -> Self {
+        let mut tools: Vec<_> = tools.into_iter().collect();
+        let mut prompts: Vec<_> = prompts.into_iter().collect();
+        tools.sort_unstable();
+        prompts.sort_unstable();
+        Self { tools, prompts }
+    }
+
+    fn has(&self, kind: Kind, name: &str) -> bool {
+        match kind {
+            Kind::Tool => self.tools.binary_search(&name).is_ok(),
+            Kind::Prompt => self.prompts.binary_search(&name).is_ok(),
+            Kind::Resource | Kind::Other => false,
+        }
+    }
+}
+
+/// The methods of either revision a client sends, sorted: any other is `_OTHER` in span
+/// names and metrics.
+const METHODS: &[&str] = &[
+    "completion/complete",
+    "initialize",
+    "logging/setLevel",
+    "notifications/cancelled",
+    "notifications/initialized",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    "ping",
+    "prompts/get",
+    "prompts/list",
+    "resources/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/templates/list",
+    "resources/unsubscribe",
+    "server/discover",
+    "subscriptions/listen",
+    "tasks/cancel",
+    "tasks/get",
+    "tasks/list",
+    "tasks/result",
+    "tasks/update",
+    "tools/call",
+    "tools/list",
+];
+
+/// `method` if it is one of [`METHODS`], else `_OTHER`.
+fn known(method: &str) -> &'static str {
+    METHODS
+        .binary_search(&method)
+        .map_or("_OTHER", |i| METHODS[i])
+}
+
 /// The telemetry of one endpoint: its settings and instruments.
 pub(crate) struct Recorder {
     subject: bool,
     log: bool,
+    declared: Declared,
     #[cfg(feature = "otel")]
     instruments: otel::Instruments,
 }
@@ -169,10 +242,15 @@ impl Recorder {
         not(feature = "otel"),
         allow(unused_variables, clippy::needless_pass_by_value)
     )]
-    pub(crate) fn new(settings: &Telemetry, gauges: Option<Gauges>) -> Arc<Self> {
+    pub(crate) fn new(
+        settings: &Telemetry,
+        gauges: Option<Gauges>,
+        declared: Declared,
+    ) -> Arc<Self> {
         Arc::new(Self {
             subject: settings.subject,
             log: settings.log,
+            declared,
             #[cfg(feature = "otel")]
             instruments: otel::Instruments::new(settings.meter.as_ref(), gauges),
         })
@@ -263,7 +341,8 @@ pub(crate) enum Outcome<'a> {
     ToolError,
     /// Answered with a JSON-RPC error.
     Failed(&'a RpcError),
-    /// Refused before the core took it, with a low-cardinality reason.
+    /// Refused before the core took it (answered -32600), with a low-cardinality reason
+    /// and the message sent.
     Refused(&'static str, &'a str),
     /// Refused for its token: the outcome, and the error sent.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
@@ -283,9 +362,15 @@ struct Active {
     start: Instant,
     recorder: Arc<Recorder>,
     method: String,
+    /// The method, or `_OTHER`.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    known: &'static str,
     #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     kind: Kind,
     name: Option<String>,
+    /// Whether `name` is a tool or prompt the server declares.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    declared: bool,
     version: Option<&'static str>,
     #[cfg_attr(not(feature = "otel"), allow(dead_code))]
     transport: &'static str,
@@ -321,19 +406,21 @@ impl Operation {
         }
         let (kind, name) = named(method, params);
         let named_as = |k: Kind| (kind == k).then_some(name).flatten();
+        let declared = name.is_some_and(|n| recorder.declared.has(kind, n));
+        let known = known(method);
         // Every value known now is given at creation: recording it afterwards would look
         // each field up by name again.
         let span = tracing::info_span!(
             target: TARGET,
             "mcp.request",
-            otel.name = %SpanName { method, kind, name },
+            otel.name = %SpanName { method: known, kind, name: name.filter(|_| declared) },
             otel.kind = "server",
             otel.status_code = Empty,
             otel.status_description = Empty,
             mcp.method.name = method.as_str(),
             mcp.protocol.version = Empty,
             mcp.session.id = Empty,
-            jsonrpc.request.id = id.map(tracing::field::display),
+            jsonrpc.request.id = id.map(|id| tracing::field::display(IdText(id))),
             gen_ai.tool.name = named_as(Kind::Tool),
             gen_ai.operation.name = named_as(Kind::Tool).map(|_| "execute_tool"),
             gen_ai.prompt.name = named_as(Kind::Prompt),
@@ -362,8 +449,10 @@ impl Operation {
                 start: Instant::now(),
                 recorder: Arc::clone(recorder),
                 method: method.clone(),
+                known,
                 kind,
                 name: name.map(str::to_owned),
+                declared,
                 version: None,
                 transport: via.transport(),
                 subject: None,
@@ -435,6 +524,7 @@ impl Active {
     fn end(self, outcome: Outcome<'_>) {
         let elapsed = self.start.elapsed();
         let mut code = None;
+        let refusal;
         let (error_type, message): (Option<&str>, Option<&str>) = match outcome {
             Outcome::Ok => (None, None),
             Outcome::ToolError => (Some("tool_error"), None),
@@ -442,7 +532,12 @@ impl Active {
                 code = Some(e.code.code());
                 (None, Some(e.message.as_str()))
             }
-            Outcome::Refused(why, message) => (Some(why), Some(message)),
+            // Answered -32600; the reason leads the description.
+            Outcome::Refused(why, message) => {
+                code = Some(crate::protocol::ErrorCode::InvalidRequest.code());
+                refusal = format!("{why}: {message}");
+                (None, Some(refusal.as_str()))
+            }
             Outcome::Denied(auth, e) => {
                 code = Some(e.code.code());
                 self.span.record("mcp.auth.outcome", auth.as_str());
@@ -468,11 +563,11 @@ impl Active {
         #[cfg(feature = "otel")]
         self.recorder.instruments.operation(&otel::Operation {
             seconds: elapsed.as_secs_f64(),
-            method: &self.method,
-            tool: (self.kind == Kind::Tool)
+            method: self.known,
+            tool: (self.kind == Kind::Tool && self.declared)
                 .then_some(self.name.as_deref())
                 .flatten(),
-            prompt: (self.kind == Kind::Prompt)
+            prompt: (self.kind == Kind::Prompt && self.declared)
                 .then_some(self.name.as_deref())
                 .flatten(),
             version: self.version,
@@ -509,6 +604,18 @@ fn named<'p>(method: &str, params: &'p Map<String, Value>) -> (Kind, Option<&'p 
             (Kind::Resource, field("uri"))
         }
         _ => (Kind::Other, None),
+    }
+}
+
+/// A request id as text: a number's digits, a string's characters without quotes.
+struct IdText<'a>(&'a crate::protocol::RequestId);
+
+impl std::fmt::Display for IdText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            crate::protocol::RequestId::Number(n) => write!(f, "{n}"),
+            crate::protocol::RequestId::String(s) => f.write_str(s),
+        }
     }
 }
 
@@ -558,5 +665,15 @@ mod tests {
             "write admin"
         );
         assert_eq!(missing_scopes(None, &["read"]), "read");
+    }
+
+    #[test]
+    fn request_ids_are_written_without_quotes() {
+        use crate::protocol::RequestId;
+        assert_eq!(IdText(&RequestId::Number(7)).to_string(), "7");
+        assert_eq!(
+            IdText(&RequestId::String("req-7".into())).to_string(),
+            "req-7"
+        );
     }
 }

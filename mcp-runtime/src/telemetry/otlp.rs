@@ -146,7 +146,9 @@ impl Otlp {
     /// [`OtlpError::Export`] when the last export failed.
     pub fn shutdown(self) -> Result<(), OtlpError> {
         let export = |e: opentelemetry_sdk::error::OTelSdkError| OtlpError::Export(e.to_string());
-        self.tracer_provider.shutdown().map_err(export)?;
-        self.meter_provider.shutdown().map_err(export)
+        // Both are shut down whatever the first says; its error is the one reported.
+        let traces = self.tracer_provider.shutdown().map_err(export);
+        let metrics = self.meter_provider.shutdown().map_err(export);
+        traces.and(metrics)
     }
 }

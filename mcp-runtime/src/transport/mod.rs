@@ -10,6 +10,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::server::McpServer;
+use crate::telemetry::Declared;
+
+/// The tools and prompts `S` declares, for its telemetry.
+pub(crate) fn declared<S: McpServer>() -> Declared {
+    let desc = S::__descriptor();
+    Declared::new(
+        desc.tools.iter().map(|t| t.name),
+        desc.prompts.iter().map(|p| p.name),
+    )
+}
 
 /// The future of a running transport: ends when the transport stops.
 ///
@@ -99,6 +109,11 @@ pub trait Serve: McpServer {
 
     /// Serves newline-delimited JSON-RPC on stdin and stdout until stdin closes.
     ///
+    /// Logs must go to stderr: stdout carries the JSON-RPC messages, and a subscriber
+    /// writing there (as `tracing_subscriber::fmt()` does unless given
+    /// `.with_writer(std::io::stderr)`) would mix its lines, among them the request line of
+    /// [`telemetry`](crate::telemetry), into the stream.
+    ///
     /// # Errors
     ///
     /// [`ServeError::Io`](crate::ServeError::Io) when stdin or stdout fail.
@@ -116,7 +131,8 @@ pub trait Serve: McpServer {
     }
 
     /// Serves a server declared with `oauth` over stdio, every request made by `caller`
-    /// and checked against its scopes like a verified token's.
+    /// and checked against its scopes like a verified token's. Logs go to stderr, as for
+    /// [`serve_stdio`](Self::serve_stdio).
     ///
     /// # Errors
     ///

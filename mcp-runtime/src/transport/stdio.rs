@@ -53,7 +53,7 @@ where
         StateKeys::process_default(),
         required,
     ));
-    let recorder = Recorder::new(&Telemetry::new(), None);
+    let recorder = Recorder::new(&Telemetry::new(), None, super::declared::<S>());
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);
     let writer = tokio::spawn(async move {
         let mut output = output;

@@ -97,7 +97,7 @@ impl<S: Unprotected> ServeConfig<S> for HttpConfig {
     }
 
     fn into_router(self, server: S) -> axum::Router {
-        let recorder = recorder(&self);
+        let recorder = recorder::<S>(&self);
         let endpoint = endpoint(server, &self, &[], recorder);
         let stateless = endpoint.stateless();
         let service =
@@ -121,7 +121,7 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
             scopes: S::SCOPES,
         };
         let metadata = oauth::metadata_routes(&auth);
-        let recorder = recorder(&http);
+        let recorder = recorder::<S>(&http);
         let endpoint = endpoint(server, &http, S::REQUIRED_SCOPES, Arc::clone(&recorder));
         let stateless = endpoint.stateless();
         let bearer = BearerLayer::new(auth, http.body_timeout, recorder).layer(endpoint);
@@ -142,13 +142,13 @@ pub(crate) struct Http<S> {
 }
 
 /// The telemetry of an endpoint, its gauges read from its [`Stats`].
-fn recorder(config: &HttpConfig) -> Arc<Recorder> {
+fn recorder<S: McpServer>(config: &HttpConfig) -> Arc<Recorder> {
     let (sessions, streams) = (config.stats(), config.stats());
     let gauges = Gauges {
         sessions: Box::new(move || sessions.sessions() as u64),
         streams: Box::new(move || streams.streams() as u64),
     };
-    Recorder::new(&config.telemetry, Some(gauges))
+    Recorder::new(&config.telemetry, Some(gauges), super::declared::<S>())
 }
 
 /// The endpoint serving `server`.

@@ -87,6 +87,16 @@ impl OAuthConfig {
     }
 }
 
+/// The resource identifier: scheme and host lowercased by parsing, the rest as written
+/// (`Url` writes an empty path as `/`, which the user may not have).
+fn canonical_resource(url: &Url, raw: &str) -> String {
+    let mut resource = url.as_str().to_owned();
+    if url.path() == "/" && !raw.ends_with('/') {
+        resource.pop();
+    }
+    resource
+}
+
 /// Why an [`OAuthConfig`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -376,10 +386,14 @@ impl OAuthConfigBuilder {
         self
     }
 
-    /// The resource, issuers, name and documentation URL as written, for a contract.
-    pub(crate) fn metadata_parts(&self) -> (&str, &[String], Option<&str>, Option<&str>) {
+    /// For a contract: the resource as [`build`](Self::build) would serve it (as written when
+    /// it is not a usable URL), the issuers as written, the name and documentation URL.
+    pub(crate) fn metadata_parts(&self) -> (String, &[String], Option<&str>, Option<&str>) {
+        let raw = self.resource.as_deref().unwrap_or_default();
+        let resource = check_url("the resource URL", raw)
+            .map_or_else(|_| raw.to_owned(), |url| canonical_resource(&url, raw));
         (
-            self.resource.as_deref().unwrap_or_default(),
+            resource,
             &self.issuers,
             self.resource_name.as_deref(),
             self.documentation.as_deref(),
@@ -435,11 +449,7 @@ impl OAuthConfigBuilder {
                 .unwrap_or_default()
         });
 
-        // `Url` writes an empty path as `/`; keep the identifier as the user wrote it.
-        let mut resource_str = resource.as_str().to_owned();
-        if resource.path() == "/" && !resource_raw.ends_with('/') {
-            resource_str.pop();
-        }
+        let resource_str = canonical_resource(&resource, &resource_raw);
         let path = resource.path().trim_end_matches('/');
         let metadata_path = format!("/.well-known/oauth-protected-resource{path}");
         let origin = resource.origin().ascii_serialization();
