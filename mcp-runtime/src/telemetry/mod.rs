@@ -32,6 +32,11 @@
 //! A token never appears in a span, a metric or a log line. A span with `error.type` has
 //! the status `ERROR` and the error's message as its description.
 //!
+//! The `otel` feature is built on `opentelemetry` 0.33 and `tracing-opentelemetry` 0.34:
+//! the layer in your subscriber and the providers you set up must be those versions (a
+//! layer of another version does not see the parent and links set here; `otlp` sets all of
+//! it up for you).
+//!
 //! With `otel`, the span's parent is the trace context the client put in the request's
 //! `params._meta` (`traceparent`, `tracestate`, read with the globally configured
 //! propagator), and the ambient context is linked to it: the HTTP span around the request,
