@@ -3,7 +3,8 @@
 # whatever else the machine does. Usage:
 #   bash bench/callgrind.sh [KIND [WORKLOAD [STYLE]]]      defaults: ours W1 2026
 # e.g. `bash bench/callgrind.sh bare W1 2026`, `bash bench/callgrind.sh ours-list W3 2025`,
-# `bash bench/callgrind.sh ours-oauth-small-cache W2u` (a test issuer is started for W2u).
+# `bash bench/callgrind.sh ours-oauth-small-cache W2u` (a test issuer is started for W2u),
+# `bash bench/callgrind.sh ours-mirrored W1m` (W1 with `a` also sent in `Mcp-Param-A`).
 # The server starts under valgrind with instrumentation off, takes 2 s of untimed load, then
 # 4 s with instrumentation on at 4 connections; the totals are divided by the requests
 # answered meanwhile. Needs valgrind (Debian's package).

@@ -569,6 +569,22 @@ impl Everything {
             .collect()
     }
 
+    /// Echoes the arguments that a 2026-07-28 client also sends as `Mcp-Param-*` headers,
+    /// which the runtime compares with the body before the tool runs.
+    #[tool]
+    fn test_custom_headers(
+        &self,
+        #[arg(header = "Region", description = "Where the request is routed")] region: String,
+        #[arg(header = "Priority")] priority: Option<i64>,
+        #[arg(header = "Verbose")] verbose: Option<bool>,
+    ) -> String {
+        format!(
+            "region={region} priority={} verbose={}",
+            priority.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+            verbose.map_or("-", |v| if v { "true" } else { "false" })
+        )
+    }
+
     /// Asks only what the client can answer.
     #[tool]
     async fn test_input_required_result_capabilities(

@@ -29,7 +29,7 @@ const RMCP_VERSION: &str = "3.11.0";
 const USAGE: &str = "\
 usage: bench [options]                       run every workload, print the tables
        bench server <kind> --port P [--issuer URL]
-       bench load <W1|W2u|W3|W4|W5> --port P [--style 2026|2025] [--duration S] [--concurrency N]
+       bench load <W1|W1m|W2u|W3|W4|W5> --port P [--style 2026|2025] [--duration S] [--concurrency N]
                   [--tokens FILE [--from I]]
        bench issuer --for-port P --tokens FILE   a test issuer; writes tokens for port P, one a line
 
@@ -47,7 +47,7 @@ options (defaults in brackets):
   --client-core N       core the load generator is pinned to [1]
   --quick               3 runs of 3 s, 1 s sweep points, 2000 sessions, 5 cold starts
 
-server kinds: bare, bare-jwt (B); ours, ours-subscribed, ours-traced, ours-stateless, ours-oauth, ours-oauth-small-cache,
+server kinds: bare, bare-jwt (B); ours, ours-subscribed, ours-traced, ours-mirrored, ours-stateless, ours-oauth, ours-oauth-small-cache,
               ours-list, ours-redis (O);
               ours-serve, ours-oauth-serve (O under `serve_http`, as in production);
               rmcp, rmcp-stateless, rmcp-list (R)
@@ -245,6 +245,7 @@ fn server_main(args: &[String]) {
             "ours"
             | "ours-subscribed"
             | "ours-traced"
+            | "ours-mirrored"
             | "ours-stateless"
             | "ours-oauth"
             | "ours-oauth-small-cache"
@@ -548,6 +549,21 @@ fn call_request(port: u16, style: Style, token: Option<&str>) -> Vec<u8> {
     if let Some(auth) = &auth {
         headers.push(("Authorization", auth));
     }
+    client::post(port, &headers, &body)
+}
+
+/// W1's 2026-07-28 call with `a` also sent as `Mcp-Param-A`.
+fn mirrored_call_request(port: u16) -> Vec<u8> {
+    let a = A.to_string();
+    let headers = [
+        ("MCP-Protocol-Version", MODERN),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "add"),
+        ("Mcp-Param-A", a.as_str()),
+    ];
+    let body = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"add","arguments":{{"a":{A},"b":{B}}},{META}}}}}"#
+    );
     client::post(port, &headers, &body)
 }
 
@@ -1050,6 +1066,9 @@ struct Variant {
 impl Variant {
     fn op(&self, port: u16, ctx: &Ctx) -> Op {
         match self.workload {
+            "W1" if self.kind == "ours-mirrored" => {
+                Op::Repeat(Arc::new(mirrored_call_request(port)))
+            }
             "W1" => Op::Repeat(Arc::new(call_request(port, self.style, None))),
             "W2" => Op::Repeat(Arc::new(call_request(
                 port,
@@ -1095,6 +1114,7 @@ fn variants(workload: &str) -> Vec<Variant> {
             v("W1", "O 2026", "ours", Modern, "B 2026"),
             v("W1", "O 2026 subscribed", "ours-subscribed", Modern, "B 2026"),
             v("W1", "O 2026 traced", "ours-traced", Modern, "B 2026"),
+            v("W1", "O 2026 mirrored", "ours-mirrored", Modern, "B 2026"),
             v("W1", "R 2026", "rmcp", Modern, "B 2026"),
             v("W1", "B 2025", "bare", Legacy, "B 2025"),
             v("W1", "O 2025 stateless", "ours-stateless", Legacy, "B 2025"),
@@ -2266,6 +2286,20 @@ async fn orchestrate(opts: Opts) {
             );
         }
     }
+    // An argument mirrored into a header, compared with the body on every call.
+    if let (Some(mirrored), Some(plain), Some(base)) = (
+        find("W1", "O 2026 mirrored"),
+        find("W1", "O 2026"),
+        find("W1", "B 2026"),
+    ) {
+        let cost = paired(plain, base) - paired(mirrored, base);
+        println!(
+            "| W1 mirrored-argument cost (O − O mirrored, × of B) | {:.0} | {:.0} | {cost:.3} | ≤ 0.050 | {} |",
+            mirrored.median(),
+            plain.median(),
+            if cost <= 0.05 { "yes" } else { "**no**" }
+        );
+    }
     // With a shared store, against the same server keeping its sessions in memory.
     for (w, target) in [("W4", 0.3), ("W5", 0.6)] {
         if let (Some(out), Some(base)) = (find(w, "O redis"), find(w, "O")) {
@@ -2388,6 +2422,11 @@ async fn load_main(args: &[String], opts: &Opts) {
             Op::Repeat(Arc::new(call_request(opts.port, opts.style, None))),
             opts.style.label(),
         ),
+        // For `ours-mirrored`, which refuses a call without the header.
+        "W1m" => (
+            Op::Repeat(Arc::new(mirrored_call_request(opts.port))),
+            "2026-07-28, `a` in Mcp-Param-A",
+        ),
         "W2u" => {
             let file = opts
                 .tokens
@@ -2412,7 +2451,7 @@ async fn load_main(args: &[String], opts: &Opts) {
         "W4" => (Op::Session, "2025-11-25 sessions"),
         "W5" => (Op::InSession, "2025-11-25 sessions"),
         w => die(&format!(
-            "bench load: `{w}` is not one of W1, W2u, W3, W4, W5"
+            "bench load: `{w}` is not one of W1, W1m, W2u, W3, W4, W5"
         )),
     };
     let server = Running {

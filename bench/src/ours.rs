@@ -42,6 +42,19 @@ async fn with_redis() -> HttpConfig {
         .request_state_keys(mcp_runtime::input::StateKeys::new([7; 32]))
 }
 
+/// W1 (2026-07-28) with its first argument mirrored into `Mcp-Param-A`, which every call
+/// sends and the server compares with the body.
+pub struct CalcMirrored;
+
+#[mcp_server(name = "bench-ours", version = "0.0.0")]
+impl CalcMirrored {
+    /// Adds two integers.
+    #[tool(read_only)]
+    fn add(&self, #[arg(header = "A")] a: i64, b: i64) -> Sum {
+        Sum { sum: a + b }
+    }
+}
+
 /// W1 (2025-11-25 without sessions).
 pub struct CalcStateless;
 
@@ -105,6 +118,7 @@ pub async fn router(kind: &str, port: u16, issuer: Option<&str>) -> axum::Router
                 .expect("no subscriber yet");
             Calc.router(HttpConfig::new())
         }
+        "ours-mirrored" => CalcMirrored.router(HttpConfig::new()),
         "ours-redis" => Calc.router(with_redis().await),
         "ours-stateless" => CalcStateless.router(HttpConfig::new()),
         "ours-list" => Many.router(HttpConfig::new()),

@@ -68,7 +68,9 @@ pub fn mcp_server(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The doc comment is the description models read (required: a tool without one, or with a
 /// blank `description`, does not compile). Parameters are the tool's arguments, each
 /// `Deserialize + JsonSchema` (`Option<T>` for an optional one, `#[arg(description = "…")]`
-/// to describe it), or one `Args<T>` struct; `RequestContext`, `Session` and, on servers
+/// to describe it, `#[arg(header = "Region")]` to mirror a string, integer or boolean one
+/// into the `Mcp-Param-Region` header of 2026-07-28 requests, which the server checks
+/// against the body), or one `Args<T>` struct; `RequestContext`, `Session` and, on servers
 /// with `oauth`, `Auth<C>` are injected by type. The return type is the result: `String`,
 /// `Content`, `Vec<Content>`, `CallToolResult`, any `Serialize + JsonSchema` type (as
 /// `structuredContent` with an `outputSchema`), or `Result` of one of them whose error

@@ -9,7 +9,7 @@ use crate::options::{Key, Options, Place, Takes};
 use crate::types::{ReturnSpans, first_type_arg, last_ident, return_spans, type_text};
 
 /// The options of `#[arg(..)]` on a parameter.
-const ARG_KEYS: &[Key] = &[Key("description", Takes::Str)];
+const ARG_KEYS: &[Key] = &[Key("description", Takes::Str), Key("header", Takes::Str)];
 
 /// What a method is, for messages about its parameters.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,9 @@ pub(crate) enum ParamKind {
         name: String,
         description: Option<LitStr>,
         optional: bool,
+        /// `#[arg(header = "…")]`: the `Mcp-Param-*` header the argument is mirrored into,
+        /// checked (an HTTP token, unique within the tool).
+        header: Option<LitStr>,
     },
     /// `Args<T>`: the whole arguments object.
     Args { inner: Type },
@@ -117,11 +120,13 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
             continue;
         };
         let mut description = None;
+        let mut header = None;
         let mut keep = Vec::new();
         for attr in pat_type.attrs.drain(..) {
             if attr.path().is_ident("arg") {
                 let options = Options::of_attr(cx, &attr, Place::attr("arg"), ARG_KEYS);
                 description = options.str("description").cloned();
+                header = options.str("header").cloned();
             } else {
                 keep.push(attr);
             }
@@ -155,13 +160,37 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
             }
             _ => None,
         };
+        if let Some(header) = &header
+            && owner.kind != Kind::Tool
+        {
+            cx.error_at(
+                header,
+                format!(
+                    "{owner} cannot mirror a parameter into a header: `Mcp-Param-*` headers carry tool arguments"
+                ),
+            );
+        }
         let kind = match segment.map(|s| s.ident.to_string()).as_deref() {
             // By spelling only; the type decides (`ToolParam`, `FromCaller`).
-            Some("RequestContext" | "Auth" | "Session") => ParamKind::Provided {
-                name: plain_name,
-                description,
-            },
+            Some(spelled @ ("RequestContext" | "Auth" | "Session")) => {
+                if let Some(header) = &header {
+                    cx.error_at(
+                        header,
+                        format!("`{spelled}` is provided by the runtime, not sent by the client, so it cannot be mirrored into a header"),
+                    );
+                }
+                ParamKind::Provided {
+                    name: plain_name,
+                    description,
+                }
+            }
             Some("Args") => {
+                if let Some(header) = &header {
+                    cx.error_at(
+                        header,
+                        format!("tool `{tool}` takes its arguments as one struct, which is no header value; put `#[arg(header = ..)]` on a string, integer or boolean parameter of its own"),
+                    );
+                }
                 let Some(inner) = segment.and_then(first_type_arg) else {
                     cx.error_at(
                         &pat_type.ty,
@@ -195,6 +224,7 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
                     name,
                     description,
                     optional,
+                    header,
                 }
             }
         };
@@ -203,6 +233,9 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
             ty,
             kind,
         });
+    }
+    if owner.kind == Kind::Tool {
+        check_headers(cx, owner, &out);
     }
     // `Args<T>` is a tool's; for the other kinds the caller reports it in its own terms.
     let args: Vec<_> = out
@@ -235,4 +268,55 @@ pub(crate) fn params(cx: &mut Ctxt, owner: Owner<'_>, sig: &mut syn::Signature) 
         cx.error_at(&sig.generics, message);
     }
     out
+}
+
+/// The header names of a tool's mirrored arguments: each an HTTP token (RFC 9110), which
+/// `Mcp-Param-` prefixes, and no two the same whatever their case.
+fn check_headers(cx: &mut Ctxt, owner: Owner<'_>, params: &[Param]) {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for p in params {
+        let ParamKind::Input {
+            name,
+            header: Some(header),
+            ..
+        } = &p.kind
+        else {
+            continue;
+        };
+        let value = header.value();
+        if value.is_empty() {
+            cx.error_at(
+                header,
+                format!("the header of `{name}` needs a name: `Mcp-Param-` is followed by it, for instance `header = \"Region\"`"),
+            );
+            continue;
+        }
+        if let Some(bad) = value.chars().find(|c| !is_token_char(*c)) {
+            cx.error_at(
+                header,
+                format!(
+                    "`{value}` is no HTTP header name: {bad:?} is not allowed (letters, digits and {TOKEN_PUNCTUATION} are)"
+                ),
+            );
+            continue;
+        }
+        let lower = value.to_ascii_lowercase();
+        if let Some((_, first)) = seen.iter().find(|(l, _)| *l == lower) {
+            cx.error_at(
+                header,
+                format!(
+                    "{owner} already mirrors `{first}` into `Mcp-Param-{value}`: header names ignore case, so each argument needs a header of its own"
+                ),
+            );
+            continue;
+        }
+        seen.push((lower, name));
+    }
+}
+
+/// What an HTTP token may contain besides letters and digits (RFC 9110, section 5.6.2).
+const TOKEN_PUNCTUATION: &str = "!#$%&'*+-.^_`|~";
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || TOKEN_PUNCTUATION.contains(c)
 }

@@ -99,6 +99,7 @@ pub mod __private {
     pub use crate::server::errors::{
         DisplayTag, ErrProbe, ErrorMessage, IntoTag, ProbeDisplay, ProbeInto,
     };
+    pub use crate::server::mirror::{HeaderArg, MirroredArg};
     pub use crate::server::output::{ToolErrorMessage, error_result};
     pub use crate::server::prompt::{PromptArgument, prompt_error, unknown_prompt};
     pub use crate::server::schema::{

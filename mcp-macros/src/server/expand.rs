@@ -176,6 +176,17 @@ fn tool_def(tool: &Tool) -> TokenStream {
     };
     let icons = crate::icon::expand(&tool.args.icons);
     let input_schema = input_schema(tool);
+    let headers = tool.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Input {
+            name,
+            header: Some(header),
+            ..
+        } => {
+            let key = format!("mcp-param-{}", header.value().to_ascii_lowercase());
+            Some(quote!(#rt::MirroredArg { arg: #name, header: #header, key: #key }))
+        }
+        _ => None,
+    });
     let output = match &tool.returns.output {
         Output::Structured(ty) => {
             let call = quote_spanned!(ty.span()=> <#ty as #rt::ToolOutput>::output_schema());
@@ -210,6 +221,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
                 open_world: #open_world,
             },
             scopes: &[#(#scopes),*],
+            headers: &[#(#headers),*],
         }
     }}
 }
@@ -229,13 +241,20 @@ fn input_schema(tool: &Tool) -> TokenStream {
     let specs = tool.params.iter().filter_map(|p| {
         let ty = &p.ty;
         match &p.kind {
-            ParamKind::Input { name, description, optional } => {
+            ParamKind::Input { name, description, optional, header } => {
                 let description = option_lit(description.as_ref());
                 let required = !optional;
-                let schema = quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema);
+                // A mirrored argument's schema is its header value's: one type, safe integers.
+                let schema = if header.is_some() {
+                    quote_spanned!(ty.span()=> <#ty as #rt::HeaderArg>::header_schema)
+                } else {
+                    quote_spanned!(ty.span()=> <#ty as #rt::ToolInput>::schema)
+                };
+                let header = option_lit(header.as_ref());
                 Some(quote! {
                     ::core::option::Option::Some(#rt::ParamSpec {
                         name: #name, description: #description, required: #required, schema: #schema,
+                        header: #header,
                     })
                 })
             }

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use futures_util::FutureExt as _;
 use serde_json::{Map, Value, json};
 
+use super::mirror::MirroredArg;
 use super::page::Pages;
 use super::prompt::PromptDef;
 use super::resource::{ResourceDef, ResourceTemplateDef};
@@ -47,6 +48,9 @@ pub(crate) struct Engine<S> {
     stamp: Vec<u8>,
     /// Seals and opens the `requestState` of 2026-07-28 input rounds.
     sealer: Sealer,
+    /// Whether any tool mirrors an argument into a header.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    mirrors: bool,
 }
 
 impl<S: McpServer> Engine<S> {
@@ -111,11 +115,26 @@ impl<S: McpServer> Engine<S> {
             discover,
             stamp,
             sealer: Sealer::new(keys),
+            mirrors: desc.tools.iter().any(|t| !t.headers.is_empty()),
         }
     }
 
     pub(crate) fn descriptor(&self) -> &'static ServerDescriptor {
         self.desc
+    }
+
+    /// The arguments that the tool `name` mirrors into headers (none for a tool that does
+    /// not exist). Looks nothing up on a server whose tools mirror nothing.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn mirrored(&self, name: &str) -> &'static [MirroredArg] {
+        if !self.mirrors {
+            return &[];
+        }
+        self.desc
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+            .map_or(&[], |t| t.headers)
     }
 
     /// Whether the server declares `capability` (`tools`, `resources`, `prompts`,

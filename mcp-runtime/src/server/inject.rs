@@ -84,6 +84,7 @@ impl<T: ToolInput> ToolParam for T {
             description,
             required,
             schema: T::schema,
+            header: None,
         })
     }
 }

@@ -9,6 +9,7 @@ pub(crate) mod errors;
 mod handlers;
 pub(crate) mod inject;
 pub mod input;
+pub(crate) mod mirror;
 pub(crate) mod output;
 pub(crate) mod page;
 pub(crate) mod prompt;
@@ -191,6 +192,8 @@ pub struct ToolDef {
     pub annotations: ToolAnnotations,
     /// Scopes a caller needs for this tool, besides the server's required ones.
     pub scopes: &'static [&'static str],
+    /// The arguments mirrored into `Mcp-Param-*` headers.
+    pub headers: &'static [mirror::MirroredArg],
 }
 
 /// One icon of the server, a tool, a resource or a prompt (2025-11-25 and 2026-07-28

@@ -239,6 +239,8 @@ pub struct ParamSpec {
     pub required: bool,
     /// Its schema.
     pub schema: fn(&mut SchemaGenerator) -> Schema,
+    /// The header it is mirrored into (`x-mcp-header`), from `#[arg(header = "…")]`.
+    pub header: Option<&'static str>,
 }
 
 /// The input schema of a tool declared with individual parameters.
@@ -255,8 +257,13 @@ pub fn params_schema(params: &[ParamSpec]) -> Value {
         let mut schema = (p.schema)(&mut generator);
         RecursiveTransform(widths_as_bounds).transform(&mut schema);
         let mut schema = schema.to_value();
-        if let (Some(description), Some(obj)) = (p.description, schema.as_object_mut()) {
-            obj.insert("description".into(), description.into());
+        if let Some(obj) = schema.as_object_mut() {
+            if let Some(description) = p.description {
+                obj.insert("description".into(), description.into());
+            }
+            if let Some(header) = p.header {
+                obj.insert("x-mcp-header".into(), header.into());
+            }
         }
         properties.insert(p.name.into(), schema);
         if p.required {
@@ -350,12 +357,14 @@ mod tests {
                 description: Some("a point"),
                 required: true,
                 schema: Point::schema,
+                header: None,
             },
             ParamSpec {
                 name: "n",
                 description: None,
                 required: false,
                 schema: <Option<u8>>::schema,
+                header: None,
             },
         ]);
         assert_eq!(schema["type"], "object");
@@ -406,18 +415,21 @@ mod tests {
                 description: None,
                 required: true,
                 schema: Reading::schema,
+                header: None,
             },
             ParamSpec {
                 name: "scale",
                 description: None,
                 required: true,
                 schema: f64::schema,
+                header: None,
             },
             ParamSpec {
                 name: "n",
                 description: None,
                 required: true,
                 schema: <Option<i64>>::schema,
+                header: None,
             },
         ]);
         let (output, _) = output_schema::<Reading>();

@@ -17,26 +17,35 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::HttpConfig;
+use crate::server::ServerDescriptor;
 
-/// The CORS layer of the endpoint.
-pub(super) fn layer(config: &HttpConfig) -> BrowserCorsLayer {
+/// The CORS layer of the endpoint: the MCP headers and the `Mcp-Param-*` headers that the
+/// server's tools declare may be sent.
+pub(super) fn layer(config: &HttpConfig, desc: &'static ServerDescriptor) -> BrowserCorsLayer {
     let config = config.clone();
+    let mut allowed = vec![
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        header::ACCEPT,
+        HeaderName::from_static("mcp-session-id"),
+        HeaderName::from_static("mcp-protocol-version"),
+        HeaderName::from_static("last-event-id"),
+        HeaderName::from_static("mcp-method"),
+        HeaderName::from_static("mcp-name"),
+    ];
+    for mirrored in desc.tools.iter().flat_map(|t| t.headers) {
+        let name = HeaderName::from_static(mirrored.key);
+        if !allowed.contains(&name) {
+            allowed.push(name);
+        }
+    }
     BrowserCorsLayer(
         CorsLayer::new()
             .allow_origin(AllowOrigin::predicate(move |origin, _| {
                 origin.to_str().is_ok_and(|o| config.origin_allowed(o))
             }))
             .allow_methods([Method::GET, Method::POST, Method::DELETE])
-            .allow_headers([
-                header::AUTHORIZATION,
-                header::CONTENT_TYPE,
-                header::ACCEPT,
-                HeaderName::from_static("mcp-session-id"),
-                HeaderName::from_static("mcp-protocol-version"),
-                HeaderName::from_static("last-event-id"),
-                HeaderName::from_static("mcp-method"),
-                HeaderName::from_static("mcp-name"),
-            ])
+            .allow_headers(allowed)
             .expose_headers([
                 HeaderName::from_static("mcp-session-id"),
                 header::WWW_AUTHENTICATE,

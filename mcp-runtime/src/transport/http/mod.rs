@@ -104,7 +104,7 @@ impl<S: Unprotected> ServeConfig<S> for HttpConfig {
             HostOriginLayer::new(&self).layer(RefuseLayer::new(&self, stateless).layer(endpoint));
         axum::Router::new()
             .route_service(&self.path, service)
-            .layer(cors::layer(&self))
+            .layer(cors::layer(&self, S::__descriptor()))
     }
 }
 
@@ -130,7 +130,7 @@ impl<S: Protected> ServeConfig<S> for OAuthConfig {
         axum::Router::new()
             .route_service(&http.path, service)
             .merge(metadata)
-            .layer(cors::layer(&http))
+            .layer(cors::layer(&http, S::__descriptor()))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::connection::{Core, ModernMeta, NoSession, Revision, Step, classify, m
 use crate::headers::{self, decode_mirrored};
 use crate::protocol::{ErrorCode, Message, RpcError};
 use crate::server::McpServer;
+use crate::server::mirror::{self, MirroredArg, Mismatch};
 
 pub(super) const MCP_SESSION_ID: HeaderName = HeaderName::from_static(headers::MCP_SESSION_ID);
 pub(super) const MCP_PROTOCOL_VERSION: HeaderName =
@@ -93,10 +94,16 @@ fn modern<S: McpServer>(
             "`MCP-Protocol-Version` header does not match `_meta` protocol version".into(),
         );
     }
-    if let (Some(method), Some(params)) = (message.method(), message.params())
-        && let Err(why) = check_mirrored(headers, method, params)
-    {
-        return mismatch(&message, why);
+    if let (Some(method), Some(params)) = (message.method(), message.params()) {
+        if let Err(why) = check_mirrored(headers, method, params) {
+            return mismatch(&message, why);
+        }
+        if method == "tools/call"
+            && let Some(name) = params.get("name").and_then(Value::as_str)
+            && let Err(why) = check_params(headers, core.engine.mirrored(name), params)
+        {
+            return mismatch(&message, why.to_string());
+        }
     }
     core.modern(message, &meta, caller)
 }
@@ -139,6 +146,23 @@ fn check_mirrored(
         Some(body_value) => mirrors(headers.get(MCP_NAME), body_value, "Mcp-Name"),
         None => Ok(()),
     }
+}
+
+/// SEP-2243 `Mcp-Param-*`: the arguments the tool mirrors, against the headers sent.
+fn check_params(
+    headers: &HeaderMap,
+    mirrored: &'static [MirroredArg],
+    params: &Map<String, Value>,
+) -> Result<(), Mismatch> {
+    if mirrored.is_empty() {
+        return Ok(());
+    }
+    let arguments = params.get("arguments").and_then(Value::as_object);
+    mirror::check(mirrored, arguments, |key| {
+        let mut sent = headers.get_all(key).iter();
+        let first = sent.next().map(HeaderValue::as_bytes);
+        (first, sent.next().is_some())
+    })
 }
 
 /// Whether the header `name` mirrors `body_value`: verbatim, with whitespace around, or
