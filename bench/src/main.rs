@@ -741,7 +741,21 @@ async fn verify(v: &Variant, server: &Running, ctx: &Ctx) -> usize {
                         ));
                     }
                 }
-                let req = call_request(port, v.style, token.as_deref());
+                if v.kind == "ours-mirrored" {
+                    // Without its header: refused.
+                    let req = call_request(port, v.style, None);
+                    let status = conn.request(&req).await.map_err(|e| e.to_string())?;
+                    if status != 400 {
+                        return Err(format!(
+                            "a call without `Mcp-Param-A` got HTTP {status}, not 400"
+                        ));
+                    }
+                }
+                let req = if v.kind == "ours-mirrored" {
+                    mirrored_call_request(port)
+                } else {
+                    call_request(port, v.style, token.as_deref())
+                };
                 let status = conn.request(&req).await.map_err(|e| e.to_string())?;
                 if status != 200 {
                     return Err(status_error("tools/call", status, &conn).to_string());

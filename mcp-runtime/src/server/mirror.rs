@@ -135,15 +135,18 @@ pub(crate) fn check<'h>(
             (Some(_), Some(_)) if repeated => return Err(Mismatch::Repeated(m)),
             (Some(value), Some(raw)) => (value, raw),
         };
-        let Some(sent) = crate::headers::decode_mirrored(raw) else {
-            return Err(Mismatch::Invalid(m));
+        // The common case, a plain value sent as is, needs no decoding.
+        let plain = raw.iter().all(|b| (0x21..0x7f).contains(b)) && !raw.starts_with(b"=?");
+        let sent = match std::str::from_utf8(raw) {
+            Ok(sent) if plain => std::borrow::Cow::Borrowed(sent),
+            _ => crate::headers::decode_mirrored(raw).ok_or(Mismatch::Invalid(m))?,
         };
         let equal = match value {
             Value::String(s) => *s == *sent,
             Value::Bool(b) => sent == if *b { "true" } else { "false" },
-            Value::Number(n) => match (n.as_i64(), n.as_u64(), sent.parse::<i128>()) {
-                (Some(n), _, Ok(h)) => i128::from(n) == h,
-                (None, Some(n), Ok(h)) => i128::from(n) == h,
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(n), _) => sent.parse::<i64>().is_ok_and(|h| h == n),
+                (None, Some(n)) => sent.parse::<u64>().is_ok_and(|h| h == n),
                 _ => false,
             },
             _ => false,
