@@ -585,6 +585,98 @@ impl Everything {
         )
     }
 
+    /// Greets `name` at once; never a task.
+    #[tool]
+    fn greet(&self, name: String) -> String {
+        format!("Hello, {name}!")
+    }
+
+    /// Computes for `seconds`, as a task when the client takes tasks; stops when cancelled.
+    #[tool(task = "optional")]
+    async fn slow_compute(&self, ctx: RequestContext, seconds: f64, label: String) -> String {
+        let work = Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+        tokio::select! {
+            () = tokio::time::sleep(work) => format!("{label}: computed for {seconds} s"),
+            () = ctx.cancelled() => format!("{label}: cancelled"),
+        }
+    }
+
+    /// Runs only as a task, and ends with a tool error after a second.
+    #[tool(task = "required")]
+    async fn failing_job(&self) -> Result<String, ToolError> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Err(ToolError::new("the job failed: the input file is corrupt"))
+    }
+
+    /// Fails inside the server after a moment, as a task: the task ends `failed`.
+    #[tool(task = "optional")]
+    async fn protocol_error_job(&self) -> String {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        panic!("the job's worker crashed")
+    }
+
+    /// Looks `filename` up, then asks the user to confirm deleting it.
+    #[tool(task = "optional")]
+    async fn confirm_delete(
+        &self,
+        ctx: RequestContext,
+        filename: String,
+    ) -> Result<String, ToolError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let schema = json!({"type": "object", "properties": {"confirm": {"type": "boolean"}},
+            "required": ["confirm"]});
+        let answer = ctx
+            .ask(
+                "confirm",
+                InputRequest::elicit(format!("Delete {filename}?"), schema),
+            )
+            .await?;
+        let confirmed = answer["action"] == "accept" && answer["content"]["confirm"] == true;
+        Ok(if confirmed {
+            format!("Deleted {filename}")
+        } else {
+            format!("Kept {filename}")
+        })
+    }
+
+    /// Asks two questions at once, as a task.
+    #[tool(task = "optional")]
+    async fn multi_input(&self, ctx: RequestContext) -> Result<String, ToolError> {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (name, confirm) = tokio::join!(
+            ctx.ask(
+                "name",
+                InputRequest::elicit("Your name?", name_schema("name"))
+            ),
+            ctx.ask(
+                "confirm",
+                InputRequest::elicit(
+                    "Proceed?",
+                    json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}})
+                )
+            ),
+        );
+        let (name, confirm) = (name?, confirm?);
+        Ok(format!(
+            "name: {}, confirmed: {}",
+            answered(&name, "name"),
+            confirm["content"]["confirm"]
+        ))
+    }
+
+    /// Asks for a name in the call's round, then works on as a task.
+    #[tool(task = "required")]
+    async fn test_tool_with_task(&self, ctx: RequestContext) -> Result<String, ToolError> {
+        let answer = ctx
+            .ask(
+                "user_name",
+                InputRequest::elicit("What is your name?", name_schema("name")),
+            )
+            .await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok(format!("Hello, {}!", answered(&answer, "name")))
+    }
+
     /// Asks only what the client can answer.
     #[tool]
     async fn test_input_required_result_capabilities(

@@ -2,7 +2,7 @@
 //! without serving it and checked in so that a change shows up in review.
 //!
 //! The contract holds the server's identity, every tool (its `tools/list` entry: schemas,
-//! annotations, icons), resource, resource template, prompt and completion, and, for a
+//! annotations, icons; and `task` when it runs as a task), resource, resource template, prompt and completion, and, for a
 //! server declared with `oauth`, the scopes each operation needs and the protected resource
 //! metadata its configuration would serve. Lists are sorted by name or URI and object keys
 //! alphabetically, so the text changes only when what clients see changes.
@@ -38,6 +38,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
+use crate::server::tasks::TaskSupport;
 use crate::server::{McpServer, Protected, Unprotected};
 use crate::transport::http::oauth::{OAuthConfigBuilder, protected_resource_metadata};
 use crate::{HttpConfig, OAuthConfig};
@@ -154,10 +155,18 @@ impl Contract {
 
         let mut root = Map::new();
         root.insert("server".into(), Value::Object(server));
-        let tools = desc
-            .tools
-            .iter()
-            .map(|t| with_scopes(t.to_json(), t.scopes));
+        let tools = desc.tools.iter().map(|t| {
+            let mut entry = with_scopes(t.to_json(), t.scopes);
+            let task = match t.task {
+                TaskSupport::Forbidden => None,
+                TaskSupport::Optional => Some("optional"),
+                TaskSupport::Required => Some("required"),
+            };
+            if let (Some(task), Some(obj)) = (task, entry.as_object_mut()) {
+                obj.insert("task".into(), task.into());
+            }
+            entry
+        });
         root.insert("tools".into(), sorted_by(tools, "name"));
         let resources = desc.resources.iter().map(|r| with_scopes(r.to_json(), &[]));
         root.insert("resources".into(), sorted_by(resources, "uri"));

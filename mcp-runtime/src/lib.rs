@@ -105,6 +105,7 @@ pub mod __private {
     pub use crate::server::schema::{
         Args, ParamSpec, ToolInput, ToolOutput, args_schema, output_schema, params_schema,
     };
+    pub use crate::server::tasks::TaskSupport;
     pub use crate::server::uri_template::{TemplatePart, UriTemplate};
     pub use crate::server::{
         Blob, CompletionContext, CompletionDef, CompletionFuture, CompletionTarget, IconDef,

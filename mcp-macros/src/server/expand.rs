@@ -176,6 +176,11 @@ fn tool_def(tool: &Tool) -> TokenStream {
     };
     let icons = crate::icon::expand(&tool.args.icons);
     let input_schema = input_schema(tool);
+    let task = match tool.args.task.as_ref().map(|(t, _)| *t) {
+        None => quote!(#rt::TaskSupport::Forbidden),
+        Some(crate::tool::args::TaskSupport::Optional) => quote!(#rt::TaskSupport::Optional),
+        Some(crate::tool::args::TaskSupport::Required) => quote!(#rt::TaskSupport::Required),
+    };
     let headers = tool.params.iter().filter_map(|p| match &p.kind {
         ParamKind::Input {
             name,
@@ -222,6 +227,7 @@ fn tool_def(tool: &Tool) -> TokenStream {
             },
             scopes: &[#(#scopes),*],
             headers: &[#(#headers),*],
+            task: #task,
         }
     }}
 }

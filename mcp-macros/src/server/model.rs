@@ -163,6 +163,15 @@ impl Tool {
                  remove `blocking`, or make the method a plain `fn`",
             );
         }
+        if let Some((_, lit)) = &tool_args.task
+            && method.sig.asyncness.is_none()
+        {
+            cx.error_at(
+                lit,
+                "a task is what a call becomes while the tool waits, and a plain `fn` never waits: \
+                 make the method an `async fn`, or remove `task`",
+            );
+        }
         let description = description(tool_args.description.as_ref(), &method.attrs);
         if description.as_deref().is_none_or(|d| d.trim().is_empty()) {
             let message = format!(

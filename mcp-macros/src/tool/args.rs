@@ -29,6 +29,16 @@ pub(crate) struct ToolArgs {
     pub(crate) scopes_key: Option<syn::Path>,
     /// `blocking`: the sync method runs where it may block (the key, for errors).
     pub(crate) blocking: Option<syn::Path>,
+    /// `task = "optional" | "required"`: the call may (or must) become a task of the
+    /// `io.modelcontextprotocol/tasks` extension; checked, with its literal for errors.
+    pub(crate) task: Option<(TaskSupport, LitStr)>,
+}
+
+/// How a tool runs as a task.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TaskSupport {
+    Optional,
+    Required,
 }
 
 const KEYS: &[Key] = &[
@@ -42,6 +52,7 @@ const KEYS: &[Key] = &[
     Key("idempotent", Takes::Bool),
     Key("open_world", Takes::Bool),
     Key("blocking", Takes::Flag),
+    Key("task", Takes::Str),
 ];
 
 impl ToolArgs {
@@ -54,8 +65,22 @@ impl ToolArgs {
             None => (None, Vec::new()),
         };
         let blocking = options.get("blocking").map(|(key, _)| key.clone());
+        let task = options.str("task").and_then(|lit| match lit.value().as_str() {
+            "optional" => Some((TaskSupport::Optional, lit.clone())),
+            "required" => Some((TaskSupport::Required, lit.clone())),
+            other => {
+                cx.error_at(
+                    lit,
+                    format!(
+                        "`task = \"{other}\"` is no task support: write `task = \"optional\"` (the call becomes a task when the client takes tasks and the tool waits) or `task = \"required\"` (it always runs as a task)"
+                    ),
+                );
+                None
+            }
+        });
         Self {
             blocking,
+            task,
             name: options.str("name").cloned(),
             title: options.str("title").cloned(),
             description: options.str("description").cloned(),

@@ -1,7 +1,8 @@
 //! The one decision of which scopes a call needs, made before anything runs.
 //!
 //! A call needs the scopes the server requires of every request, plus, for `tools/call`,
-//! the scopes of the tool it names. A caller lacking any of them is refused with the whole
+//! the scopes of the tool it names, and for `tasks/*` those of the tool whose task it names
+//! (a task id ends with its tool's name). A caller lacking any of them is refused with the whole
 //! set, so that one step-up authorization suffices (MCP 2025-11-25, scope challenge
 //! handling); the HTTP transport's 403 challenge and the stdio error both come from here.
 
@@ -28,16 +29,21 @@ pub(crate) fn scopes_needed<S: McpServer>(
     params: &Map<String, Value>,
 ) -> (Vec<&'static str>, Option<&'static str>) {
     let mut needed = core.required.to_vec();
-    let tool = (method == "tools/call")
-        .then(|| params.get("name").and_then(Value::as_str))
-        .flatten()
-        .and_then(|name| {
-            core.engine
-                .descriptor()
-                .tools
-                .iter()
-                .find(|t| t.name == name)
-        });
+    let named = match method {
+        "tools/call" => params.get("name").and_then(Value::as_str),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => params
+            .get("taskId")
+            .and_then(Value::as_str)
+            .and_then(crate::server::tasks::Tasks::tool_of),
+        _ => None,
+    };
+    let tool = named.and_then(|name| {
+        core.engine
+            .descriptor()
+            .tools
+            .iter()
+            .find(|t| t.name == name)
+    });
     if let Some(tool) = tool {
         needed.extend(tool.scopes.iter().filter(|s| !core.required.contains(s)));
     }

@@ -55,6 +55,7 @@ use crate::server::McpServer;
 use crate::server::call::{ClientDeclaration, ClientLink};
 use crate::server::dispatch::{Call, Engine, Era, Reply};
 use crate::server::input::{Hub, LogLevel, StateKeys};
+pub(crate) use crate::server::tasks::TaskSettings;
 
 /// One server and the state of its conversations, shared by a transport's connections.
 pub(crate) struct Core<S> {
@@ -180,9 +181,11 @@ impl<S: McpServer> Core<S> {
         sessions: Sessions,
         keys: StateKeys,
         required: &'static [&'static str],
+        tasks: TaskSettings,
     ) -> Self {
+        let task_store = sessions.shared().map(|s| s.task_store());
         Self {
-            engine: Engine::new(server, keys),
+            engine: Engine::new(server, keys, task_store, tasks, sessions.hub().clone()),
             hub: sessions.hub().clone(),
             sessions,
             required,

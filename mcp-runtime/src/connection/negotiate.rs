@@ -167,7 +167,16 @@ pub(super) fn modern<S: McpServer>(
         return Step::Forbidden(id, forbidden);
     }
     if method == "subscriptions/listen" {
-        return Step::Listen(super::listen::listen(core, &id, &params));
+        let owner = caller.as_ref().map(|c| c.subject.clone());
+        return match super::listen::listen(core, &id, &params, owner) {
+            Ok(stream) => Step::Listen(stream),
+            Err(error) => Step::Error {
+                id: Some(id),
+                era: Some(era),
+                error,
+                malformed: false,
+            },
+        };
     }
     let link = ClientLink {
         log_level: log_level.flatten(),

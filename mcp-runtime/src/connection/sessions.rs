@@ -19,6 +19,7 @@ use super::session::{Refused, Session, SessionLimits, SessionStore, Subscription
 use crate::protocol::RequestId;
 use crate::server::call::ClientDeclaration;
 use crate::server::input::{Hub, LogLevel};
+use crate::server::tasks::TaskStore;
 
 /// The shared store did not answer; the client may retry after this long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,8 @@ pub(crate) trait SharedStore: Send + Sync {
         id: &'a RequestId,
         outcome: Result<Value, Value>,
     ) -> BoxFuture<'a, Result<(), StoreDown>>;
+    /// Where the tasks of the Tasks extension are kept, with the sessions.
+    fn task_store(&self) -> Arc<dyn TaskStore>;
     /// The events of `session`'s stream after `from`, as the store holds them, then as
     /// they come; `None` when the store holds no such stream.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]

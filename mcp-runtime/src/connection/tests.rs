@@ -61,7 +61,13 @@ impl Memory {
             ..SessionLimits::ONE_CLIENT
         });
         Self {
-            core: Arc::new(Core::new(Notes, sessions, StateKeys::random(), &[])),
+            core: Arc::new(Core::new(
+                Notes,
+                sessions,
+                StateKeys::random(),
+                &[],
+                crate::connection::TaskSettings::default(),
+            )),
             caller: Arc::new(
                 LocalCaller::new("alice")
                     .scopes(scopes.iter().copied())

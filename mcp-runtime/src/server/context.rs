@@ -11,6 +11,7 @@ use super::call::{Call, ClientDeclaration, ClientLink, ContextParts, Outcome, pr
 use super::inject::{DeclaresOAuth, FromCaller, KeepsSessions};
 use super::input::{Change, InputRequest, InputRequired, LogLevel};
 use super::session::Session;
+use super::tasks::Live;
 use crate::auth::{Auth, AuthClaims, Principal};
 use crate::protocol::{ErrorCode, RequestId, RpcError, notification_json};
 
@@ -57,6 +58,8 @@ struct Inner {
     notifier: Option<mpsc::Sender<Vec<u8>>>,
     principal: Option<Arc<Principal>>,
     link: ClientLink,
+    /// The task the call became, once it did: questions then wait for `tasks/update`.
+    task: OnceLock<Arc<Live>>,
 }
 
 impl<S: KeepsSessions> FromCaller<S> for Session {
@@ -100,8 +103,26 @@ impl RequestContext {
                 notifier: parts.notifier,
                 principal: parts.principal,
                 link: parts.link,
+                task: OnceLock::new(),
             }),
         }
+    }
+
+    /// The call became the task `live`.
+    pub(crate) fn attach_task(&self, live: Arc<Live>) {
+        let _ = self.inner.task.set(live);
+    }
+
+    /// Whether the handler asked for input this round, or lacked a capability: its return
+    /// then becomes `input_required` or -32021.
+    pub(crate) fn asked_for_input(&self) -> bool {
+        let outcome = self.outcome();
+        !outcome.needed.is_empty() || outcome.missing_capability.is_some()
+    }
+
+    /// The id of the task this call became (Tasks extension), once it became one.
+    pub fn task_id(&self) -> Option<String> {
+        self.inner.task.get().map(|t| t.snapshot().id)
     }
 
     /// The JSON-RPC id of the request.
@@ -172,13 +193,31 @@ impl RequestContext {
     /// `key` names the request; it must be unique within the tool. In a 2025-11-25 session
     /// the request goes out now. In 2026-07-28 the answer comes with the client's retry:
     /// the first call fails with [`InputRequired`], which the tool returns with `?`, and the
-    /// server answers `input_required`. See [`input`](crate::input).
+    /// server answers `input_required`. See [`input`](crate::input). In a call that became a
+    /// task, the task waits in `input_required` until the client answers with `tasks/update`.
     ///
     /// # Errors
     ///
     /// [`InputRequired`] when the answer must come in another round, or the client cannot
     /// be asked (it did not declare the capability, or went away, or refused).
     pub async fn ask(&self, key: &str, request: InputRequest) -> Result<Value, InputRequired> {
+        if let Some(task) = self.inner.task.get() {
+            if !self.supports(request.capability()) {
+                return Err(InputRequired {
+                    reason: "the client did not declare this capability",
+                });
+            }
+            // A key is asked once in a task's life, so an answer of the wrong shape is final.
+            return match task.ask(key, request.to_json()).await {
+                Some(answer) if valid_answer(&request, &answer) => Ok(answer),
+                Some(_) => Err(InputRequired {
+                    reason: "the client's answer is not of the requested kind",
+                }),
+                None => Err(InputRequired {
+                    reason: "the task was cancelled",
+                }),
+            };
+        }
         if self.is_stateless_round() {
             if let Some(answer) = self
                 .input_response(key)

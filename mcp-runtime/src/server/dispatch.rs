@@ -11,16 +11,19 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use futures_util::FutureExt as _;
 use serde_json::{Map, Value, json};
 
+use super::input::Hub;
 use super::mirror::MirroredArg;
 use super::page::Pages;
 use super::prompt::PromptDef;
 use super::resource::{ResourceDef, ResourceTemplateDef};
 use super::sealing::{Sealer, StateKeys};
+use super::tasks::{self, Ending, TaskRecord, TaskSettings, TaskStore, TaskSupport, Tasks};
 use super::{McpServer, ServerDescriptor, ToolDef};
 use crate::protocol::{
     self, CallToolResult, ErrorCode, LATEST_LEGACY_VERSION, META_SERVER_INFO, MODERN_VERSIONS,
@@ -51,10 +54,22 @@ pub(crate) struct Engine<S> {
     /// Whether any tool mirrors an argument into a header.
     #[cfg_attr(not(feature = "http"), allow(dead_code))]
     mirrors: bool,
+    /// `_meta` of every 2026-07-28 result: the server's identity.
+    meta: Value,
+    /// The tasks of the endpoint, when a tool runs as one.
+    tasks: Option<Arc<Tasks>>,
 }
 
 impl<S: McpServer> Engine<S> {
-    pub(crate) fn new(server: S, keys: StateKeys) -> Self {
+    /// The engine of `server`; its tasks, if a tool runs as one, in `task_store` (shared by
+    /// replicas) or in memory.
+    pub(crate) fn new(
+        server: S,
+        keys: StateKeys,
+        task_store: Option<Arc<dyn TaskStore>>,
+        task_settings: TaskSettings,
+        hub: Hub,
+    ) -> Self {
         let desc = S::__descriptor();
         let mut server_info = json!({"name": desc.name, "version": desc.version});
         if let Some(title) = desc.title {
@@ -91,13 +106,18 @@ impl<S: McpServer> Engine<S> {
         let mut stamp = br#""resultType":"complete","_meta":"#.to_vec();
         stamp.extend_from_slice(&to_bytes(&meta));
         stamp.push(b'}');
+        let takes_tasks = desc.tools.iter().any(|t| t.task != TaskSupport::Forbidden);
+        let mut offered = capabilities.clone();
+        if takes_tasks {
+            offered["extensions"] = json!({ tasks::EXTENSION: {} });
+        }
         let mut discover = json!({
             "supportedVersions": MODERN_VERSIONS,
-            "capabilities": capabilities,
+            "capabilities": offered,
             "resultType": "complete",
             "ttlMs": LIST_TTL_MS,
             "cacheScope": "public",
-            "_meta": meta,
+            "_meta": meta.clone(),
         });
         if let Some(instructions) = desc.instructions {
             discover["instructions"] = instructions.into();
@@ -116,7 +136,18 @@ impl<S: McpServer> Engine<S> {
             stamp,
             sealer: Sealer::new(keys),
             mirrors: desc.tools.iter().any(|t| !t.headers.is_empty()),
+            meta,
+            tasks: takes_tasks.then(|| match task_store {
+                Some(store) => Tasks::new(store, task_settings, hub),
+                None => Tasks::memory(task_settings, hub),
+            }),
         }
+    }
+
+    /// The endpoint's tasks, when a tool runs as one.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn tasks(&self) -> Option<&Arc<Tasks>> {
+        self.tasks.as_ref()
     }
 
     pub(crate) fn descriptor(&self) -> &'static ServerDescriptor {
@@ -206,12 +237,11 @@ impl<S: McpServer> Engine<S> {
             ("ping", Era::Legacy(_)) => Ok(Reply::Value(json!({}))),
             ("server/discover", Era::Modern(_)) => Ok(Reply::Raw(self.discover.clone())),
             ("tools/list", _) if !desc.tools.is_empty() => page(params, modern, &self.tools),
-            ("tools/call", _) if !desc.tools.is_empty() => {
-                let result = self.call_tool(params, call).await?;
-                match self.reply(&result, era, b"")? {
-                    Reply::Raw(raw) if result.is_error => Ok(Reply::ToolError(raw)),
-                    reply => Ok(reply),
-                }
+            ("tools/call", _) if !desc.tools.is_empty() => self.tools_call(params, call).await,
+            ("tasks/get" | "tasks/update" | "tasks/cancel", Era::Modern(_))
+                if self.tasks.is_some() =>
+            {
+                self.task_method(method, params, &call).await
             }
             ("resources/list", _) if has_resources => page(params, modern, &self.resources),
             ("resources/templates/list", _) if has_resources => {
@@ -254,6 +284,177 @@ impl<S: McpServer> Engine<S> {
         Ok(Reply::Raw(out.into()))
     }
 
+    /// `tools/call`: answered when the tool returns, or with a task handle.
+    async fn tools_call(&self, params: &Map<String, Value>, call: Call) -> Result<Reply, RpcError> {
+        let era = call.era;
+        if self.tasks.is_some() {
+            let name = string_param(params, "name", "tool")?;
+            let support = self
+                .desc
+                .tools
+                .iter()
+                .find(|t| t.name == name)
+                .map_or(TaskSupport::Forbidden, |t| t.task);
+            let takes_tasks =
+                matches!(era, Era::Modern(_)) && tasks::negotiated(&call.client.capabilities);
+            match support {
+                TaskSupport::Forbidden => {}
+                _ if takes_tasks => return self.call_as_task(params, call, support).await,
+                TaskSupport::Optional => {}
+                TaskSupport::Required => {
+                    return Err(tasks::missing_extension(&format!(
+                        "tool `{name}` runs only as a task, so it"
+                    )));
+                }
+            }
+        }
+        let result = self.call_tool(params, call).await?;
+        self.tool_reply(&result, era)
+    }
+
+    /// A tool's result as the reply to its call.
+    fn tool_reply(&self, result: &CallToolResult, era: Era) -> Result<Reply, RpcError> {
+        match self.reply(result, era, b"")? {
+            Reply::Raw(raw) if result.is_error => Ok(Reply::ToolError(raw)),
+            reply => Ok(reply),
+        }
+    }
+
+    /// A call of a tool that may become a task (the client takes tasks): the tool starts
+    /// on its own task; if it returns without waiting (or asks for input this round) the
+    /// call is answered as usual, otherwise its task is stored and the handle answers.
+    ///
+    /// The task outlives the request: only `tasks/cancel` cancels it, or the request going
+    /// away before the handle is answered, and nothing streams on the request.
+    async fn call_as_task(
+        &self,
+        params: &Map<String, Value>,
+        mut call: Call,
+        support: TaskSupport,
+    ) -> Result<Reply, RpcError> {
+        enum First {
+            Done(Option<Result<CallToolResult, RpcError>>),
+            Task(TaskRecord),
+        }
+        let era = call.era;
+        let name = string_param(params, "name", "tool")?.to_owned();
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(args)) => args.clone(),
+            Some(_) => return Err(RpcError::invalid_params("`arguments` must be an object")),
+        };
+        let owner = call.principal.as_ref().map(|p| p.subject.clone());
+        let cancel = tokio_util::sync::CancellationToken::new();
+        call.cancellation = Some(cancel.clone());
+        call.notifier = None;
+        let ctx = context(params, call);
+        let handle = ctx.clone();
+        let server = Arc::clone(&self.server);
+        let tasks = Arc::clone(self.tasks.as_ref().ok_or_else(internal_error)?);
+        let required = support == TaskSupport::Required;
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<First, RpcError>>();
+        let token = cancel.clone();
+        let tool = name.clone();
+        tokio::spawn(async move {
+            let future = catch_panic(server.__call_tool(&tool, &arguments, ctx), "tool", &tool);
+            let mut future = std::pin::pin!(future);
+            let first = std::future::poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await;
+            if let Poll::Ready(out) = first {
+                let answer = if required && !handle.asked_for_input() {
+                    let ended = Some(ending(out, &tool));
+                    match tasks.create(owner, &tool, token, ended).await {
+                        Ok(live) => Ok(First::Task(live.snapshot())),
+                        Err(e) => Err(e.into()),
+                    }
+                } else {
+                    Ok(First::Done(out))
+                };
+                let _ = tx.send(answer);
+                return;
+            }
+            match tasks.create(owner, &tool, token.clone(), None).await {
+                Ok(live) => {
+                    handle.attach_task(Arc::clone(&live));
+                    let _ = tx.send(Ok(First::Task(live.snapshot())));
+                    let out = future.await;
+                    tasks.finish(&live, ending(out, &tool)).await;
+                }
+                Err(e) if required => {
+                    token.cancel();
+                    let _ = tx.send(Err(e.into()));
+                }
+                // No room for a task: the call is answered when the tool returns.
+                Err(_) => {
+                    let out = future.await;
+                    let _ = tx.send(Ok(First::Done(out)));
+                }
+            }
+        });
+        let guard = cancel.drop_guard();
+        let first = rx.await.map_err(|_| internal_error())?;
+        guard.disarm();
+        match first? {
+            First::Done(out) => {
+                let result = out.unwrap_or_else(|| {
+                    Ok(CallToolResult::error(format!(
+                        "tool `{name}` failed unexpectedly"
+                    )))
+                })?;
+                self.tool_reply(&result, era)
+            }
+            First::Task(record) => {
+                let mut handle = record.to_json();
+                handle.insert("resultType".into(), "task".into());
+                handle.insert("_meta".into(), self.meta.clone());
+                Ok(Reply::Value(Value::Object(handle)))
+            }
+        }
+    }
+
+    /// `tasks/get`, `tasks/update` and `tasks/cancel`, for a client that takes tasks and
+    /// for the task's owner alone.
+    async fn task_method(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+        call: &Call,
+    ) -> Result<Reply, RpcError> {
+        let tasks = self.tasks.as_ref().ok_or_else(internal_error)?;
+        if !tasks::negotiated(&call.client.capabilities) {
+            return Err(tasks::missing_extension(&format!("`{method}`")));
+        }
+        let id = string_param(params, "taskId", "task")?;
+        let owner = call.principal.as_deref().map(|p| p.subject.as_str());
+        let found = match method {
+            "tasks/get" => {
+                let record = tasks
+                    .get(id, owner)
+                    .await?
+                    .ok_or_else(tasks::unknown_task)?;
+                return self.reply(&Value::Object(record.to_json()), call.era, b"");
+            }
+            "tasks/update" => {
+                let none = Map::new();
+                let responses = match params.get("inputResponses") {
+                    None | Some(Value::Null) => &none,
+                    Some(Value::Object(responses)) => responses,
+                    Some(_) => {
+                        return Err(RpcError::invalid_params(
+                            "`inputResponses` must be an object",
+                        ));
+                    }
+                };
+                tasks.update(id, owner, responses).await?
+            }
+            _ => tasks.cancel(id, owner).await?,
+        };
+        if !found {
+            return Err(tasks::unknown_task());
+        }
+        // An empty acknowledgement.
+        self.reply(&Value::Object(Map::new()), call.era, b"")
+    }
+
     async fn call_tool(
         &self,
         params: &Map<String, Value>,
@@ -274,6 +475,18 @@ impl<S: McpServer> Engine<S> {
                 "tool `{name}` failed unexpectedly"
             ))),
         }
+    }
+}
+
+/// How a task's tool ended: a panic is a failure with the message the client would get.
+fn ending(out: Option<Result<CallToolResult, RpcError>>, tool: &str) -> Ending {
+    match out {
+        Some(Ok(result)) => Ending::Returned(result),
+        Some(Err(error)) => Ending::Failed(error),
+        None => Ending::Failed(RpcError::new(
+            ErrorCode::InternalError,
+            format!("tool `{tool}` failed unexpectedly"),
+        )),
     }
 }
 

@@ -287,45 +287,59 @@ pub enum Change {
 }
 
 /// Fans changes out to every open stream that asked for them, and to the other replicas
-/// where replicas share sessions.
-#[derive(Clone)]
-pub(crate) struct Hub {
-    tx: broadcast::Sender<Change>,
+/// where replicas share sessions. Cloned for every request: one reference count.
+#[derive(Clone, Default)]
+pub(crate) struct Hub(Arc<Channels>);
+
+struct Channels {
+    changes: broadcast::Sender<Change>,
     relay: Option<Relay>,
+    /// Ids of tasks (the Tasks extension) whose record changed.
+    tasks: broadcast::Sender<Arc<str>>,
+    relay_task: Option<TaskRelay>,
 }
 
 /// Hands a change to the other replicas.
-type Relay = Arc<dyn Fn(&Change) + Send + Sync>;
+type Relay = Box<dyn Fn(&Change) + Send + Sync>;
+/// Hands a task's change to the other replicas.
+type TaskRelay = Box<dyn Fn(&str) + Send + Sync>;
 
 impl fmt::Debug for Hub {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Hub")
-            .field("relayed", &self.relay.is_some())
+            .field("relayed", &self.0.relay.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl Default for Hub {
+impl Default for Channels {
     fn default() -> Self {
         Self {
-            tx: broadcast::channel(256).0,
+            changes: broadcast::channel(256).0,
             relay: None,
+            tasks: broadcast::channel(256).0,
+            relay_task: None,
         }
     }
 }
 
 impl Hub {
-    /// A hub that also hands every change published here to `relay`.
+    /// A hub that also hands every change published here to `relay`, and every task
+    /// change to `relay_task`.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn relayed(relay: impl Fn(&Change) + Send + Sync + 'static) -> Self {
-        Self {
-            relay: Some(Arc::new(relay)),
-            ..Self::default()
-        }
+    pub(crate) fn relayed(
+        relay: impl Fn(&Change) + Send + Sync + 'static,
+        relay_task: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Self {
+        Self(Arc::new(Channels {
+            relay: Some(Box::new(relay)),
+            relay_task: Some(Box::new(relay_task)),
+            ..Channels::default()
+        }))
     }
 
     pub(crate) fn publish(&self, change: Change) {
-        if let Some(relay) = &self.relay {
+        if let Some(relay) = &self.0.relay {
             relay(&change);
         }
         self.publish_here(change);
@@ -334,21 +348,40 @@ impl Hub {
     /// Publishes to this process's streams only: a change another replica relayed.
     pub(crate) fn publish_here(&self, change: Change) {
         // No subscriber is not an error: nobody is listening.
-        let _ = self.tx.send(change);
+        let _ = self.0.changes.send(change);
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.tx.subscribe()
+        self.0.changes.subscribe()
+    }
+
+    /// Tells the streams listening to task `id`, here and on the other replicas, that its
+    /// record changed.
+    pub(crate) fn publish_task(&self, id: &str) {
+        if let Some(relay) = &self.0.relay_task {
+            relay(id);
+        }
+        self.publish_task_here(id);
+    }
+
+    /// Tells this process's streams only: a change another replica relayed.
+    pub(crate) fn publish_task_here(&self, id: &str) {
+        let _ = self.0.tasks.send(id.into());
+    }
+
+    pub(crate) fn subscribe_tasks(&self) -> broadcast::Receiver<Arc<str>> {
+        self.0.tasks.subscribe()
     }
 }
 
-/// The next change `changes` carries for a stream that writes to `out`; `None` once the
-/// stream's reader went away or nothing can be published any more. A stream that fell
-/// behind skips what it missed: a list change says "list again", so the latest suffices.
-pub(crate) async fn next_change(
-    changes: &mut broadcast::Receiver<Change>,
+/// The next change (or task id) `changes` carries for a stream that writes to `out`; `None`
+/// once the stream's reader went away or nothing can be published any more. A stream that
+/// fell behind skips what it missed: a list change says "list again", and a task is sent as
+/// it is now, so the latest suffices.
+pub(crate) async fn next_change<T: Clone>(
+    changes: &mut broadcast::Receiver<T>,
     out: &tokio::sync::mpsc::Sender<Vec<u8>>,
-) -> Option<Change> {
+) -> Option<T> {
     loop {
         let change = tokio::select! {
             () = out.closed() => return None,

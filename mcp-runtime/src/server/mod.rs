@@ -18,6 +18,7 @@ pub(crate) mod rounds;
 pub(crate) mod schema;
 pub(crate) mod sealing;
 pub(crate) mod session;
+pub(crate) mod tasks;
 pub(crate) mod uri_template;
 
 use std::future::Future;
@@ -194,6 +195,8 @@ pub struct ToolDef {
     pub scopes: &'static [&'static str],
     /// The arguments mirrored into `Mcp-Param-*` headers.
     pub headers: &'static [mirror::MirroredArg],
+    /// Whether the tool runs as a task of the Tasks extension.
+    pub task: tasks::TaskSupport,
 }
 
 /// One icon of the server, a tool, a resource or a prompt (2025-11-25 and 2026-07-28

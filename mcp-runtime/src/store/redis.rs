@@ -51,6 +51,7 @@ use crate::connection::sessions::{EventBatches, SharedStore, StoreDown};
 use crate::protocol::{self, RequestId};
 use crate::server::call::ClientDeclaration;
 use crate::server::input::{Change, Hub, LogLevel};
+use crate::server::tasks::{self, Relayed, StoreError, TaskRecord, TaskStore, Tasks};
 
 /// Sessions, resumable streams and cross-replica messages in one Redis, shared by every
 /// replica of a server.
@@ -190,11 +191,21 @@ impl RedisStore {
         let backend = Arc::clone(&self.backend);
         backend.start_bus();
         let relay = Arc::downgrade(&backend);
-        let hub = Hub::relayed(move |change| {
-            if let Some(backend) = relay.upgrade() {
-                backend.publish_later(Note::Change(Changed::of(change)));
-            }
-        });
+        let relay_task = relay.clone();
+        let hub = Hub::relayed(
+            move |change| {
+                if let Some(backend) = relay.upgrade() {
+                    backend.publish_later(Note::Change(Changed::of(change)));
+                }
+            },
+            move |task| {
+                if let Some(backend) = relay_task.upgrade() {
+                    backend.publish_later(Note::TaskChanged {
+                        task: task.to_owned(),
+                    });
+                }
+            },
+        );
         // What this process holds is what it serves: the store counts and expires.
         let held = SessionLimits {
             max: usize::MAX,
@@ -215,6 +226,7 @@ impl RedisStore {
             limits,
             stopped,
             backend: Arc::clone(&backend),
+            tasks: OnceLock::new(),
             confirmed: Mutex::default(),
         });
         lock(&backend.endpoints).push(Arc::downgrade(&attached));
@@ -249,6 +261,14 @@ enum Note {
     /// A replica stopped writing the standalone stream `stream` of the session at place
     /// `next`: one replica is to carry it on.
     Handoff { s: String, stream: u64, next: u64 },
+    /// `tasks/cancel` or `tasks/update` of a task, for the replica running it.
+    Task {
+        task: String,
+        #[serde(flatten)]
+        what: Relayed,
+    },
+    /// A task's record changed: for the streams listening to it.
+    TaskChanged { task: String },
     /// A replica lives; each replica hears its own.
     Beat,
 }
@@ -346,6 +366,10 @@ impl Drop for Backend {
 impl Backend {
     fn session_key(&self, id: &str) -> String {
         format!("{}s:{id}", self.prefix)
+    }
+
+    fn task_key(&self, id: &str) -> String {
+        format!("{}t:{id}", self.prefix)
     }
 
     fn subs_key(&self, id: &str) -> String {
@@ -819,9 +843,19 @@ pub(crate) struct Attached {
     /// Fires when the endpoint's server stops.
     stopped: CancellationToken,
     me: Weak<Attached>,
+    /// The endpoint's tasks, which other replicas relay to.
+    tasks: OnceLock<Weak<Tasks>>,
     /// When the store last confirmed each session this process holds: within
     /// [`CONFIRMED_FOR`] a request needs no round trip.
     confirmed: Mutex<HashMap<Box<str>, Instant>>,
+}
+
+impl fmt::Debug for Attached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attached")
+            .field("replica", &self.backend.replica)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long a session the store confirmed is taken as current without asking again. Its end
@@ -1096,6 +1130,13 @@ impl Attached {
                     tokio::spawn(async move { me.carry_on(from, &s, stream, next).await });
                 }
             }
+            Note::Task { task, what } => {
+                if let Some(tasks) = self.tasks.get().and_then(Weak::upgrade) {
+                    let (task, what) = (task.clone(), what.clone());
+                    tokio::spawn(async move { tasks.take(&task, what).await });
+                }
+            }
+            Note::TaskChanged { task } => self.hub.publish_task_here(task),
             Note::Beat => {}
         }
     }
@@ -1198,7 +1239,84 @@ impl Attached {
     }
 }
 
+/// Tasks as JSON under `t:{id}`, expiring with their TTL (a running one is kept at least a
+/// minute past its last change), cancellations and answers relayed on the bus.
+impl TaskStore for Attached {
+    fn put<'a>(&'a self, record: &'a TaskRecord) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let text = serde_json::to_string(record).map_err(|_| StoreError::Down)?;
+            let now = tasks::now_ms();
+            let left = record
+                .created_ms
+                .saturating_add(record.ttl_ms)
+                .saturating_sub(now);
+            let keep = if record.status.is_terminal() {
+                left.max(1)
+            } else {
+                left.max(60_000)
+            };
+            let key = self.backend.task_key(&record.id);
+            self.backend
+                .run(|mut c| async move {
+                    redis::cmd("SET")
+                        .arg(key)
+                        .arg(text)
+                        .arg("PX")
+                        .arg(keep)
+                        .query_async::<()>(&mut c)
+                        .await
+                })
+                .await
+                .map_err(|StoreDown| StoreError::Down)
+        })
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskRecord>, StoreError>> {
+        Box::pin(async move {
+            let key = self.backend.task_key(id);
+            let text: Option<String> = self
+                .backend
+                .run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+                .await
+                .map_err(|StoreDown| StoreError::Down)?;
+            Ok(text.and_then(|t| match serde_json::from_str(&t) {
+                Ok(record) => Some(record),
+                Err(e) => {
+                    tracing::warn!(task = %id, error = %e, "a task record in the store is not one");
+                    None
+                }
+            }))
+        })
+    }
+
+    fn relay<'a>(&'a self, id: &'a str, what: Relayed) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.backend
+                .publish(Note::Task {
+                    task: id.to_owned(),
+                    what,
+                })
+                .await
+                .map_err(|StoreDown| StoreError::Down)
+        })
+    }
+
+    fn serve(&self, tasks: Weak<Tasks>) {
+        let _ = self.tasks.set(tasks);
+    }
+}
+
 impl SharedStore for Attached {
+    fn task_store(&self) -> Arc<dyn TaskStore> {
+        match self.me.upgrade() {
+            Some(me) => me,
+            // Unreachable while the endpoint holds this store; memory keeps tasks working.
+            None => Arc::new(tasks::MemoryTasks::new(
+                tasks::TaskSettings::default().max_tasks,
+            )),
+        }
+    }
+
     fn local(&self) -> &Arc<SessionStore> {
         &self.local
     }

@@ -22,6 +22,7 @@ use crate::server::McpServer;
 use crate::server::call::ClientDeclaration;
 use crate::server::dispatch::Era;
 use crate::server::input::StateKeys;
+use crate::server::tasks::TaskSettings;
 use crate::telemetry::{AuthOutcome, Operation, Outcome, Recorder, Telemetry, Via};
 use tracing::Instrument as _;
 
@@ -52,6 +53,7 @@ where
         Sessions::memory(SessionLimits::ONE_CLIENT),
         StateKeys::process_default(),
         required,
+        TaskSettings::default(),
     ));
     let recorder = Recorder::new(&Telemetry::new(), None, super::declared::<S>());
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(64);

@@ -8,6 +8,7 @@ use super::lifecycle::{Lifecycle, Stats};
 use crate::connection::events::ReplayLimits;
 use crate::connection::session::SessionLimits;
 use crate::server::input::StateKeys;
+use crate::server::tasks::TaskSettings;
 use crate::telemetry::Telemetry;
 
 /// Settings of the Streamable HTTP endpoint of a server declared without `oauth`.
@@ -50,6 +51,7 @@ pub struct HttpConfig {
     pub(crate) store: Option<crate::store::RedisStore>,
     pub(crate) life: Arc<Lifecycle>,
     pub(crate) telemetry: Telemetry,
+    pub(crate) tasks: TaskSettings,
 }
 
 impl Default for HttpConfig {
@@ -82,6 +84,7 @@ impl Default for HttpConfig {
             store: None,
             life: Arc::default(),
             telemetry: Telemetry::new(),
+            tasks: TaskSettings::default(),
         }
     }
 }
@@ -348,6 +351,33 @@ impl HttpConfig {
     #[must_use]
     pub fn telemetry(mut self, telemetry: Telemetry) -> Self {
         self.telemetry = telemetry;
+        self
+    }
+
+    /// How long a task of the Tasks extension is kept from its creation (`ttlMs`, default
+    /// one hour): past it a finished task is gone (`tasks/get` answers -32602), while one
+    /// still running is kept until it ends. With a [session store](Self::session_store)
+    /// the store expires it.
+    #[must_use]
+    pub fn task_ttl(mut self, ttl: Duration) -> Self {
+        self.tasks.ttl = ttl;
+        self
+    }
+
+    /// How often clients are told to poll a task (`pollIntervalMs`, default 500 ms).
+    #[must_use]
+    pub fn task_poll_interval(mut self, interval: Duration) -> Self {
+        self.tasks.poll_interval = interval;
+        self
+    }
+
+    /// How many tasks this process keeps in memory (default 10 000; not with a session
+    /// store, which keeps them until they expire). At the limit the oldest finished task
+    /// goes; when all of them run, a tool with `task = "optional"` answers in its request
+    /// and one with `task = "required"` is refused with -32603.
+    #[must_use]
+    pub fn max_tasks(mut self, max: usize) -> Self {
+        self.tasks.max_tasks = max;
         self
     }
 

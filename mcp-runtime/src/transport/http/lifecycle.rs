@@ -6,7 +6,8 @@
 //! notification streams end with a `retry:` hint, and for a second new connections are
 //! answered 503 with `Retry-After` before the listener closes. Shortly
 //! before the drain timeout `deadline` fires: requests still running are answered with an
-//! error instead of being cut off with their connection.
+//! error instead of being cut off with their connection, and tasks (the Tasks extension)
+//! still running are recorded as failed, so that no client polls a task that nothing runs.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::slots::Slots;
 use crate::connection::session::{SessionStore, lock};
+use crate::server::tasks::Tasks;
 
 type Signal = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -35,6 +37,7 @@ pub(crate) struct Lifecycle {
     connections: AtomicUsize,
     streams: AtomicUsize,
     stores: Mutex<Vec<Weak<SessionStore>>>,
+    tasks: Mutex<Vec<Weak<Tasks>>>,
     slots: Mutex<Weak<Slots>>,
 }
 
@@ -85,6 +88,37 @@ impl Lifecycle {
         self.draining.cancel();
         tokio::time::sleep(drain.saturating_sub(answer_margin(drain))).await;
         self.deadline.cancel();
+        self.stop_tasks().await;
+    }
+
+    pub(crate) fn add_tasks(&self, tasks: &Arc<Tasks>) {
+        let mut all = lock(&self.tasks);
+        all.retain(|t| t.strong_count() > 0);
+        all.push(Arc::downgrade(tasks));
+    }
+
+    fn tasks(&self) -> Vec<Arc<Tasks>> {
+        lock(&self.tasks).iter().filter_map(Weak::upgrade).collect()
+    }
+
+    /// Records every task still running as failed.
+    async fn stop_tasks(&self) {
+        for tasks in self.tasks() {
+            tasks.stop().await;
+        }
+    }
+
+    /// Waits for the tasks still running to end, until `until`, then records the rest as
+    /// failed: the process stops after this.
+    pub(crate) async fn settle_tasks(&self, until: tokio::time::Instant) {
+        while self.tasks().iter().any(|t| t.running() > 0) {
+            if tokio::time::Instant::now() >= until {
+                tracing::warn!("tasks still running at the drain deadline are recorded as failed");
+                self.stop_tasks().await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub(crate) fn add_store(&self, store: &Arc<SessionStore>) {

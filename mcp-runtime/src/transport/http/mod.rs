@@ -161,16 +161,21 @@ fn endpoint<S: McpServer>(
     let sessions = sessions(config);
     config.life.add_store(sessions.local());
     config.life.watch_signal(config.drain_timeout);
+    let core = Core::new(
+        server,
+        sessions,
+        config
+            .state_keys
+            .clone()
+            .unwrap_or_else(StateKeys::process_default),
+        required,
+        config.tasks,
+    );
+    if let Some(tasks) = core.engine.tasks() {
+        config.life.add_tasks(tasks);
+    }
     endpoint::Endpoint::new(Http {
-        core: Core::new(
-            server,
-            sessions,
-            config
-                .state_keys
-                .clone()
-                .unwrap_or_else(StateKeys::process_default),
-            required,
-        ),
+        core,
         config: config.clone(),
         recorder,
     })

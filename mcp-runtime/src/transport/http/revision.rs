@@ -130,7 +130,8 @@ pub(super) const STORE_DOWN: Refusal = Refusal::new(
     "the session store is unavailable; try again shortly",
 );
 
-/// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource.
+/// SEP-2243: `Mcp-Method` always, `Mcp-Name` where the body names a tool, prompt or resource,
+/// or a task (the Tasks extension's `tasks/*`).
 fn check_mirrored(
     headers: &HeaderMap,
     method: &str,
@@ -140,6 +141,7 @@ fn check_mirrored(
     let name_key = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
     match params.get(name_key).and_then(Value::as_str) {
@@ -159,7 +161,8 @@ fn check_params(
     }
     let arguments = params.get("arguments").and_then(Value::as_object);
     mirror::check(mirrored, arguments, |key| {
-        let mut sent = headers.get_all(key).iter();
+        // Lowercase and valid, as the macros wrote it: no parsing of the name.
+        let mut sent = headers.get_all(HeaderName::from_static(key)).iter();
         let first = sent.next().map(HeaderValue::as_bytes);
         (first, sent.next().is_some())
     })

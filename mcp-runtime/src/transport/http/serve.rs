@@ -236,6 +236,8 @@ pub(crate) async fn serve(
             tracing::warn!(?drain, "drain deadline reached; closing the connections still open");
         }
     }
+    // A task outlives its request, not the process: it ends, or is recorded as failed.
+    life.settle_tasks((stopped_at + drain).into()).await;
     life.stopped.cancel();
     // What the streams carried last, and their ends, must reach the store before the
     // process ends, for the replica that resumes them.
