@@ -57,6 +57,38 @@ impl Notes {
     }
 }
 
+struct Archive;
+
+#[mcp_server(oauth(
+    scopes = ["archive:list", "archive:read", "archive:secret", "archive:draft"],
+    required = ["archive:list"]
+))]
+impl Archive {
+    /// The public index.
+    #[resource(uri = "archive://index")]
+    fn index(&self) -> String {
+        "index".into()
+    }
+
+    /// The vault, for those allowed to read it.
+    #[resource(uri = "archive://vault", scopes = ["archive:read", "archive:secret"])]
+    fn vault(&self) -> String {
+        "vault".into()
+    }
+
+    /// One document.
+    #[resource(uri_template = "archive://docs/{id}", scopes = ["archive:read"])]
+    fn doc(&self, id: String) -> String {
+        format!("doc {id}")
+    }
+
+    /// Drafts a letter.
+    #[prompt(scopes = ["archive:draft"])]
+    fn letter(&self, to: String) -> String {
+        format!("Dear {to},")
+    }
+}
+
 struct StatelessNotes;
 
 #[mcp_server(stateless, oauth(scopes = ["notes:read"], required = ["notes:read"]))]
@@ -247,6 +279,126 @@ async fn missing_scopes_are_refused_before_the_tool_runs() {
         .await
         .unwrap();
     assert_eq!(body["result"]["content"][0]["text"], "added x");
+}
+
+/// A 2026-07-28 request with `token`; its status, challenge (if any) and body.
+async fn modern_call(
+    server: &Server,
+    token: &str,
+    method: &str,
+    name: &str,
+    params: Value,
+) -> (StatusCode, Option<String>, Value) {
+    let mut params = params;
+    params["_meta"] = support::modern_meta();
+    let resp = post(&server.url, Some(token))
+        .header("mcp-protocol-version", support::MODERN)
+        .header("mcp-method", method)
+        .header("mcp-name", name)
+        .json(&json!({"jsonrpc": "2.0", "id": 5, "method": method, "params": params}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let header = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|h| h.to_str().unwrap().to_owned());
+    (status, header, resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn resources_templates_and_prompts_need_their_own_scopes() {
+    let server = start(Archive).await;
+    let lister = server.token(&["archive:list"]);
+    let read = |uri: &'static str| json!({"uri": uri});
+    // What names no scope of its own needs only the server's.
+    let (status, _, body) = modern_call(
+        &server,
+        &lister,
+        "resources/read",
+        "archive://index",
+        read("archive://index"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["contents"][0]["text"], "index");
+    // A fixed resource, a template's URI and a prompt each refused with every scope needed.
+    for (method, name, params, scopes, what) in [
+        (
+            "resources/read",
+            "archive://vault",
+            read("archive://vault"),
+            "archive:list archive:read archive:secret",
+            "resource `vault`",
+        ),
+        (
+            "resources/read",
+            "archive://docs/7",
+            read("archive://docs/7"),
+            "archive:list archive:read",
+            "resource template `doc`",
+        ),
+        (
+            "prompts/get",
+            "letter",
+            json!({"name": "letter", "arguments": {"to": "Ada"}}),
+            "archive:list archive:draft",
+            "prompt `letter`",
+        ),
+    ] {
+        let (status, challenge, body) = modern_call(&server, &lister, method, name, params).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        let challenge = challenge.unwrap();
+        assert!(
+            challenge.starts_with(&format!(
+                "Bearer error=\"insufficient_scope\", scope=\"{scopes}\""
+            )),
+            "{name}: {challenge}"
+        );
+        assert_eq!(
+            body["error"]["message"],
+            format!("insufficient scope for {what}")
+        );
+        assert_eq!(body["id"], 5);
+    }
+    // With the scopes, each is served.
+    let all = server.token(&[
+        "archive:list",
+        "archive:read",
+        "archive:secret",
+        "archive:draft",
+    ]);
+    let (_, _, body) = modern_call(
+        &server,
+        &all,
+        "resources/read",
+        "archive://docs/7",
+        read("archive://docs/7"),
+    )
+    .await;
+    assert_eq!(body["result"]["contents"][0]["text"], "doc 7", "{body}");
+    let (_, _, body) = modern_call(
+        &server,
+        &all,
+        "resources/read",
+        "archive://vault",
+        read("archive://vault"),
+    )
+    .await;
+    assert_eq!(body["result"]["contents"][0]["text"], "vault", "{body}");
+    let (_, _, body) = modern_call(
+        &server,
+        &all,
+        "prompts/get",
+        "letter",
+        json!({"name": "letter", "arguments": {"to": "Ada"}}),
+    )
+    .await;
+    assert_eq!(
+        body["result"]["messages"][0]["content"]["text"], "Dear Ada,",
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -168,17 +168,23 @@ impl Contract {
             entry
         });
         root.insert("tools".into(), sorted_by(tools, "name"));
-        let resources = desc.resources.iter().map(|r| with_scopes(r.to_json(), &[]));
+        let resources = desc
+            .resources
+            .iter()
+            .map(|r| with_scopes(r.to_json(), r.scopes));
         root.insert("resources".into(), sorted_by(resources, "uri"));
         let templates = desc
             .resource_templates
             .iter()
-            .map(|r| with_scopes(r.to_json(), &[]));
+            .map(|r| with_scopes(r.to_json(), r.scopes));
         root.insert(
             "resourceTemplates".into(),
             sorted_by(templates, "uriTemplate"),
         );
-        let prompts = desc.prompts.iter().map(|p| with_scopes(p.to_json(), &[]));
+        let prompts = desc
+            .prompts
+            .iter()
+            .map(|p| with_scopes(p.to_json(), p.scopes));
         root.insert("prompts".into(), sorted_by(prompts, "name"));
         let mut completions: Vec<Value> = desc
             .completions

@@ -20,6 +20,7 @@ pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
         let title = option_lit(p.title.as_ref());
         let description = option_string(p.description.as_ref());
         let icons = crate::icon::expand(&p.icons);
+        let scopes = &p.scopes;
         let arguments = p.params.iter().filter_map(|param| match &param.kind {
             ParamKind::Input {
                 name, description, ..
@@ -43,6 +44,7 @@ pub(crate) fn defs(prompts: &[Prompt]) -> TokenStream {
                 description: #description,
                 icons: #icons,
                 arguments: &[#(#arguments),*],
+                scopes: &[#(#scopes),*],
             }
         }
     });

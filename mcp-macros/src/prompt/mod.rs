@@ -15,6 +15,7 @@ const KEYS: &[Key] = &[
     Key("title", Takes::Str),
     Key("description", Takes::Str),
     Key("icon", Takes::Icon),
+    Key("scopes", Takes::Scopes),
 ];
 
 /// One `#[prompt]` method.
@@ -27,6 +28,9 @@ pub(crate) struct Prompt {
     pub(crate) title: Option<LitStr>,
     pub(crate) description: Option<String>,
     pub(crate) icons: Vec<crate::icon::Icon>,
+    /// `scopes = ["…"]`, checked against the server's `oauth` declaration, with the key.
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) scopes_key: Option<syn::Path>,
     pub(crate) is_async: bool,
     pub(crate) params: Vec<Param>,
     pub(crate) returns: ReturnSpans,
@@ -82,7 +86,13 @@ impl Prompt {
             &method.sig,
             "`String`, `PromptMessage`, `Vec<PromptMessage>` or `GetPromptResult`",
         )?;
+        let (scopes_key, scopes) = match options.list("scopes") {
+            Some((key, scopes)) => (Some(key.clone()), scopes.to_vec()),
+            None => (None, Vec::new()),
+        };
         Some(Self {
+            scopes,
+            scopes_key,
             ident: method.sig.ident.clone(),
             description: crate::names::description(options.str("description"), &method.attrs),
             title: options.str("title").cloned(),

@@ -23,6 +23,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
         let description = option_string(r.description.as_ref());
         let mime_type = option_lit(r.mime_type.as_ref());
         let icons = crate::icon::expand(&r.icons);
+        let scopes = &r.scopes;
         match &r.address {
             Address::Fixed(uri) => fixed.push(quote! {
                 #rt::ResourceDef {
@@ -32,6 +33,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
                     description: #description,
                     mime_type: #mime_type,
                     icons: #icons,
+                    scopes: &[#(#scopes),*],
                 }
             }),
             Address::Template(template, parts) => {
@@ -47,6 +49,7 @@ pub(crate) fn defs(resources: &[Resource]) -> (TokenStream, TokenStream) {
                         description: #description,
                         mime_type: #mime_type,
                         icons: #icons,
+                        scopes: &[#(#scopes),*],
                         matcher: #rt::UriTemplate::new(&[#(#parts),*]),
                     }
                 });

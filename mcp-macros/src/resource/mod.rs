@@ -20,6 +20,7 @@ const KEYS: &[Key] = &[
     Key("description", Takes::Str),
     Key("mime_type", Takes::Str),
     Key("icon", Takes::Icon),
+    Key("scopes", Takes::Scopes),
 ];
 
 /// One `#[resource]` method.
@@ -31,6 +32,9 @@ pub(crate) struct Resource {
     pub(crate) description: Option<String>,
     pub(crate) mime_type: Option<LitStr>,
     pub(crate) icons: Vec<crate::icon::Icon>,
+    /// `scopes = ["…"]`, checked against the server's `oauth` declaration, with the key.
+    pub(crate) scopes: Vec<LitStr>,
+    pub(crate) scopes_key: Option<syn::Path>,
     /// The `uri` or `uri_template` literal.
     pub(crate) lit: LitStr,
     pub(crate) address: Address,
@@ -127,7 +131,13 @@ impl Resource {
             &method.sig,
             "its contents: `String`, `Blob`, `ResourceContents` or `Vec<ResourceContents>`",
         )?;
+        let (scopes_key, scopes) = match options.list("scopes") {
+            Some((key, scopes)) => (Some(key.clone()), scopes.to_vec()),
+            None => (None, Vec::new()),
+        };
         let resource = Self {
+            scopes,
+            scopes_key,
             ident: method.sig.ident.clone(),
             description: crate::names::description(options.str("description"), &method.attrs),
             title: options.str("title").cloned(),

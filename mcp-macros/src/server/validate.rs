@@ -167,14 +167,31 @@ fn template_variables<'s>(
 /// names must be declared (typos never ship). Whether `Auth` may be taken is a type check
 /// (`DeclaresOAuth`), since only the type says which `Auth` a parameter is.
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
+    // Every operation that names scopes: what it is, and the scopes with their key.
+    let mut operations: Vec<(String, &[syn::LitStr], Option<&syn::Path>)> = Vec::new();
+    for tool in &server.tools {
+        let what = format!("tool `{}`", tool.name);
+        operations.push((what, &tool.args.scopes, tool.args.scopes_key.as_ref()));
+    }
+    for r in &server.resources {
+        let kind = match r.address {
+            crate::resource::Address::Fixed(_) => "resource",
+            crate::resource::Address::Template(..) => "resource template",
+        };
+        let what = format!("{kind} `{}`", r.name);
+        operations.push((what, &r.scopes, r.scopes_key.as_ref()));
+    }
+    for p in &server.prompts {
+        let what = format!("prompt `{}`", p.name);
+        operations.push((what, &p.scopes, p.scopes_key.as_ref()));
+    }
     let Some(oauth) = &server.args.oauth else {
-        for tool in &server.tools {
-            if let Some(key) = &tool.args.scopes_key {
+        for (what, _, key) in &operations {
+            if let Some(key) = key {
                 cx.error_at(
                     key,
                     format!(
-                        "tool `{}` has `scopes`, which need `#[mcp_server(oauth(scopes = [..]))]` on the server; declare them there, or remove `scopes`",
-                        tool.name
+                        "{what} has `scopes`, which need `#[mcp_server(oauth(scopes = [..]))]` on the server; declare them there, or remove `scopes`"
                     ),
                 );
             }
@@ -199,8 +216,8 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     for lit in &oauth.required {
         undeclared(lit, "required scope");
     }
-    for tool in &server.tools {
-        for lit in &tool.args.scopes {
+    for (_, scopes, _) in &operations {
+        for lit in *scopes {
             undeclared(lit, "scope");
         }
     }

@@ -22,32 +22,52 @@ pub(crate) struct Forbidden {
     pub(crate) error: RpcError,
 }
 
-/// The scopes `method` with `params` needs: the server's, then the named tool's.
+/// The scopes `method` with `params` needs: the server's, then the named operation's; and
+/// what the operation is, for messages (`("tool", "add")`).
 pub(crate) fn scopes_needed<S: McpServer>(
     core: &Core<S>,
     method: &str,
     params: &Map<String, Value>,
-) -> (Vec<&'static str>, Option<&'static str>) {
+) -> (Vec<&'static str>, Option<(&'static str, &'static str)>) {
     let mut needed = core.required.to_vec();
-    let named = match method {
-        "tools/call" => params.get("name").and_then(Value::as_str),
-        "tasks/get" | "tasks/update" | "tasks/cancel" => params
-            .get("taskId")
-            .and_then(Value::as_str)
-            .and_then(crate::server::tasks::Tasks::tool_of),
-        _ => None,
-    };
-    let tool = named.and_then(|name| {
-        core.engine
-            .descriptor()
-            .tools
+    let desc = core.engine.descriptor();
+    let text = |key| params.get(key).and_then(Value::as_str);
+    let tool = |name: &str| {
+        desc.tools
             .iter()
             .find(|t| t.name == name)
-    });
-    if let Some(tool) = tool {
-        needed.extend(tool.scopes.iter().filter(|s| !core.required.contains(s)));
-    }
-    (needed, tool.map(|t| t.name))
+            .map(|t| (("tool", t.name), t.scopes))
+    };
+    let operation = match method {
+        "tools/call" => text("name").and_then(tool),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => text("taskId")
+            .and_then(crate::server::tasks::Tasks::tool_of)
+            .and_then(tool),
+        "resources/read" => text("uri").and_then(|uri| {
+            desc.resources
+                .iter()
+                .find(|r| r.uri == uri)
+                .map(|r| (("resource", r.name), r.scopes))
+                .or_else(|| {
+                    desc.resource_templates
+                        .iter()
+                        .find(|t| t.matcher.matches(uri))
+                        .map(|t| (("resource template", t.name), t.scopes))
+                })
+        }),
+        "prompts/get" => text("name").and_then(|name| {
+            desc.prompts
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| (("prompt", p.name), p.scopes))
+        }),
+        _ => None,
+    };
+    let Some((what, scopes)) = operation else {
+        return (needed, None);
+    };
+    needed.extend(scopes.iter().filter(|s| !core.required.contains(s)));
+    (needed, Some(what))
 }
 
 /// Whether `caller` may make this call. An unprotected server lets anyone; a protected one
@@ -66,7 +86,7 @@ pub(crate) fn authorize<S: McpServer>(
     if !protected && caller.is_none() {
         return Ok(());
     }
-    let (needed, tool) = scopes_needed(core, method, params);
+    let (needed, operation) = scopes_needed(core, method, params);
     let granted = |s: &&str| caller.is_some_and(|p| p.has_scope(s));
     if caller.is_some() && needed.iter().all(granted) {
         return Ok(());
@@ -74,8 +94,8 @@ pub(crate) fn authorize<S: McpServer>(
     if let Some(missing) = needed.iter().find(|s| !granted(s)) {
         tracing::debug!(scope = %missing, method, "caller lacks a scope the call needs");
     }
-    let message = match tool {
-        Some(name) => format!("insufficient scope for tool `{name}`"),
+    let message = match operation {
+        Some((kind, name)) => format!("insufficient scope for {kind} `{name}`"),
         None => "insufficient scope".to_owned(),
     };
     let error =

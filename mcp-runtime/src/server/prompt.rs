@@ -192,6 +192,8 @@ pub struct PromptDef {
     pub icons: &'static [super::IconDef],
     /// Its arguments, in parameter order.
     pub arguments: &'static [PromptArgumentDef],
+    /// Scopes a caller needs to get it, besides the server's required ones.
+    pub scopes: &'static [&'static str],
 }
 
 /// One argument of a prompt.

@@ -148,6 +148,8 @@ pub struct ResourceDef {
     pub mime_type: Option<&'static str>,
     /// Its icons.
     pub icons: &'static [super::IconDef],
+    /// Scopes a caller needs to read it, besides the server's required ones.
+    pub scopes: &'static [&'static str],
 }
 
 impl ResourceDef {
@@ -180,6 +182,8 @@ pub struct ResourceTemplateDef {
     pub mime_type: Option<&'static str>,
     /// Its icons.
     pub icons: &'static [super::IconDef],
+    /// Scopes a caller needs to read from it, besides the server's required ones.
+    pub scopes: &'static [&'static str],
     /// The template, ready to match URIs.
     pub matcher: UriTemplate,
 }
