@@ -89,6 +89,38 @@ impl Archive {
     }
 }
 
+struct Projects;
+
+#[mcp_server(oauth(
+    scopes = ["projects", "files:read:{project}", "issue:{project}:{number}", "docs:{id}", "letters:{to}"],
+    required = ["projects"]
+))]
+impl Projects {
+    /// Reads a project's file.
+    #[tool(scopes = ["files:read:{project}"])]
+    fn read_file(&self, project: String, path: String) -> String {
+        format!("{project}/{path}")
+    }
+
+    /// Reads an issue.
+    #[tool(scopes = ["issue:{project}:{number}"])]
+    fn issue(&self, project: String, number: u32) -> String {
+        format!("{project}#{number}")
+    }
+
+    /// One document.
+    #[resource(uri_template = "docs://{id}", scopes = ["docs:{id}"])]
+    fn doc(&self, id: String) -> String {
+        format!("doc {id}")
+    }
+
+    /// Drafts a letter.
+    #[prompt(scopes = ["letters:{to}"])]
+    fn letter(&self, to: String) -> String {
+        format!("Dear {to},")
+    }
+}
+
 struct StatelessNotes;
 
 #[mcp_server(stateless, oauth(scopes = ["notes:read"], required = ["notes:read"]))]
@@ -307,6 +339,14 @@ async fn modern_call(
     (status, header, resp.json().await.unwrap())
 }
 
+/// The result of a 2026-07-28 request that must succeed.
+async fn served(server: &Server, token: &str, method: &str, name: &str, params: Value) -> Value {
+    let (status, _, body) = modern_call(server, token, method, name, params).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("error").is_none(), "{body}");
+    body["result"].clone()
+}
+
 #[tokio::test]
 async fn resources_templates_and_prompts_need_their_own_scopes() {
     let server = start(Archive).await;
@@ -369,7 +409,7 @@ async fn resources_templates_and_prompts_need_their_own_scopes() {
         "archive:secret",
         "archive:draft",
     ]);
-    let (_, _, body) = modern_call(
+    let result = served(
         &server,
         &all,
         "resources/read",
@@ -377,8 +417,8 @@ async fn resources_templates_and_prompts_need_their_own_scopes() {
         read("archive://docs/7"),
     )
     .await;
-    assert_eq!(body["result"]["contents"][0]["text"], "doc 7", "{body}");
-    let (_, _, body) = modern_call(
+    assert_eq!(result["contents"][0]["text"], "doc 7");
+    let result = served(
         &server,
         &all,
         "resources/read",
@@ -386,8 +426,8 @@ async fn resources_templates_and_prompts_need_their_own_scopes() {
         read("archive://vault"),
     )
     .await;
-    assert_eq!(body["result"]["contents"][0]["text"], "vault", "{body}");
-    let (_, _, body) = modern_call(
+    assert_eq!(result["contents"][0]["text"], "vault");
+    let result = served(
         &server,
         &all,
         "prompts/get",
@@ -395,9 +435,148 @@ async fn resources_templates_and_prompts_need_their_own_scopes() {
         json!({"name": "letter", "arguments": {"to": "Ada"}}),
     )
     .await;
+    assert_eq!(result["messages"][0]["content"]["text"], "Dear Ada,");
+}
+
+#[tokio::test]
+async fn scopes_that_name_an_argument_are_needed_with_its_value() {
+    let server = start(Projects).await;
+    let call = |tool: &'static str, arguments: Value| {
+        (tool, json!({"name": tool, "arguments": arguments}))
+    };
+    let alpha = server.token(&[
+        "projects",
+        "files:read:alpha",
+        "issue:alpha:7",
+        "docs:x1",
+        "letters:Ada",
+    ]);
+    let allowed = [
+        (
+            "tools/call",
+            call("read_file", json!({"project": "alpha", "path": "a.txt"})),
+            "alpha/a.txt",
+        ),
+        (
+            "tools/call",
+            call("issue", json!({"project": "alpha", "number": 7})),
+            "alpha#7",
+        ),
+    ];
+    for (method, (name, params), text) in allowed {
+        let (status, _, body) = modern_call(&server, &alpha, method, name, params).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["result"]["content"][0]["text"], text, "{body}");
+    }
+    let result = served(
+        &server,
+        &alpha,
+        "resources/read",
+        "docs://x1",
+        json!({"uri": "docs://x1"}),
+    )
+    .await;
+    assert_eq!(result["contents"][0]["text"], "doc x1");
+    let result = served(
+        &server,
+        &alpha,
+        "prompts/get",
+        "letter",
+        json!({"name": "letter", "arguments": {"to": "Ada"}}),
+    )
+    .await;
+    assert_eq!(result["messages"][0]["content"]["text"], "Dear Ada,");
+
+    // Another value needs another scope, and the challenge names it concretely.
+    let refused = [
+        (
+            "tools/call",
+            "read_file",
+            json!({"name": "read_file", "arguments": {"project": "beta", "path": "a"}}),
+            "projects files:read:beta",
+        ),
+        (
+            "tools/call",
+            "issue",
+            json!({"name": "issue", "arguments": {"project": "alpha", "number": 8}}),
+            "projects issue:alpha:8",
+        ),
+        (
+            "resources/read",
+            "docs://x2",
+            json!({"uri": "docs://x2"}),
+            "projects docs:x2",
+        ),
+        (
+            "prompts/get",
+            "letter",
+            json!({"name": "letter", "arguments": {"to": "Bob"}}),
+            "projects letters:Bob",
+        ),
+    ];
+    for (method, name, params, scopes) in refused {
+        let (status, challenge, body) = modern_call(&server, &alpha, method, name, params).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        let challenge = challenge.unwrap();
+        assert!(
+            challenge.contains(&format!("scope=\"{scopes}\"")),
+            "{challenge}"
+        );
+        assert_eq!(
+            body["error"]["data"]["scopes"],
+            json!(scopes.split(' ').collect::<Vec<_>>())
+        );
+    }
+    // A value no scope can hold, or none at all: -32602, and nothing runs.
+    let (status, refusal, body) = modern_call(
+        &server,
+        &alpha,
+        "tools/call",
+        "read_file",
+        json!({"name": "read_file", "arguments": {"project": "alpha projects", "path": "a"}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(refusal.is_none());
+    assert_eq!(body["error"]["code"], -32602, "{body}");
+    let (_, _, body) = modern_call(
+        &server,
+        &alpha,
+        "tools/call",
+        "read_file",
+        json!({"name": "read_file", "arguments": {"path": "a"}}),
+    )
+    .await;
     assert_eq!(
-        body["result"]["messages"][0]["content"]["text"], "Dear Ada,",
-        "{body}"
+        body["error"]["message"],
+        "tool `read_file` needs `project`: its scope `files:read:{project}` names it"
+    );
+
+    // The metadata and the 401 list real scopes only.
+    let metadata: Value = reqwest::get(format!(
+        "{}/.well-known/oauth-protected-resource/mcp",
+        server.url.trim_end_matches("/mcp")
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        metadata["scopes_supported"],
+        json!(["projects"]),
+        "{metadata}"
+    );
+    let resp = post(&server.url, None)
+        .json(&init_body(1, json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        challenge(&resp).contains("scope=\"projects\""),
+        "{}",
+        challenge(&resp)
     );
 }
 

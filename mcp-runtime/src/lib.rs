@@ -119,7 +119,7 @@ pub mod __private {
     pub use crate::server::Protected;
     pub use crate::server::inject::{
         Argument, DeclaresOAuth, FromArguments, FromCaller, KeepsSessions, Provided, ReadParam,
-        ToolParam, input_schema,
+        ScopeArg, ToolParam, input_schema, scope_arg,
     };
 
     /// Boxes a tool future.

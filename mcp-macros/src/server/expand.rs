@@ -209,7 +209,22 @@ fn tool_def(tool: &Tool) -> TokenStream {
         option_bool(a.idempotent),
         option_bool(a.open_world),
     );
+    // A scope that names an argument spells out its value: the type must have one text.
+    let named: Vec<String> = tool
+        .args
+        .scopes
+        .iter()
+        .flat_map(|lit| placeholders(&lit.value()))
+        .collect();
+    let scope_checks = tool.params.iter().filter_map(|p| match &p.kind {
+        ParamKind::Input { name, .. } if named.contains(name) => {
+            let ty = &p.ty;
+            Some(quote_spanned!(ty.span()=> #rt::scope_arg::<#ty>();))
+        }
+        _ => None,
+    });
     quote! {{
+        #(#scope_checks)*
         let (output_schema, wraps_output) = { #output };
         #rt::ToolDef {
             name: #name,
@@ -230,6 +245,15 @@ fn tool_def(tool: &Tool) -> TokenStream {
             task: #task,
         }
     }}
+}
+
+/// The names of the `{placeholders}` in `scope`.
+fn placeholders(scope: &str) -> Vec<String> {
+    scope
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name.to_owned()))
+        .collect()
 }
 
 fn input_schema(tool: &Tool) -> TokenStream {

@@ -11,6 +11,7 @@ use super::model::Server;
 use crate::completion::Target;
 use crate::ctxt::Ctxt;
 use crate::message::{listed, near};
+use crate::param::ParamKind;
 use crate::resource::Address;
 
 /// Tool names, resource URIs and prompt names are unique; each completion names a prompt
@@ -167,26 +168,79 @@ fn template_variables<'s>(
 /// names must be declared (typos never ship). Whether `Auth` may be taken is a type check
 /// (`DeclaresOAuth`), since only the type says which `Auth` a parameter is.
 pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
-    // Every operation that names scopes: what it is, and the scopes with their key.
-    let mut operations: Vec<(String, &[syn::LitStr], Option<&syn::Path>)> = Vec::new();
+    // Every operation that names scopes: what it is, the scopes with their key, and what
+    // their `{placeholders}` may name (with why not, for what may not be named).
+    let mut operations: Vec<Operation<'_>> = Vec::new();
     for tool in &server.tools {
-        let what = format!("tool `{}`", tool.name);
-        operations.push((what, &tool.args.scopes, tool.args.scopes_key.as_ref()));
+        let names = tool
+            .params
+            .iter()
+            .filter_map(|p| match &p.kind {
+                ParamKind::Input { name, optional, .. } => Some((
+                    name.clone(),
+                    optional.then_some("it is optional, and a scope cannot depend on an argument that may be absent; take it without `Option`"),
+                )),
+                _ => None,
+            })
+            .collect();
+        operations.push(Operation {
+            what: format!("tool `{}`", tool.name),
+            scopes: &tool.args.scopes,
+            key: tool.args.scopes_key.as_ref(),
+            names,
+            nothing: "the tool has no argument of that name",
+        });
     }
     for r in &server.resources {
-        let kind = match r.address {
-            crate::resource::Address::Fixed(_) => "resource",
-            crate::resource::Address::Template(..) => "resource template",
+        let (kind, nothing) = match r.address {
+            Address::Fixed(_) => (
+                "resource",
+                "a resource with a fixed URI has no parameters; make it a `uri_template`",
+            ),
+            Address::Template(..) => (
+                "resource template",
+                "the template has no variable of that name",
+            ),
         };
-        let what = format!("{kind} `{}`", r.name);
-        operations.push((what, &r.scopes, r.scopes_key.as_ref()));
+        operations.push(Operation {
+            what: format!("{kind} `{}`", r.name),
+            scopes: &r.scopes,
+            key: r.scopes_key.as_ref(),
+            names: r
+                .variables()
+                .into_iter()
+                .map(|v| (v.to_owned(), None))
+                .collect(),
+            nothing,
+        });
     }
     for p in &server.prompts {
-        let what = format!("prompt `{}`", p.name);
-        operations.push((what, &p.scopes, p.scopes_key.as_ref()));
+        let names = p
+            .params
+            .iter()
+            .filter_map(|param| match &param.kind {
+                ParamKind::Input { name, .. } => Some((
+                    name.clone(),
+                    crate::types::is_option_string(&param.ty).then_some("it is optional, and a scope cannot depend on an argument that may be absent; take `String`"),
+                )),
+                _ => None,
+            })
+            .collect();
+        operations.push(Operation {
+            what: format!("prompt `{}`", p.name),
+            scopes: &p.scopes,
+            key: p.scopes_key.as_ref(),
+            names,
+            nothing: "the prompt has no argument of that name",
+        });
+    }
+    for op in &operations {
+        for lit in op.scopes {
+            check_placeholders(cx, op, lit);
+        }
     }
     let Some(oauth) = &server.args.oauth else {
-        for (what, _, key) in &operations {
+        for Operation { what, key, .. } in &operations {
             if let Some(key) = key {
                 cx.error_at(
                     key,
@@ -216,9 +270,82 @@ pub(crate) fn check_oauth(cx: &mut Ctxt, server: &Server) {
     for lit in &oauth.required {
         undeclared(lit, "required scope");
     }
-    for (_, scopes, _) in &operations {
-        for lit in *scopes {
+    for op in &operations {
+        for lit in op.scopes {
             undeclared(lit, "scope");
+        }
+    }
+    for lit in &oauth.required {
+        if lit.value().contains('{') {
+            cx.error_at(
+                lit,
+                "a required scope applies to every request, which has no argument to fill in: \
+                 require the scope without `{..}`, and name the argument in the scopes of the \
+                 operation that takes it",
+            );
+        }
+    }
+}
+
+/// One operation's scopes, and what their placeholders may name.
+struct Operation<'a> {
+    what: String,
+    scopes: &'a [syn::LitStr],
+    key: Option<&'a syn::Path>,
+    /// Each parameter a placeholder may name, and why it may not, if so.
+    names: Vec<(String, Option<&'static str>)>,
+    /// Why a name that is no parameter is wrong.
+    nothing: &'static str,
+}
+
+/// Each `{name}` in `lit` is a well-formed placeholder naming a parameter of the operation.
+fn check_placeholders(cx: &mut Ctxt, op: &Operation<'_>, lit: &syn::LitStr) {
+    let scope = lit.value();
+    let what = &op.what;
+    let mut rest = scope.as_str();
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest.as_bytes()[open] == b'}' {
+            cx.error_at(
+                lit,
+                format!("`}}` without `{{` in the scope `{scope}` of {what}"),
+            );
+            return;
+        }
+        let Some(len) = rest[open + 1..].find('}') else {
+            cx.error_at(
+                lit,
+                format!("`{{` without `}}` in the scope `{scope}` of {what}"),
+            );
+            return;
+        };
+        let name = &rest[open + 1..open + 1 + len];
+        rest = &rest[open + len + 2..];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            cx.error_at(
+                lit,
+                format!("`{{{name}}}` in the scope `{scope}` of {what} is no placeholder: write `{{parameter}}` with the name of one of its parameters"),
+            );
+            continue;
+        }
+        match op.names.iter().find(|(n, _)| n == name) {
+            Some((_, None)) => {}
+            Some((_, Some(why))) => cx.error_at(
+                lit,
+                format!("the scope `{scope}` of {what} names `{name}`, but {why}"),
+            ),
+            None => {
+                let names: Vec<&str> = op.names.iter().map(|(n, _)| n.as_str()).collect();
+                let mut message = format!(
+                    "the scope `{scope}` of {what} names `{name}`, but {}",
+                    op.nothing
+                );
+                if !names.is_empty() {
+                    message.push_str("; its parameters are ");
+                    message.push_str(&listed(&names, ""));
+                }
+                near(&mut message, name, &names, "a parameter");
+                cx.error_at(lit, message);
+            }
         }
     }
 }

@@ -295,8 +295,8 @@ impl<S: McpServer> Core<S> {
         if let Message::Request { id, method, params } = &message
             && method == "initialize"
         {
-            if let Err(forbidden) = authorize(self, method, params, caller.as_deref()) {
-                return Step::Forbidden(id.clone(), forbidden);
+            if let Err(refusal) = authorize(self, method, params, caller.as_deref()) {
+                return refusal.step(id.clone(), None);
             }
             return self.initialize(id, params, caller.as_deref(), peer).await;
         }
@@ -361,8 +361,8 @@ impl<S: McpServer> Core<S> {
             }
         };
         let era = Era::Legacy(version);
-        if let Err(forbidden) = authorize(self, &method, &params, caller.as_deref()) {
-            return Step::Forbidden(id, forbidden);
+        if let Err(refusal) = authorize(self, &method, &params, caller.as_deref()) {
+            return refusal.step(id, Some(era));
         }
         if method == "logging/setLevel" {
             let Some(level) = params

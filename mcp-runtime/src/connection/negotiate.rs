@@ -163,8 +163,8 @@ pub(super) fn modern<S: McpServer>(
             malformed: false,
         };
     }
-    if let Err(forbidden) = super::authorize(core, &method, &params, caller.as_deref()) {
-        return Step::Forbidden(id, forbidden);
+    if let Err(refusal) = super::authorize(core, &method, &params, caller.as_deref()) {
+        return refusal.step(id, Some(era));
     }
     if method == "subscriptions/listen" {
         let owner = caller.as_ref().map(|c| c.subject.clone());

@@ -183,3 +183,24 @@ pub fn input_schema(params: &[Option<ParamSpec>]) -> Value {
     let specs: Vec<ParamSpec> = params.iter().flatten().copied().collect();
     params_schema(&specs)
 }
+
+/// A type whose value a scope may name (`scopes = ["files:read:{project}"]`): a string, an
+/// integer or a boolean, which the call's argument then spells out in the scope.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a scope cannot name an argument of type `{Self}`",
+    label = "not a string, an integer or a boolean",
+    note = "a scope like `files:read:{{project}}` takes the argument's value as text: name a `String`, integer or `bool` argument"
+)]
+pub trait ScopeArg {}
+
+impl ScopeArg for String {}
+impl ScopeArg for bool {}
+macro_rules! scope_integers {
+    ($($ty:ty),*) => {$(impl ScopeArg for $ty {})*};
+}
+scope_integers!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+/// Checks at compile time that a scope may name an argument of type `T`.
+#[doc(hidden)]
+pub const fn scope_arg<T: ScopeArg>() {}

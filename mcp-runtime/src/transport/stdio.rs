@@ -172,7 +172,7 @@ where
             }
             Step::Forbidden(id, forbidden) => {
                 recorder.auth(AuthOutcome::InsufficientScope);
-                operation.forbidden(caller.as_deref(), &forbidden.needed);
+                operation.forbidden(caller.as_deref(), &forbidden.needed());
                 operation.finish(Outcome::Failed(&forbidden.error));
                 tracing::info!(needed = ?forbidden.needed, "the local caller lacks scopes");
                 let _ = tx

@@ -232,12 +232,11 @@ async fn write<S: McpServer>(
         }
         Step::Forbidden(id, forbidden) => {
             http.recorder.auth(AuthOutcome::InsufficientScope);
-            operation.forbidden(caller.map(|c| &*c.principal), &forbidden.needed);
+            let needed = forbidden.needed();
+            operation.forbidden(caller.map(|c| &*c.principal), &needed);
             operation.finish(Outcome::Failed(&forbidden.error));
             match caller {
-                Some(caller) => {
-                    caller.insufficient_scope(Some(&id), &forbidden.needed, &forbidden.error)
-                }
+                Some(caller) => caller.insufficient_scope(Some(&id), &needed, &forbidden.error),
                 None => rpc_error(StatusCode::FORBIDDEN, Some(&id), &forbidden.error),
             }
         }

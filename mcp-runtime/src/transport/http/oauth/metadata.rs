@@ -15,11 +15,13 @@ pub(crate) fn protected_resource_metadata(
         "authorization_servers": issuers,
         "bearer_methods_supported": ["header"],
     });
-    // SEP-2207: `offline_access` is a client concern, not a resource's scope.
+    // SEP-2207: `offline_access` is a client concern, not a resource's scope. A scope that
+    // names an argument (`files:read:{project}`) is a family, not a scope: a client learns
+    // the one a call needs from its challenge.
     let scopes: Vec<&str> = scopes
         .iter()
         .copied()
-        .filter(|s| *s != "offline_access")
+        .filter(|s| *s != "offline_access" && !s.contains('{'))
         .collect();
     if !scopes.is_empty() {
         doc["scopes_supported"] = json!(scopes);
