@@ -425,3 +425,97 @@ fn docs_rs_builds_every_feature_with_its_badges() {
         "the README links the guide"
     );
 }
+
+/// The scope-challenge fixture as the conformance suite's SEP-2350 scenario drives it: with
+/// `mcp-conformance-scope-low` every operation is refused with 403 and one challenge naming
+/// all the scopes it needs, with `mcp-conformance-scope-full` each is served, and without a
+/// token the answer is 401.
+#[tokio::test]
+async fn the_scope_challenge_fixture_meets_the_suites_contract() {
+    let port = support::free_port();
+    let mut server = support::ChildGuard::spawn_logged(
+        std::process::Command::new(support::example_binary("scope_challenge"))
+            .env("MCP_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn"),
+        "the scope-challenge fixture",
+        support::log_dir("contract").join("scope-challenge.log"),
+    );
+    server.wait_for_port(port, Duration::from_mins(1));
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let operations = [
+        (
+            "tools/call",
+            "test_simple_text",
+            json!({"name": "test_simple_text", "arguments": {}}),
+            [
+                "mcp:conformance:tools:call",
+                "mcp:conformance:tools:test_simple_text",
+            ],
+        ),
+        (
+            "resources/read",
+            "test://static-text",
+            json!({"uri": "test://static-text"}),
+            [
+                "mcp:conformance:resources:read",
+                "mcp:conformance:resources:static",
+            ],
+        ),
+        (
+            "resources/read",
+            "test://template/123/data",
+            json!({"uri": "test://template/123/data"}),
+            [
+                "mcp:conformance:resources:read",
+                "mcp:conformance:resources:template:123",
+            ],
+        ),
+        (
+            "prompts/get",
+            "test_simple_prompt",
+            json!({"name": "test_simple_prompt"}),
+            [
+                "mcp:conformance:prompts:get",
+                "mcp:conformance:prompts:test_simple_prompt",
+            ],
+        ),
+    ];
+    for (method, name, params, needed) in operations {
+        let send = |token: Option<&'static str>| {
+            let request = support::modern(&url, method, Some(name), params.clone());
+            match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            }
+            .send()
+        };
+        let low = send(Some("mcp-conformance-scope-low")).await.unwrap();
+        assert_eq!(low.status(), StatusCode::FORBIDDEN, "{name}");
+        let challenge = low.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.starts_with("Bearer error=\"insufficient_scope\""),
+            "{challenge}"
+        );
+        assert!(challenge.contains("resource_metadata=\""), "{challenge}");
+        let scope = challenge
+            .split("scope=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap();
+        for needed in needed {
+            assert!(
+                scope.split(' ').any(|s| s == needed),
+                "{name}: {needed} not in {scope}"
+            );
+        }
+        let full = send(Some("mcp-conformance-scope-full")).await.unwrap();
+        assert_eq!(full.status(), StatusCode::OK, "{name}");
+        let body: serde_json::Value = full.json().await.unwrap();
+        assert!(body.get("result").is_some(), "{name}: {body}");
+        let anonymous = send(None).await.unwrap();
+        assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{name}");
+    }
+}

@@ -448,12 +448,18 @@ impl TokenBuilder {
     /// these claims.
     pub fn opaque(self) -> String {
         let token = format!("opaque-{:032x}", rand::random::<u128>());
+        self.opaque_as(&token)
+    }
+
+    /// The opaque token `token`, which the issuer's introspection endpoint then knows with
+    /// these claims: a fixed value, for fixtures whose clients send tokens they were told.
+    pub fn opaque_as(self, token: &str) -> String {
         self.state
             .opaque
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(token.clone(), Value::Object(self.claims));
-        token
+            .insert(token.to_owned(), Value::Object(self.claims));
+        token.to_owned()
     }
 
     /// The signed token.
