@@ -376,7 +376,14 @@ impl<S: McpServer> Engine<S> {
                 Ok(live) => {
                     handle.attach_task(Arc::clone(&live));
                     let _ = tx.send(Ok(First::Task(live.snapshot())));
-                    let out = future.await;
+                    // A store expires what is not written again: a quiet task is rewritten
+                    // while it runs.
+                    let out = loop {
+                        tokio::select! {
+                            out = future.as_mut() => break out,
+                            () = tokio::time::sleep(tasks::REFRESH) => live.refresh().await,
+                        }
+                    };
                     tasks.finish(&live, ending(out, &tool)).await;
                 }
                 Err(e) if required => {

@@ -31,6 +31,10 @@ use tokio_util::sync::CancellationToken;
 use super::input::Hub;
 use crate::protocol::{CallToolResult, ErrorCode, RpcError};
 
+/// How often the record of a running task is written again, so that a store that expires
+/// records keeps it however long the tool runs without a change.
+pub(crate) const REFRESH: Duration = Duration::from_secs(20);
+
 /// The extension's identifier, in `capabilities.extensions` of both sides.
 pub(crate) const EXTENSION: &str = "io.modelcontextprotocol/tasks";
 
@@ -308,6 +312,17 @@ impl Live {
             tracing::warn!(task = %record.id, error = ?e, "a task's change could not be stored");
         }
         self.hub.publish_task(&record.id);
+    }
+
+    /// Writes the record again as it is, unless the task has ended.
+    pub(crate) async fn refresh(&self) {
+        let record = self.snapshot();
+        if record.status.is_terminal() {
+            return;
+        }
+        if let Err(e) = self.store.put(&record).await {
+            tracing::warn!(task = %record.id, error = ?e, "a running task could not be kept in the store");
+        }
     }
 
     /// Parks the task in `input_required` with `request` under `key` until `tasks/update`

@@ -1240,7 +1240,8 @@ impl Attached {
 }
 
 /// Tasks as JSON under `t:{id}`, expiring with their TTL (a running one is kept at least a
-/// minute past its last change), cancellations and answers relayed on the bus.
+/// minute past its last write, and its replica writes it again every 20 s), cancellations
+/// and answers relayed on the bus.
 impl TaskStore for Attached {
     fn put<'a>(&'a self, record: &'a TaskRecord) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
