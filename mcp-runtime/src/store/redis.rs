@@ -182,6 +182,35 @@ impl RedisStore {
         self.backend.replica
     }
 
+    /// Records `seen` as used for `ttl`, for every replica at once (`SET … NX PX`): false
+    /// when it already was.
+    pub(crate) async fn first_use(
+        &self,
+        seen: &[u8; 32],
+        ttl: Duration,
+    ) -> Result<bool, StoreDown> {
+        use std::fmt::Write as _;
+        let mut key = format!("{}dpop:", self.backend.prefix);
+        for byte in seen {
+            let _ = write!(key, "{byte:02x}");
+        }
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let set: Option<String> = self
+            .backend
+            .run(|mut c| async move {
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl)
+                    .query_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(set.is_some())
+    }
+
     /// Serves an endpoint's sessions from the store, under `limits`, until `stopped`.
     pub(crate) fn attach(
         &self,

@@ -121,6 +121,11 @@ const ISSUER_KEY: &str = include_str!("issuer.pem");
 const ISSUER_N: &str = include_str!("issuer.n");
 const SECOND_KEY: &str = include_str!("attacker.pem");
 const SECOND_N: &str = include_str!("attacker.n");
+const DPOP_KEY: (&str, &str) = (include_str!("dpop.pem"), include_str!("dpop.xy"));
+const DPOP_OTHER_KEY: (&str, &str) = (
+    include_str!("dpop-other.pem"),
+    include_str!("dpop-other.xy"),
+);
 /// The `kid` of the test issuer's signing key.
 pub const KEY_ID: &str = "mcp-runtime-test-key";
 /// The `kid` of the key the issuer adds when it rotates its keys.
@@ -462,6 +467,12 @@ impl TokenBuilder {
         token.to_owned()
     }
 
+    /// Binds the token to `key` (RFC 9449 §6: `cnf.jkt`, the key's thumbprint): it is then
+    /// accepted only with a DPoP proof signed by that key.
+    pub fn bound_to(self, key: &DpopKey) -> Self {
+        self.claim("cnf", json!({ "jkt": key.thumbprint() }))
+    }
+
     /// The signed token.
     ///
     /// # Panics
@@ -511,4 +522,158 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs()
+}
+
+/// A client's DPoP key (ES256, one of two embedded test keys): it signs proofs
+/// ([`DpopKey::proof`]), and [`TokenBuilder::bound_to`] binds tokens to it.
+///
+/// ```
+/// use mcp_runtime::testing::DpopKey;
+///
+/// let key = DpopKey::new();
+/// let proof = key.proof("POST", "http://127.0.0.1:8080/mcp", "the-access-token").sign();
+/// assert_eq!(proof.split('.').count(), 3);
+/// assert_ne!(key.thumbprint(), DpopKey::other().thumbprint());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct DpopKey {
+    pem: &'static str,
+    xy: &'static str,
+}
+
+impl Default for DpopKey {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DpopKey {
+    /// The first key.
+    pub fn new() -> Self {
+        Self {
+            pem: DPOP_KEY.0,
+            xy: DPOP_KEY.1,
+        }
+    }
+
+    /// Another key, for a proof signed by someone else than the token's holder.
+    pub fn other() -> Self {
+        Self {
+            pem: DPOP_OTHER_KEY.0,
+            xy: DPOP_OTHER_KEY.1,
+        }
+    }
+
+    /// The public key, as a JWK.
+    pub fn jwk(&self) -> Value {
+        let (x, y) = self.xy.trim().split_once(' ').unwrap_or_default();
+        json!({"kty": "EC", "crv": "P-256", "x": x, "y": y})
+    }
+
+    /// Its RFC 7638 thumbprint, what a bound token's `cnf.jkt` names.
+    ///
+    /// # Panics
+    ///
+    /// Never with the embedded keys.
+    pub fn thumbprint(&self) -> String {
+        crate::transport::http::oauth::thumbprint(&self.jwk()).expect("the embedded key is public")
+    }
+
+    /// A proof for a request with `method` to `url` presenting `token`: `typ: dpop+jwt`,
+    /// ES256, this key as `jwk`, and `htm`, `htu`, `iat` (now), a random `jti` and `ath`.
+    pub fn proof(&self, method: &str, url: &str, token: &str) -> ProofBuilder {
+        use sha2::Digest as _;
+        let ath = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(token.as_bytes()));
+        let claims = json!({
+            "htm": method,
+            "htu": url,
+            "iat": unix_now(),
+            "jti": format!("{:032x}", rand::random::<u128>()),
+            "ath": ath,
+        });
+        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()});
+        ProofBuilder {
+            key: *self,
+            header: header.as_object().cloned().unwrap_or_default(),
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        }
+    }
+}
+
+/// Builds and signs one DPoP proof; see [`DpopKey::proof`]. Its setters forge the proofs
+/// a resource server must refuse.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ProofBuilder {
+    key: DpopKey,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+}
+
+impl ProofBuilder {
+    /// Sets any claim (`htm`, `htu`, `jti`, …).
+    pub fn claim(mut self, name: &str, value: Value) -> Self {
+        self.claims.insert(name.into(), value);
+        self
+    }
+
+    /// Drops a claim (for instance `ath`).
+    pub fn without(mut self, claim: &str) -> Self {
+        self.claims.remove(claim);
+        self
+    }
+
+    /// Sets a header member (`typ`, `jwk`, …).
+    pub fn header(mut self, name: &str, value: Value) -> Self {
+        self.header.insert(name.into(), value);
+        self
+    }
+
+    /// `iat` this far from now; negative offsets give stale proofs.
+    pub fn issued_in(self, seconds: i64) -> Self {
+        let iat = unix_now().cast_signed() + seconds;
+        self.claim("iat", iat.into())
+    }
+
+    /// Signed by `key`, keeping the `jwk` header of the key the proof was started with.
+    pub fn signed_by(mut self, key: DpopKey) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The signed proof (ES256 unless `alg` was changed to `none` or an HMAC algorithm,
+    /// which sign with nothing or with the public key as the secret).
+    ///
+    /// # Panics
+    ///
+    /// Never with the embedded keys.
+    pub fn sign(self) -> String {
+        let alg = self
+            .header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or("ES256");
+        let input = format!(
+            "{}.{}",
+            b64(&Value::Object(self.header.clone())),
+            b64(&Value::Object(self.claims))
+        );
+        crate::transport::http::oauth::backend::ready();
+        let signature = match alg {
+            "none" => String::new(),
+            "HS256" => {
+                let secret = EncodingKey::from_secret(self.key.jwk().to_string().as_bytes());
+                jsonwebtoken::crypto::sign(input.as_bytes(), &secret, Algorithm::HS256)
+                    .expect("HMAC signing works")
+            }
+            _ => {
+                let key = EncodingKey::from_ec_pem(self.key.pem.as_bytes())
+                    .expect("the embedded key is valid");
+                jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::ES256)
+                    .expect("signing with the embedded key works")
+            }
+        };
+        format!("{input}.{signature}")
+    }
 }

@@ -33,7 +33,10 @@ use tower_service::Service;
 
 use super::error::rpc_error;
 use super::oauth::verifier::Rejected;
-use super::oauth::{AuthSettings, Challenge, challenge_header};
+use super::oauth::verifier::now;
+use super::oauth::{
+    AuthSettings, Challenge, ProofRefused, bound_to, challenge_header, dpop_challenge,
+};
 use crate::auth::Principal;
 use crate::protocol::{ErrorCode, Message, RequestId, RpcError};
 use crate::telemetry::{AuthOutcome, Operation, Outcome, Recorder, Via};
@@ -44,6 +47,8 @@ pub(crate) struct Caller {
     pub(crate) principal: Arc<Principal>,
     /// Where a scope challenge sends the client.
     pub(crate) auth: Arc<AuthSettings>,
+    /// Whether the token came with a DPoP proof.
+    pub(crate) dpop: bool,
 }
 
 impl Caller {
@@ -60,6 +65,7 @@ impl Caller {
             Challenge::InsufficientScope,
             needed,
             error.clone(),
+            self.dpop,
         )
         .into_response(id)
     }
@@ -136,12 +142,13 @@ where
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0);
             let peer = address.map(|a| a.ip());
-            match authenticate(&layer.auth, req.headers(), peer).await {
-                Ok(principal) => {
+            match authenticate(&layer.auth, req.method(), req.headers(), peer).await {
+                Ok((principal, dpop)) => {
                     layer.recorder.auth(AuthOutcome::Ok);
                     req.extensions_mut().insert(Caller {
                         principal,
                         auth: layer.auth,
+                        dpop,
                     });
                     inner.call(req).await
                 }
@@ -212,25 +219,59 @@ pub(crate) struct Denied {
     principal: Option<Arc<Principal>>,
     status: StatusCode,
     challenge: String,
+    /// A second challenge, `DPoP …`, beside a `Bearer` one.
+    dpop_challenge: Option<String>,
     /// How long the peer must wait, for a 429.
     wait: Option<Duration>,
     error: RpcError,
 }
 
 impl Denied {
+    /// A refusal of `kind`, for a request that presented its token with a DPoP proof when
+    /// `dpop`: a server that requires DPoP challenges with `DPoP` only, one that accepts it
+    /// with `Bearer` and `DPoP`, the error code in the challenge of the scheme it concerns.
     #[cold]
-    fn new(auth: &AuthSettings, kind: Challenge, scopes: &[&str], error: RpcError) -> Self {
+    fn new(
+        auth: &AuthSettings,
+        kind: Challenge,
+        scopes: &[&str],
+        error: RpcError,
+        dpop: bool,
+    ) -> Self {
         let (status, outcome) = match kind {
             Challenge::Missing => (StatusCode::UNAUTHORIZED, AuthOutcome::Missing),
-            Challenge::InvalidToken => (StatusCode::UNAUTHORIZED, AuthOutcome::Invalid),
+            Challenge::InvalidToken | Challenge::InvalidDpopProof => {
+                (StatusCode::UNAUTHORIZED, AuthOutcome::Invalid)
+            }
             Challenge::InvalidRequest => (StatusCode::BAD_REQUEST, AuthOutcome::Malformed),
             Challenge::InsufficientScope => (StatusCode::FORBIDDEN, AuthOutcome::InsufficientScope),
+        };
+        let metadata = &auth.config.metadata_url;
+        let (challenge, dpop_challenge) = match &auth.config.dpop {
+            None => (challenge_header(kind, metadata, scopes), None),
+            Some(check) if check.settings.required => {
+                (dpop_challenge(kind, metadata, scopes, &check.algs), None)
+            }
+            Some(check) if dpop || kind == Challenge::InvalidDpopProof => (
+                challenge_header(Challenge::Missing, metadata, scopes),
+                Some(dpop_challenge(kind, metadata, scopes, &check.algs)),
+            ),
+            Some(check) => (
+                challenge_header(kind, metadata, scopes),
+                Some(dpop_challenge(
+                    Challenge::Missing,
+                    metadata,
+                    scopes,
+                    &check.algs,
+                )),
+            ),
         };
         Self {
             outcome,
             principal: None,
             status,
-            challenge: challenge_header(kind, &auth.config.metadata_url, scopes),
+            challenge,
+            dpop_challenge,
             wait: None,
             error,
         }
@@ -244,6 +285,7 @@ impl Denied {
             principal: None,
             status: StatusCode::TOO_MANY_REQUESTS,
             challenge: String::new(),
+            dpop_challenge: None,
             wait: Some(wait),
             error: RpcError::new(
                 ErrorCode::InvalidRequest,
@@ -256,17 +298,24 @@ impl Denied {
     /// Not a 401: a client would throw a good token away.
     #[cold]
     fn unavailable(wait: Duration) -> Self {
+        Self::busy(
+            wait,
+            "the access token cannot be checked now (the authorization server does not \
+             answer); retry later with the same token",
+        )
+    }
+
+    /// 503 for a request that cannot be checked now, saying why.
+    #[cold]
+    fn busy(wait: Duration, message: &str) -> Self {
         Self {
             outcome: AuthOutcome::IdpUnavailable,
             principal: None,
             status: StatusCode::SERVICE_UNAVAILABLE,
             challenge: String::new(),
+            dpop_challenge: None,
             wait: Some(wait.max(Duration::from_secs(1))),
-            error: RpcError::new(
-                ErrorCode::InternalError,
-                "the access token cannot be checked now (the authorization server does not \
-                 answer); retry later with the same token",
-            ),
+            error: RpcError::new(ErrorCode::InternalError, message),
         }
     }
 
@@ -279,10 +328,14 @@ impl Denied {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        } else if let Ok(value) = HeaderValue::from_str(&self.challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
+        } else {
+            for challenge in std::iter::once(&self.challenge).chain(&self.dpop_challenge) {
+                if let Ok(value) = HeaderValue::from_str(challenge) {
+                    response
+                        .headers_mut()
+                        .append(header::WWW_AUTHENTICATE, value);
+                }
+            }
         }
         response
     }
@@ -297,11 +350,10 @@ enum Presented<'a> {
     Malformed,
     /// Something that is not a token (outside RFC 6750's `b64token`): an invalid token.
     NotAToken,
-    /// A token to verify.
-    Token(&'a str),
+    /// A token to verify, and whether its scheme is `DPoP` rather than `Bearer`.
+    Token(&'a str, bool),
 }
 
-/// RFC 6750 §2.1: `Authorization: Bearer <b64token>`; the scheme is case-insensitive.
 /// The characters of RFC 6750's `b64token` (RFC 7235's token68) before its trailing `=`s.
 const TOKEN68: [bool; 256] = {
     let mut table = [false; 256];
@@ -316,6 +368,8 @@ const TOKEN68: [bool; 256] = {
     }
 };
 
+/// RFC 6750 §2.1: `Authorization: Bearer <b64token>`, or RFC 9449 §7.1's `DPoP
+/// <b64token>`; the scheme is case-insensitive.
 fn presented(headers: &HeaderMap) -> Presented<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -330,7 +384,8 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
         Some(at) => (&raw[..at], &raw[at + 1..]),
         None => (raw, &b""[..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let dpop = scheme.eq_ignore_ascii_case(b"dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case(b"bearer") {
         return Presented::Nothing;
     }
     let token = rest.trim_ascii();
@@ -346,24 +401,32 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
     });
     let valid = !body.is_empty() && body.iter().all(|&b| TOKEN68[usize::from(b)]);
     match std::str::from_utf8(token) {
-        Ok(token) if valid => Presented::Token(token),
+        Ok(token) if valid => Presented::Token(token, dpop),
         _ => Presented::NotAToken,
     }
 }
 
-/// Verifies the request's bearer token and the scopes the server requires of every request.
+/// Verifies the request's token (with its DPoP proof, when presented with one) and the
+/// scopes the server requires of every request: the caller, and whether it proved a key.
 async fn authenticate(
     auth: &AuthSettings,
+    method: &Method,
     headers: &HeaderMap,
     peer: Option<IpAddr>,
-) -> Result<Arc<Principal>, Denied> {
+) -> Result<(Arc<Principal>, bool), Denied> {
+    let presented = presented(headers);
+    let (token, dpop) = match presented {
+        // `DPoP` is another scheme for a server that does not take it.
+        Presented::Token(_, true) if auth.config.dpop.is_none() => ("", false),
+        Presented::Token(token, dpop) => (token, dpop),
+        _ => ("", false),
+    };
     let refuse = |kind, message: &str| {
         let e = RpcError::new(ErrorCode::InvalidRequest, message);
-        Denied::new(auth, kind, auth.required, e)
+        Denied::new(auth, kind, auth.required, e, dpop)
     };
-    let token = match presented(headers) {
-        Presented::Token(token) => token,
-        Presented::Nothing => return Err(refuse(Challenge::Missing, "authorization required")),
+    match presented {
+        Presented::Token(..) if !token.is_empty() => {}
         Presented::Malformed => {
             return Err(refuse(
                 Challenge::InvalidRequest,
@@ -374,6 +437,39 @@ async fn authenticate(
             tracing::debug!("access token refused: not a bearer token");
             return Err(refuse(Challenge::InvalidToken, "invalid access token"));
         }
+        _ => return Err(refuse(Challenge::Missing, "authorization required")),
+    }
+    let proof = match &auth.config.dpop {
+        Some(check) if dpop => {
+            let mut values = headers.get_all("dpop").iter();
+            let (Some(value), None) = (values.next(), values.next()) else {
+                tracing::debug!("access token refused: not exactly one DPoP proof");
+                return Err(refuse(
+                    Challenge::InvalidDpopProof,
+                    "a DPoP-bound token needs exactly one `DPoP` proof header",
+                ));
+            };
+            let checked = value
+                .to_str()
+                .map_err(|_| ProofRefused::Invalid("not text"))
+                .and_then(|proof| check.check(proof, method.as_str(), token, now()));
+            match checked {
+                Ok(proof) => Some(proof),
+                Err(why) => {
+                    tracing::debug!(reason = ?why, "DPoP proof refused");
+                    return Err(refuse(Challenge::InvalidDpopProof, "invalid DPoP proof"));
+                }
+            }
+        }
+        Some(check) if check.settings.required => {
+            tracing::debug!("access token refused: presented without a DPoP proof");
+            return Err(refuse(
+                Challenge::InvalidToken,
+                "this server accepts only DPoP-bound access tokens, sent as \
+                 `Authorization: DPoP <token>` with a `DPoP` proof",
+            ));
+        }
+        _ => None,
     };
     // Boxed: verification (with its key refresh) stays out of the request's future.
     let verified = auth
@@ -391,14 +487,59 @@ async fn authenticate(
         }
         Rejected::Unavailable(wait) => Denied::unavailable(wait),
     })?;
+    match (bound_to(&principal.claims), &proof) {
+        (Some(key), Some(proof)) if key == proof.thumbprint => {}
+        (None, None) => {}
+        (Some(_), Some(_)) => {
+            tracing::debug!("DPoP proof refused: signed with another key than the token's");
+            return Err(refuse(Challenge::InvalidDpopProof, "invalid DPoP proof"));
+        }
+        (Some(_), None) => {
+            tracing::debug!("access token refused: bound to a key, presented as a bearer token");
+            return Err(refuse(
+                Challenge::InvalidToken,
+                "this access token is bound to a key: send it as `Authorization: DPoP <token>` \
+                 with a `DPoP` proof",
+            ));
+        }
+        (None, Some(_)) => {
+            tracing::debug!("access token refused: presented with DPoP but bound to no key");
+            return Err(refuse(
+                Challenge::InvalidToken,
+                "this access token is not bound to a key",
+            ));
+        }
+    }
     if let Some(missing) = auth.required.iter().find(|s| !principal.has_scope(s)) {
         tracing::debug!(scope = %missing, "token lacks a required scope");
         let e = RpcError::new(ErrorCode::InsufficientScope, "insufficient scope");
-        let mut denied = Denied::new(auth, Challenge::InsufficientScope, auth.required, e);
+        let mut denied = Denied::new(auth, Challenge::InsufficientScope, auth.required, e, dpop);
         denied.principal = Some(principal);
         return Err(denied);
     }
-    Ok(principal)
+    // Last: only a proof that would have been accepted uses up its `jti`.
+    if let (Some(check), Some(proof)) = (&auth.config.dpop, &proof) {
+        match check.first_use(proof, now()).await {
+            Ok(()) => {}
+            Err(ProofRefused::Full) => {
+                return Err(Denied::busy(
+                    Duration::from_secs(1),
+                    "too many DPoP proofs within their lifetime to tell a replay; retry shortly",
+                ));
+            }
+            Err(ProofRefused::Down) => {
+                return Err(Denied::busy(
+                    Duration::from_secs(1),
+                    "the DPoP proof cannot be checked for replay now; retry shortly",
+                ));
+            }
+            Err(ProofRefused::Invalid(why)) => {
+                tracing::debug!(reason = why, "DPoP proof refused");
+                return Err(refuse(Challenge::InvalidDpopProof, "invalid DPoP proof"));
+            }
+        }
+    }
+    Ok((principal, dpop))
 }
 
 #[cfg(test)]
@@ -425,11 +566,15 @@ mod tests {
         );
         assert_eq!(
             presented(&with(&[b"bearer abc.def-_~+/=="])),
-            Presented::Token("abc.def-_~+/==")
+            Presented::Token("abc.def-_~+/==", false)
         );
         assert_eq!(
             presented(&with(&[b"Bearer  abc "])),
-            Presented::Token("abc")
+            Presented::Token("abc", false)
+        );
+        assert_eq!(
+            presented(&with(&[b"dpop abc"])),
+            Presented::Token("abc", true)
         );
     }
 

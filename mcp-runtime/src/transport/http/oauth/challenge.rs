@@ -1,4 +1,5 @@
-//! `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1).
+//! `WWW-Authenticate: Bearer …` challenges (RFC 6750 §3, RFC 9728 §5.1), and `DPoP …`
+//! ones (RFC 9449 §7.1) that add `algs`.
 //!
 //! RFC 6750 §3.1: `error="invalid_token"` only when a token was presented; a request without
 //! credentials gets the scheme and parameters with no error code. Nothing about why a token
@@ -15,16 +16,37 @@ pub(crate) enum Challenge {
     InvalidRequest,
     /// The token lacks scopes (403).
     InsufficientScope,
+    /// The DPoP proof is missing, malformed or wrong (401).
+    InvalidDpopProof,
 }
 
-/// The header value.
+/// The header value of a `Bearer` challenge.
 pub(crate) fn challenge_header(kind: Challenge, metadata_url: &str, scopes: &[&str]) -> String {
-    let mut out = String::from("Bearer ");
+    challenge("Bearer ", kind, metadata_url, scopes)
+}
+
+/// The header value of a `DPoP` challenge, naming the proof algorithms `algs`.
+pub(crate) fn dpop_challenge(
+    kind: Challenge,
+    metadata_url: &str,
+    scopes: &[&str],
+    algs: &str,
+) -> String {
+    let mut out = challenge("DPoP ", kind, metadata_url, scopes);
+    out.push_str(", algs=\"");
+    out.push_str(algs);
+    out.push('"');
+    out
+}
+
+fn challenge(scheme: &str, kind: Challenge, metadata_url: &str, scopes: &[&str]) -> String {
+    let mut out = String::from(scheme);
     let error = match kind {
         Challenge::Missing => None,
         Challenge::InvalidToken => Some("invalid_token"),
         Challenge::InvalidRequest => Some("invalid_request"),
         Challenge::InsufficientScope => Some("insufficient_scope"),
+        Challenge::InvalidDpopProof => Some("invalid_dpop_proof"),
     };
     if let Some(error) = error {
         out.push_str("error=\"");
@@ -45,6 +67,16 @@ pub(crate) fn challenge_header(kind: Challenge, metadata_url: &str, scopes: &[&s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dpop_challenges_name_the_proof_algorithms() {
+        assert_eq!(
+            dpop_challenge(Challenge::InvalidDpopProof, PRM, &[], "ES256 RS256"),
+            format!(
+                "DPoP error=\"invalid_dpop_proof\", resource_metadata=\"{PRM}\", algs=\"ES256 RS256\""
+            )
+        );
+    }
 
     const PRM: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 

@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     pub(crate) documentation: Option<String>,
     /// The first issuer's metadata document, served for 2025-03-26 clients when enabled.
     pub(crate) legacy_as_metadata: Option<serde_json::Value>,
+    /// DPoP proofs, when accepted.
+    pub(crate) dpop: Option<super::dpop::DpopCheck>,
 }
 
 impl std::fmt::Debug for OAuthConfig {
@@ -195,6 +197,7 @@ pub struct OAuthConfigBuilder {
     token_exchange: Option<(String, String)>,
     failed_checks: Option<Budget>,
     failed_checks_total: Option<Budget>,
+    dpop: Option<super::Dpop>,
 }
 
 impl std::fmt::Debug for OAuthConfigBuilder {
@@ -329,6 +332,15 @@ impl OAuthConfigBuilder {
         self
     }
 
+    /// Accepts, or requires, DPoP-bound access tokens (RFC 9449) with their proofs; see
+    /// [`Dpop`](super::Dpop). Without it a DPoP-bound token is refused, like any token
+    /// presented by someone who cannot prove they hold its key.
+    #[must_use]
+    pub fn dpop(mut self, dpop: super::Dpop) -> Self {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Endpoint settings (path, limits, hosts, origins). The resource URL's host is always
     /// accepted; the path comes from the resource URL.
     #[must_use]
@@ -423,6 +435,14 @@ impl OAuthConfigBuilder {
         });
         if let Some(bad) = algorithms
             .iter()
+            .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(ConfigError::Algorithm(*bad));
+        }
+        if let Some(bad) = self
+            .dpop
+            .iter()
+            .flat_map(|d| &d.algorithms)
             .find(|a| matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
         {
             return Err(ConfigError::Algorithm(*bad));
@@ -564,14 +584,19 @@ impl OAuthConfigBuilder {
             }
             _ => None,
         };
+        let leeway = self.leeway.unwrap_or(Duration::from_secs(30));
+        #[allow(unused_mut)]
+        let mut dpop = self
+            .dpop
+            .map(|d| super::dpop::DpopCheck::new(d, &resource, leeway));
+        #[cfg(feature = "redis")]
+        if let (Some(dpop), Some(http)) = (&mut dpop, &self.http) {
+            dpop.shared.clone_from(&http.store);
+        }
         let mut verifier = Verifier::new(
             client,
             jwks_uris,
-            (
-                profile.clone(),
-                algorithms,
-                self.leeway.unwrap_or(Duration::from_secs(30)),
-            ),
+            (profile.clone(), algorithms, leeway),
             introspection,
             self.token_cache_bytes
                 .unwrap_or(super::verifier::TOKEN_CACHE_BYTES),
@@ -632,6 +657,7 @@ impl OAuthConfigBuilder {
                 } else {
                     None
                 },
+                dpop,
             }),
             http,
         })

@@ -12,14 +12,19 @@
 pub(crate) mod backend;
 mod challenge;
 mod config;
+mod dpop;
 mod exchange;
 mod failures;
 mod metadata;
 pub(crate) mod verifier;
 
-pub(crate) use challenge::{Challenge, challenge_header};
+pub(crate) use challenge::{Challenge, challenge_header, dpop_challenge};
 pub(crate) use config::Inner as ConfigInner;
 pub use config::{ConfigError, OAuthConfig, OAuthConfigBuilder};
+pub use dpop::Dpop;
+#[cfg(feature = "testing")]
+pub(crate) use dpop::thumbprint;
+pub(crate) use dpop::{ProofRefused, bound_to};
 /// The signature algorithms of [`OAuthConfigBuilder::algorithms`].
 pub use jsonwebtoken::Algorithm;
 pub(crate) use metadata::protected_resource_metadata;
@@ -39,13 +44,25 @@ const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 /// 2025-03-26-era clients when enabled.
 pub(super) fn metadata_routes(auth: &AuthSettings) -> axum::Router {
     let config = &auth.config;
-    let document = json_bytes(&protected_resource_metadata(
+    let mut metadata = protected_resource_metadata(
         &config.resource,
         &config.issuers,
         config.resource_name.as_deref(),
         config.documentation.as_deref(),
         auth.scopes,
-    ));
+    );
+    if let (Some(dpop), serde_json::Value::Object(fields)) = (&config.dpop, &mut metadata) {
+        // RFC 9728 §2.
+        let algs = dpop.algs.split(' ').map(serde_json::Value::from).collect();
+        fields.insert(
+            "dpop_signing_alg_values_supported".into(),
+            serde_json::Value::Array(algs),
+        );
+        if dpop.settings.required {
+            fields.insert("dpop_bound_access_tokens_required".into(), true.into());
+        }
+    }
+    let document = json_bytes(&metadata);
     let mut router = axum::Router::new().route(&auth.config.metadata_path, serve(document.clone()));
     if auth.config.metadata_path != ROOT_METADATA_PATH {
         router = router.route(ROOT_METADATA_PATH, serve(document));
