@@ -35,6 +35,7 @@
 //! | `MCP_CLIENT_ID`, `MCP_CLIENT_SECRET` | this server's client at the authorization server, for token exchange (`delegate`); the development server sets its own |
 //! | `MCP_DOWNSTREAM` | the API `delegate` exchanges tokens for (default `https://calendar.example.com/api`) |
 //! | `MCP_LEEWAY` | seconds of clock skew allowed on `exp` and `nbf` (default 30) |
+//! | `MCP_DPOP` | `accept` or `require` DPoP-bound tokens with their proofs (RFC 9449; unset: bearer tokens only) |
 //! | `MCP_ALLOWED_ORIGINS` | comma-separated browser origins allowed to call the server |
 //!
 //! Over stdio there are no bearer tokens: the server runs every request as the local user,
@@ -51,7 +52,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_runtime::auth::IdpProfile;
 use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
-use mcp_runtime::oauth::OAuthConfigBuilder;
+use mcp_runtime::oauth::{Dpop, OAuthConfigBuilder};
 use mcp_runtime::prelude::*;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -265,6 +266,14 @@ fn settings(
             .parse()
             .map_err(|_| format!("MCP_LEEWAY must be a number of seconds, not `{leeway}`"))?;
         builder = builder.leeway(std::time::Duration::from_secs(seconds));
+    }
+    match var("MCP_DPOP").as_deref() {
+        None => {}
+        Some("accept") => builder = builder.dpop(Dpop::accept()),
+        Some("require") => builder = builder.dpop(Dpop::require()),
+        Some(other) => {
+            return Err(format!("MCP_DPOP must be accept or require, not `{other}`").into());
+        }
     }
     Ok(builder)
 }

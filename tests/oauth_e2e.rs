@@ -464,6 +464,25 @@ fn obtain_token(issuer: &str, resource: &str, scope: &str) -> Token {
     obtain_token_by(issuer, resource, scope, follow_redirects)
 }
 
+/// The DPoP proof (RFC 9449) of one request, made by `tests/e2e/dpop_proof.mjs` with
+/// `jose` and the ES256 key kept in `key_file`; and the key's thumbprint.
+fn dpop_proof(key_file: &Path, method: &str, url: &str, token: Option<&str>) -> (String, String) {
+    let mut cmd = Command::new(node());
+    cmd.arg(e2e_script("dpop_proof.mjs"))
+        .arg(key_file)
+        .arg(method)
+        .arg(url)
+        .args(token)
+        .current_dir(repo_root());
+    let run = run_bounded(cmd, CLIENT_TIMEOUT);
+    assert!(run.status.success(), "dpop_proof.mjs: {}", run.stderr);
+    let line = run.json_line(&e2e_script("dpop_proof.mjs"));
+    (
+        line["proof"].as_str().expect("a proof").to_owned(),
+        line["jkt"].as_str().expect("a thumbprint").to_owned(),
+    )
+}
+
 /// [`obtain_token`], with `user_agent` taking the authorization URL to the redirect URI
 /// the authorization server sends the code to.
 fn obtain_token_by(
@@ -471,6 +490,18 @@ fn obtain_token_by(
     resource: &str,
     scope: &str,
     user_agent: impl FnOnce(&HttpClient, reqwest::Url) -> reqwest::Url,
+) -> Token {
+    obtain_bound_token(issuer, resource, scope, user_agent, None)
+}
+
+/// [`obtain_token_by`], sending a DPoP proof from `dpop_key` with the token request when
+/// given, so that the token is bound to that key.
+fn obtain_bound_token(
+    issuer: &str,
+    resource: &str,
+    scope: &str,
+    user_agent: impl FnOnce(&HttpClient, reqwest::Url) -> reqwest::Url,
+    dpop_key: Option<&Path>,
 ) -> Token {
     let http = http_client();
     let metadata = get_json(
@@ -547,8 +578,11 @@ fn obtain_token_by(
 
     // Token request.
     let token_endpoint = endpoint("token_endpoint");
-    let response = http
-        .post(&token_endpoint)
+    let mut request = http.post(&token_endpoint);
+    if let Some(key) = dpop_key {
+        request = request.header("dpop", dpop_proof(key, "POST", &token_endpoint, None).0);
+    }
+    let response = request
         .form(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
@@ -1329,4 +1363,88 @@ fn token_exchange(kind: Issuer) {
     assert_eq!(delegated["subject"], USER, "{delegated}");
     assert_eq!(delegated["actor"]["sub"], "notes-server", "{delegated}");
     assert_eq!(delegated["scopes"], json!(["notes:read"]), "{delegated}");
+}
+
+#[test]
+fn dpop_bound_tokens_from_the_independent_server_need_their_proofs() {
+    install_tools();
+    let test_name = "dpop_bound_tokens";
+    let port = free_port();
+    let url = resource_url(port);
+    let auth = AuthServer::start(test_name, &[&url]);
+    let mut command = Command::new(example_binary("oauth"));
+    command
+        .env("MCP_BIND", format!("127.0.0.1:{port}"))
+        .env("MCP_RESOURCE_URL", &url)
+        .env("MCP_ISSUER", &auth.issuer)
+        .env("MCP_DPOP", "require");
+    let log = log_dir().join(format!("{test_name}-mcp.log"));
+    let mut mcp = ChildGuard::spawn_logged(&mut command, "the oauth example", log);
+    mcp.wait_for_port(port, SERVER_START_TIMEOUT);
+
+    let key = log_dir().join(format!("{test_name}-{}.jwk", std::process::id()));
+    let _ = std::fs::remove_file(&key);
+    let token = obtain_bound_token(
+        &auth.issuer,
+        &url,
+        "notes:read",
+        follow_redirects,
+        Some(&key),
+    );
+    // oidc-provider checked the proof and bound the token to its key.
+    let (_, jkt) = dpop_proof(&key, "POST", &url, None);
+    assert_eq!(token.claims["cnf"]["jkt"], json!(jkt), "{}", token.claims);
+
+    let send = |authorization: String, proof: Option<&str>| {
+        let mut request = http_client()
+            .post(&url)
+            .header("accept", "application/json, text/event-stream")
+            .header(AUTHORIZATION, authorization)
+            .json(&initialize_request(&json!(1)));
+        if let Some(proof) = proof {
+            request = request.header("dpop", proof);
+        }
+        let response = request.send().unwrap();
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, challenge, response.text().unwrap_or_default())
+    };
+    let (proof, _) = dpop_proof(&key, "POST", &url, Some(&token.jwt));
+    let (status, _, body) = send(format!("DPoP {}", token.jwt), Some(&proof));
+    assert_eq!(status, 200, "{body}\n{}", mcp.log_text());
+    assert!(body.contains("protocolVersion"), "{body}");
+    // The same proof twice, the token as a bearer token, a proof without `ath`.
+    let (status, challenge, _) = send(format!("DPoP {}", token.jwt), Some(&proof));
+    assert_eq!(status, 401);
+    assert!(
+        challenge.starts_with("DPoP error=\"invalid_dpop_proof\""),
+        "{challenge}"
+    );
+    let (status, challenge, _) = send(format!("Bearer {}", token.jwt), None);
+    assert_eq!(status, 401);
+    assert!(
+        challenge.starts_with("DPoP error=\"invalid_token\""),
+        "{challenge}"
+    );
+    let (no_ath, _) = dpop_proof(&key, "POST", &url, None);
+    let (status, challenge, _) = send(format!("DPoP {}", token.jwt), Some(&no_ath));
+    assert_eq!(status, 401);
+    assert!(challenge.contains("invalid_dpop_proof"), "{challenge}");
+    // The metadata tells clients DPoP is required, and with which algorithms.
+    let prm = get_json(
+        &http_client(),
+        &format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"),
+    );
+    assert_eq!(prm["dpop_bound_access_tokens_required"], json!(true));
+    assert!(
+        prm["dpop_signing_alg_values_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("ES256"))
+    );
+    let _ = std::fs::remove_file(&key);
 }
