@@ -1,7 +1,8 @@
 //! The development authorization server on its own, over real HTTP on 127.0.0.1: what it
 //! issues, and what it refuses (wrong passwords, replayed codes, PKCE mismatches, redirect
 //! URIs it was not given, client ID metadata documents that cannot be used, token exchange
-//! by a client that may not), each with the RFC's error and nothing issued.
+//! by a client that may not, forged DPoP proofs), each with the RFC's error and nothing
+//! issued.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -11,6 +12,7 @@ use std::net::SocketAddr;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mcp_runtime::dev_auth::{DevAuthError, DevAuthServer, DevUser};
+use mcp_runtime::testing::DpopKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -139,15 +141,48 @@ fn redirected(resp: &reqwest::Response) -> std::collections::HashMap<String, Str
 }
 
 async fn token(dev: &DevAuthServer, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let resp = http()
-        .post(dev.token_endpoint())
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    token_request(dev, None, form).await
+}
+
+/// Like [`token`], with a `DPoP` header.
+async fn token_with_proof(
+    dev: &DevAuthServer,
+    proof: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    token_request(dev, Some(proof), form).await
+}
+
+async fn token_request(
+    dev: &DevAuthServer,
+    proof: Option<&str>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = http().post(dev.token_endpoint()).form(form);
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    let resp = request.send().await.unwrap();
     let status = resp.status();
     assert_eq!(resp.headers()["cache-control"], "no-store");
     (status, resp.json().await.unwrap())
+}
+
+/// A proof for a token request by `key`: no `ath`, as no token is presented.
+fn token_proof(dev: &DevAuthServer, key: DpopKey) -> mcp_runtime::testing::ProofBuilder {
+    key.proof("POST", &dev.token_endpoint(), "").without("ath")
+}
+
+/// The form redeeming `code` for `client`.
+fn redeem_form<'a>(client: &'a str, code: &'a str, verifier: &'a str) -> [(&'a str, &'a str); 6] {
+    [
+        ("grant_type", "authorization_code"),
+        ("client_id", client),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier),
+        ("resource", RESOURCE),
+    ]
 }
 
 async fn redeem(
@@ -156,18 +191,7 @@ async fn redeem(
     code: &str,
     verifier: &str,
 ) -> (StatusCode, Value) {
-    token(
-        dev,
-        &[
-            ("grant_type", "authorization_code"),
-            ("client_id", client),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-            ("resource", RESOURCE),
-        ],
-    )
-    .await
+    token(dev, &redeem_form(client, code, verifier)).await
 }
 
 fn claims(jwt: &str) -> Value {
@@ -859,4 +883,125 @@ async fn auto_login_sends_codes_to_this_machine_only() {
             .unwrap()
             .contains("loopback redirect URIs only")
     );
+}
+
+/// RFC 9449 §5: a code redeemed with a proof gives a token bound to the proof's key, and
+/// the public client's refresh token is bound to it too: refreshed only with a proof by
+/// that key, and a refused attempt does not use the refresh token up.
+#[tokio::test]
+async fn a_token_request_with_a_dpop_proof_binds_the_tokens_to_its_key() {
+    let dev = server(Some("alice")).await;
+    let key = DpopKey::new();
+    let (client, pkce, code) = code_for(&dev, "notes:read offline_access").await;
+    let form = redeem_form(&client, &code, &pkce.verifier);
+    let (status, body) = token_with_proof(&dev, &token_proof(&dev, key).sign(), &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let bound = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(bound["cnf"]["jkt"], key.thumbprint(), "{bound}");
+    assert_eq!(bound["aud"], RESOURCE);
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let refresh_form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client.as_str()),
+        ("refresh_token", refresh),
+    ];
+
+    let (status, body) = token(&dev, &refresh_form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no proof: {body}");
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    let other = token_proof(&dev, DpopKey::other()).sign();
+    let (status, body) = token_with_proof(&dev, &other, &refresh_form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "another key: {body}");
+    assert_eq!(body["error"], "invalid_dpop_proof");
+    assert!(body.get("access_token").is_none());
+
+    let (status, body) =
+        token_with_proof(&dev, &token_proof(&dev, key).sign(), &refresh_form).await;
+    assert_eq!(status, StatusCode::OK, "the holder's key: {body}");
+    assert_eq!(body["token_type"], "DPoP");
+    let refreshed = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(refreshed["cnf"]["jkt"], key.thumbprint());
+
+    // Without a proof, tokens stay bearer tokens.
+    let (client, pkce, code) = code_for(&dev, "notes:read").await;
+    let (status, body) = redeem(&dev, &client, &code, &pkce.verifier).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(
+        claims(body["access_token"].as_str().unwrap())
+            .get("cnf")
+            .is_none()
+    );
+
+    let metadata: Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            dev.issuer()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs = metadata["dpop_signing_alg_values_supported"]
+        .as_array()
+        .unwrap();
+    assert!(algs.contains(&json!("ES256")), "{metadata}");
+    assert!(!algs.contains(&json!("HS256")), "{metadata}");
+}
+
+/// Each forged proof at the token endpoint is refused with `invalid_dpop_proof`, issues
+/// nothing and leaves the code usable.
+#[tokio::test]
+async fn forged_proofs_at_the_token_endpoint_issue_nothing() {
+    let dev = server(Some("alice")).await;
+    let key = DpopKey::new();
+    let (client, pkce, code) = code_for(&dev, "notes:read").await;
+    let form = redeem_form(&client, &code, &pkce.verifier);
+    let replayed = token_proof(&dev, key).sign();
+    let (status, body) = token_with_proof(
+        &dev,
+        &replayed,
+        &[("grant_type", "refresh_token"), ("client_id", &client)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let forged = [
+        (
+            "wrong method",
+            token_proof(&dev, key).claim("htm", json!("GET")).sign(),
+        ),
+        (
+            "wrong URL",
+            token_proof(&dev, key).claim("htu", json!(RESOURCE)).sign(),
+        ),
+        ("stale iat", token_proof(&dev, key).issued_in(-3600).sign()),
+        (
+            "other key",
+            token_proof(&dev, key).signed_by(DpopKey::other()).sign(),
+        ),
+        (
+            "alg none",
+            token_proof(&dev, key).header("alg", json!("none")).sign(),
+        ),
+        (
+            "HS256",
+            token_proof(&dev, key).header("alg", json!("HS256")).sign(),
+        ),
+        ("no jti", token_proof(&dev, key).without("jti").sign()),
+        ("replayed jti", replayed),
+        ("not a JWT", "proof".to_owned()),
+    ];
+    for (what, proof) in forged {
+        let (status, body) = token_with_proof(&dev, &proof, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert_eq!(body["error"], "invalid_dpop_proof", "{what}: {body}");
+        assert!(body.get("access_token").is_none(), "{what}: {body}");
+    }
+    let (status, body) = token_with_proof(&dev, &token_proof(&dev, key).sign(), &form).await;
+    assert_eq!(status, StatusCode::OK, "the code is still usable: {body}");
+    assert_eq!(body["token_type"], "DPoP");
 }

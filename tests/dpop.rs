@@ -87,13 +87,13 @@ async fn replica(
 
 /// `tools/call open` with `authorization` and, when given, one `DPoP` header.
 async fn open(server: &Server, authorization: &str, proof: Option<&str>) -> reqwest::Response {
-    let mut req = modern(
-        &server.url,
-        "tools/call",
-        Some("open"),
-        json!({"name": "open"}),
-    )
-    .header("authorization", authorization);
+    open_at(&server.url, authorization, proof).await
+}
+
+/// [`open`] on the server at `url`.
+async fn open_at(url: &str, authorization: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut req = modern(url, "tools/call", Some("open"), json!({"name": "open"}))
+        .header("authorization", authorization);
     if let Some(proof) = proof {
         req = req.header("dpop", proof);
     }
@@ -312,6 +312,55 @@ async fn requiring_dpop_refuses_bearer_tokens() {
     assert_eq!(resp.status(), StatusCode::OK);
     let prm = metadata(&server).await;
     assert_eq!(prm["dpop_bound_access_tokens_required"], true);
+}
+
+/// The development authorization server binds a token to the key of the proof at its token
+/// endpoint, and a server requiring DPoP takes it with a proof by that key, from the whole
+/// flow: registration, a code with PKCE, its redemption.
+#[tokio::test]
+async fn the_development_server_mints_tokens_a_dpop_server_accepts() {
+    let dev = mcp_runtime::dev_auth::DevAuthServer::builder()
+        .scopes(["vault"])
+        .user(mcp_runtime::dev_auth::DevUser::new("alice", "alice"))
+        .auto_login("alice")
+        .start()
+        .await
+        .unwrap();
+    let (listener, url) = listen().await;
+    let config = OAuthConfig::builder()
+        .resource(&url)
+        .authorization_server(dev.issuer())
+        .dpop(Dpop::require())
+        .build()
+        .await
+        .unwrap();
+    serve(listener, Vault.router(config));
+    let key = DpopKey::new();
+    let proof = key
+        .proof("POST", &dev.token_endpoint(), "")
+        .without("ath")
+        .sign();
+    let tokens = support::dev_tokens(&dev, &url, "vault", Some(&proof)).await;
+    assert_eq!(tokens["token_type"], "DPoP", "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    let resp = open_at(&url, &format!("Bearer {token}"), None).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let proof = key.proof("POST", &url, token).sign();
+    let resp = open_at(&url, &format!("DPoP {token}"), Some(&proof)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["result"]["content"][0]["text"], "opened for alice",
+        "{body}"
+    );
+    // Its proof by another key is refused.
+    let proof = DpopKey::other().proof("POST", &url, token).sign();
+    refused(
+        open_at(&url, &format!("DPoP {token}"), Some(&proof)).await,
+        "invalid_dpop_proof",
+        "the other key",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use mcp_runtime::dev_auth::{DevAuthServer, DevUser};
 use mcp_runtime::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest as _, Sha256};
 
 use support::{json_of, modern};
 
@@ -59,60 +58,7 @@ async fn stack(exchange: bool) -> (DevAuthServer, String) {
 
 /// Alice's token for `resource`, through the code flow (the server signs her in itself).
 async fn alice(dev: &DevAuthServer, resource: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let redirect = "http://127.0.0.1:8978/cb";
-    let client: Value = http
-        .post(format!("{}/register", dev.issuer()))
-        .json(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client_id = client["client_id"].as_str().unwrap();
-    let verifier = "v".repeat(50);
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let authorize = reqwest::Url::parse_with_params(
-        &dev.authorization_endpoint(),
-        [
-            ("response_type", "code"),
-            ("client_id", client_id),
-            ("redirect_uri", redirect),
-            ("scope", "notes:read calendar:read"),
-            ("code_challenge", &challenge),
-            ("code_challenge_method", "S256"),
-            ("resource", resource),
-        ],
-    )
-    .unwrap();
-    let resp = http.get(authorize).send().await.unwrap();
-    let location = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1
-        .into_owned();
-    let tokens: Value = http
-        .post(dev.token_endpoint())
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id),
-            ("code", &code),
-            ("redirect_uri", redirect),
-            ("code_verifier", &verifier),
-            ("resource", resource),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens = support::dev_tokens(dev, resource, "notes:read calendar:read", None).await;
     tokens["access_token"].as_str().unwrap().to_owned()
 }
 

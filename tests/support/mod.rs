@@ -4,7 +4,8 @@
 //!   the examples built with `cargo`, free ports, logged child processes that are
 //!   killed on drop, bounded client runs;
 //! * Streamable HTTP: serving a router on 127.0.0.1, MCP `POST`s, 2025-11-25
-//!   sessions, 2026-07-28 requests and SSE bodies.
+//!   sessions, 2026-07-28 requests and SSE bodies;
+//! * the development authorization server's code flow, for a token.
 
 // Each test binary compiles this module on its own and uses only a subset of it.
 #![allow(dead_code)]
@@ -744,4 +745,70 @@ pub(crate) fn trusting(
             INTROSPECTION_CLIENT_ID,
             Some(INTROSPECTION_CLIENT_SECRET.into()),
         )
+}
+
+// ------------------------------------------------------------------ development sign-in
+
+/// The token response of the development server `dev` (signing its user in itself) to a
+/// registered public client, through the code flow with PKCE, for `scope` at `resource`;
+/// with `proof` as the token request's `DPoP` header when given.
+pub(crate) async fn dev_tokens(
+    dev: &mcp_runtime::dev_auth::DevAuthServer,
+    resource: &str,
+    scope: &str,
+    proof: Option<&str>,
+) -> Value {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = "http://127.0.0.1:8978/cb";
+    let client: Value = http
+        .post(format!("{}/register", dev.issuer()))
+        .json(&json!({"redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = client["client_id"].as_str().unwrap();
+    let verifier = "v".repeat(50);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let authorize = reqwest::Url::parse_with_params(
+        &dev.authorization_endpoint(),
+        [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", redirect),
+            ("scope", scope),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("resource", resource),
+        ],
+    )
+    .unwrap();
+    let resp = http.get(authorize).send().await.unwrap();
+    let location = reqwest::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut request = http.post(dev.token_endpoint()).form(&[
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id),
+        ("code", &code),
+        ("redirect_uri", redirect),
+        ("code_verifier", &verifier),
+        ("resource", resource),
+    ]);
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    request.send().await.unwrap().json().await.unwrap()
 }

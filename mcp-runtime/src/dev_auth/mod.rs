@@ -16,6 +16,9 @@
 //!   or loopback `http`, URL as `client_id`, read and checked);
 //! - token exchange (RFC 8693) for the clients it is configured with, as a server calling
 //!   a downstream API on its caller's behalf does;
+//! - DPoP (RFC 9449): a token request with a `DPoP` proof gets an access token bound to the
+//!   proof's key (`cnf.jkt`, `token_type: DPoP`), and a public client's refresh token is
+//!   bound to it too;
 //! - a sign-in and consent page (plain HTML, no external assets), or, for tests and CI,
 //!   [`auto_login`](DevAuthBuilder::auto_login): a configured user signed in and consenting
 //!   without a page.
@@ -54,6 +57,8 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use clients::{Client, Clients};
+
+use crate::transport::http::oauth::{Dpop, DpopCheck};
 
 /// A user who can sign in.
 #[derive(Clone, Debug)]
@@ -228,7 +233,11 @@ impl DevAuthBuilder {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DevAuthError::Key(e.to_string()))?;
+        let token_endpoint = url::Url::parse(&format!("{issuer}/token"))
+            .map_err(|e| DevAuthError::Key(e.to_string()))?;
+        let dpop = DpopCheck::new(Dpop::accept(), &token_endpoint, Duration::from_secs(5));
         let dev = Arc::new(Dev {
+            dpop,
             issuer: issuer.clone(),
             key,
             scopes: self.scopes,
@@ -332,6 +341,8 @@ struct Dev {
     grants: Mutex<token::Grants>,
     /// Reads client ID metadata documents: five seconds, no redirects.
     fetch: reqwest::Client,
+    /// Checks the DPoP proofs of token requests, and remembers them to refuse replays.
+    dpop: DpopCheck,
 }
 
 impl std::fmt::Debug for Dev {
@@ -375,6 +386,7 @@ async fn metadata(State(dev): State<Arc<Dev>>) -> Json<Value> {
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
+        "dpop_signing_alg_values_supported": dev.dpop.algs.split(' ').collect::<Vec<_>>(),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! The token endpoint: codes, refresh tokens and token exchange, and what the grants in
-//! progress hold.
+//! progress hold. A request with a `DPoP` proof (RFC 9449 §5) gets an access token bound to
+//! the proof's key, and a public client's refresh token is bound to it too.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::clients::Client;
 use super::{Dev, Params, lock, random_token, scope_list, unix_now};
+use crate::transport::http::oauth::ProofRefused;
 
 /// The token-exchange grant type (RFC 8693).
 pub(super) const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -63,6 +65,9 @@ struct Refresh {
     scopes: Vec<String>,
     resource: Option<String>,
     at: Instant,
+    /// The thumbprint of the key it is bound to: a public client's, when its code was
+    /// redeemed with a DPoP proof.
+    jkt: Option<String>,
 }
 
 /// The grants in progress.
@@ -164,10 +169,10 @@ pub(super) fn is_resource(text: &str) -> bool {
 
 /// An error answer of the token endpoint (RFC 6749, section 5.2).
 fn refuse(error: &str, description: &str) -> Response {
-    let status = if error == "invalid_client" {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::BAD_REQUEST
+    let status = match error {
+        "invalid_client" => StatusCode::UNAUTHORIZED,
+        "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
     };
     let mut response = (
         status,
@@ -204,11 +209,17 @@ pub(super) async fn token(
         Ok(client) => client,
         Err(response) => return response,
     };
+    // Before the grant: a code is not used up by a request whose proof is refused.
+    let jkt = match dev.proof_key(&headers).await {
+        Ok(jkt) => jkt,
+        Err(response) => return response,
+    };
+    let jkt = jkt.as_deref();
     let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
-        Some("authorization_code") => dev.redeem(&client, &form),
-        Some("refresh_token") => dev.refresh(&client, &form),
-        Some(TOKEN_EXCHANGE) => dev.exchange(&client, &form),
+        Some("authorization_code") => dev.redeem(&client, &form, jkt),
+        Some("refresh_token") => dev.refresh(&client, &form, jkt),
+        Some(TOKEN_EXCHANGE) => dev.exchange(&client, &form, jkt),
         Some(other) => refuse(
             "unsupported_grant_type",
             &format!("`{other}` is not a grant type of this server"),
@@ -218,6 +229,39 @@ pub(super) async fn token(
 }
 
 impl Dev {
+    /// The thumbprint of the key a token request's `DPoP` proof proves it holds (RFC 9449
+    /// §5: `htm` POST, `htu` the token endpoint, no `ath`); `None` without a proof.
+    async fn proof_key(&self, headers: &HeaderMap) -> Result<Option<String>, Response> {
+        let mut values = headers.get_all("dpop").iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(refuse(
+                "invalid_dpop_proof",
+                "a token request carries at most one `DPoP` proof",
+            ));
+        }
+        let now = unix_now();
+        let refused = |why| match why {
+            ProofRefused::Invalid(why) => refuse(
+                "invalid_dpop_proof",
+                &format!("the DPoP proof is refused: {why}"),
+            ),
+            ProofRefused::Full | ProofRefused::Down => refuse(
+                "temporarily_unavailable",
+                "too many DPoP proofs to tell a replay; retry shortly",
+            ),
+        };
+        let proof = value
+            .to_str()
+            .map_err(|_| ProofRefused::Invalid("not text"))
+            .and_then(|proof| self.dpop.check(proof, "POST", None, now))
+            .map_err(refused)?;
+        self.dpop.first_use(&proof, now).await.map_err(refused)?;
+        Ok(Some(proof.thumbprint))
+    }
+
     /// The client making a token request: by HTTP Basic, by `client_secret` in the form, or
     /// a public client by its `client_id` alone.
     async fn authenticate(&self, headers: &HeaderMap, form: &Params) -> Result<Client, Response> {
@@ -273,7 +317,7 @@ impl Dev {
     }
 
     /// The authorization code grant.
-    fn redeem(&self, client: &Client, form: &Params) -> Response {
+    fn redeem(&self, client: &Client, form: &Params, jkt: Option<&str>) -> Response {
         let get = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
         let mut grants = lock(&self.grants);
         if get("code").is_empty() {
@@ -341,6 +385,9 @@ impl Dev {
                 scopes: scopes.clone(),
                 resource: resource.clone(),
                 at: Instant::now(),
+                // RFC 9449 §5: a public client's refresh token is bound to its key; a
+                // confidential client's, to its credentials.
+                jkt: jkt.filter(|_| client.secret.is_none()).map(str::to_owned),
             })
         });
         drop(grants);
@@ -351,11 +398,12 @@ impl Dev {
             &scopes,
             refresh.as_deref(),
             None,
+            jkt,
         )
     }
 
     /// The refresh token grant; the refresh token is replaced by a new one.
-    fn refresh(&self, client: &Client, form: &Params) -> Response {
+    fn refresh(&self, client: &Client, form: &Params, jkt: Option<&str>) -> Response {
         let given = form
             .get("refresh_token")
             .map(String::as_str)
@@ -370,6 +418,13 @@ impl Dev {
         };
         if old.client_id != client.id || old.at.elapsed() > REFRESH_FOR {
             return refuse("invalid_grant", "the refresh token is unknown or expired");
+        }
+        if old.jkt.is_some() && old.jkt.as_deref() != jkt {
+            grants.refresh.insert(given.to_owned(), old);
+            return refuse(
+                "invalid_dpop_proof",
+                "this refresh token is bound to a key: present a DPoP proof signed by it",
+            );
         }
         let mut asked = scope_list(form.get("scope").map(String::as_str));
         asked.retain(|s| s != OFFLINE_ACCESS);
@@ -414,12 +469,13 @@ impl Dev {
             &scopes,
             Some(&refresh),
             None,
+            jkt,
         )
     }
 
     /// Token exchange (RFC 8693): a configured client trades an access token of this
     /// server for one for another audience, on the same user's behalf.
-    fn exchange(&self, client: &Client, form: &Params) -> Response {
+    fn exchange(&self, client: &Client, form: &Params, jkt: Option<&str>) -> Response {
         let get = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
         if !client.configured {
             return refuse(
@@ -489,7 +545,15 @@ impl Dev {
         if let Some(before) = claims.get("act") {
             actor["act"] = before.clone();
         }
-        self.tokens(&username, client, Some(target), &scopes, None, Some(actor))
+        self.tokens(
+            &username,
+            client,
+            Some(target),
+            &scopes,
+            None,
+            Some(actor),
+            jkt,
+        )
     }
 
     /// Of `asked` (or, when it names none, of all the server's scopes), those `username`
@@ -509,7 +573,9 @@ impl Dev {
             .collect()
     }
 
-    /// The token response: an access token for `audience`, and `refresh` if any.
+    /// The token response: an access token for `audience`, bound to the key of thumbprint
+    /// `jkt` if any, and `refresh` if any.
+    #[allow(clippy::too_many_arguments)]
     fn tokens(
         &self,
         username: &str,
@@ -518,6 +584,7 @@ impl Dev {
         scopes: &[String],
         refresh: Option<&str>,
         actor: Option<Value>,
+        jkt: Option<&str>,
     ) -> Response {
         let now = unix_now();
         let ttl = self.token_ttl.as_secs().max(1);
@@ -540,9 +607,12 @@ impl Dev {
         if let Some(actor) = actor {
             claims.insert("act".into(), actor);
         }
+        if let Some(jkt) = jkt {
+            claims.insert("cnf".into(), json!({"jkt": jkt}));
+        }
         let mut answer = json!({
             "access_token": self.key.sign(&claims),
-            "token_type": "Bearer",
+            "token_type": if jkt.is_some() { "DPoP" } else { "Bearer" },
             "expires_in": ttl,
             "scope": scope,
         });

@@ -452,7 +452,7 @@ async fn authenticate(
             let checked = value
                 .to_str()
                 .map_err(|_| ProofRefused::Invalid("not text"))
-                .and_then(|proof| check.check(proof, method.as_str(), token, now()));
+                .and_then(|proof| check.check(proof, method.as_str(), Some(token), now()));
             match checked {
                 Ok(proof) => Some(proof),
                 Err(why) => {

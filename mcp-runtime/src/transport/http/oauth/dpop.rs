@@ -155,11 +155,12 @@ impl DpopCheck {
     }
 
     /// Checks the proof `proof` of a request with `method`, presenting `token`, at `now`.
+    /// Without a token (a request to a token endpoint, RFC 9449 §5), `ath` is not checked.
     pub(crate) fn check(
         &self,
         proof: &str,
         method: &str,
-        token: &str,
+        token: Option<&str>,
         now: u64,
     ) -> Result<Proof, ProofRefused> {
         use ProofRefused::Invalid;
@@ -215,9 +216,11 @@ impl DpopCheck {
         let jti = text("jti")
             .filter(|j| !j.is_empty() && j.len() <= 256)
             .ok_or(Invalid("jti missing"))?;
-        let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
-        if text("ath") != Some(ath.as_str()) {
-            return Err(Invalid("ath is not the token's hash"));
+        if let Some(token) = token {
+            let ath = URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()));
+            if text("ath") != Some(ath.as_str()) {
+                return Err(Invalid("ath is not the token's hash"));
+            }
         }
         let mut seen = Sha256::new();
         seen.update(thumbprint.as_bytes());

@@ -22,6 +22,8 @@ pub(crate) use challenge::{Challenge, challenge_header, dpop_challenge};
 pub(crate) use config::Inner as ConfigInner;
 pub use config::{ConfigError, OAuthConfig, OAuthConfigBuilder};
 pub use dpop::Dpop;
+#[cfg(feature = "dev-auth")]
+pub(crate) use dpop::DpopCheck;
 #[cfg(feature = "testing")]
 pub(crate) use dpop::thumbprint;
 pub(crate) use dpop::{ProofRefused, bound_to};
